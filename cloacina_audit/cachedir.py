@@ -1,0 +1,50 @@
+"""Where cloacina-audit keeps what it can reuse between runs.
+
+Never inside the audited tree: a check must leave the user's files as it found them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def cache_root(override: Path | None = None) -> Path:
+    if override is not None:
+        return override
+    if os.environ.get("CLOACINA_AUDIT_CACHE_DIR"):
+        return Path(os.environ["CLOACINA_AUDIT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cloacina-audit"
+
+
+def read_json(path: Path) -> Any | None:
+    """The cached document, or None when it is missing or unreadable (a miss, not an error)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_atomically(path: Path, document: Any) -> None:
+    """Write so that a concurrent reader sees the old file or the new one, never a mix.
+
+    Each writer fills its own temporary file and renames it into place; rename
+    within one directory is atomic on POSIX, so two runs writing at once just
+    race to leave one complete document.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,86 @@
+"""``cloacina-audit check``: static boundary contracts, never running the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ImportPolicy
+from .contracts import (
+    ContractSpec,
+    check_contracts,
+    find_importlinter_config,
+    preset_specs,
+    user_specs,
+)
+from .discover import Target
+from .errors import AuditError
+from .graph import PackageGraph, build_package_graph
+from .models import PackageAudit
+from .searchpath import SearchPath, environment_directories
+
+DEFAULT_PRESET = "cloacina"
+
+
+@dataclass
+class CheckOptions:
+    #: Interpreter whose environment provides the third-party packages (default: ours).
+    python: str | None = None
+    #: An import-linter configuration to use instead of the one found in the project.
+    config_file: Path | None = None
+    #: Overrides ``[tool.cloacina-audit] preset``; "none" disables presets.
+    preset: str | None = None
+    type_checking_imports: ImportPolicy | None = None
+    deferred_imports: ImportPolicy | None = None
+    cache_dir: Path | None = None
+
+
+def search_path_for(target: Target, python: str | None) -> SearchPath:
+    """The target's own sources first, then its path sources, then the environment."""
+    directories: list[Path] = []
+    if target.tree:
+        directories += target.tree.search_paths
+    for tree in target.path_sources.values():
+        directories += tree.search_paths
+    directories += environment_directories(python)
+    return SearchPath(directories)
+
+
+def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
+    config = target.config
+    type_checking = options.type_checking_imports or config.type_checking_imports
+    deferred = options.deferred_imports or config.deferred_imports
+    ignored = frozenset(
+        kind
+        for kind, policy in (("type_checking", type_checking), ("function", deferred))
+        if policy == "ignore"
+    )
+    specs: list[ContractSpec] = []
+    importlinter_file = options.config_file
+    if importlinter_file is not None and not importlinter_file.is_file():
+        raise AuditError(f"--config {importlinter_file}: no such file")
+    if importlinter_file is None and target.root is not None:
+        importlinter_file = find_importlinter_config(target.root)
+
+    preset = options.preset or config.preset
+    if preset is None and importlinter_file is None:
+        preset = DEFAULT_PRESET
+    if preset and preset != "none":
+        specs += preset_specs(preset, target.packages, ignored)
+    if importlinter_file is not None:
+        specs += user_specs(importlinter_file, ignored)
+    return specs
+
+
+def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
+    if target.tree is None:
+        raise AuditError(f"{target.spec}: check needs a project directory")
+    specs = contract_specs(target, options)
+    search = search_path_for(target, options.python)
+    package_graph = build_package_graph(target.packages, search, options.cache_dir)
+    audit = PackageAudit(
+        name=target.name,
+        path=target.spec,
+        contracts=check_contracts(specs, package_graph),
+    )
+    return audit, package_graph

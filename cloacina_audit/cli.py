@@ -1,0 +1,116 @@
+"""Command-line interface: parse options, run the pipeline, render, exit with the right code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .cachedir import cache_root
+from .check import CheckOptions, check_target
+from .discover import discover
+from .errors import AuditError
+from .models import EXIT_INPUT_ERROR, AuditReport, exit_code
+from .render import FORMATS, render
+
+_CHECK_FORMATS = ("text", "json", "sarif", "github")
+
+
+def _common(formats: tuple[str, ...]):
+    def decorate(command):
+        options = [
+            click.option("--format", "fmt", type=click.Choice(formats), default="text",
+                         show_default=True, help="Output format."),
+            click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write the report to FILE instead of standard output."),
+            click.option("--config", "config_file", type=click.Path(path_type=Path),
+                         help="An import-linter configuration to use instead of the project's."),
+            click.option("--preset", help='Contract preset from contracts/ ("none" to disable).'),
+            click.option("--python", help="Interpreter whose environment provides dependencies."),
+            click.option("--type-checking-imports", type=click.Choice(["count", "ignore"]),
+                         help="Whether imports under `if TYPE_CHECKING:` can break contracts."),
+            click.option("--deferred-imports", type=click.Choice(["count", "ignore"]),
+                         help="Whether imports inside functions can break contracts."),
+            click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                         help="Cache directory (default: $CLOACINA_AUDIT_CACHE_DIR or ~/.cache)."),
+            click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _check_options(kwargs: dict) -> CheckOptions:
+    return CheckOptions(
+        python=kwargs["python"],
+        config_file=kwargs["config_file"],
+        preset=kwargs["preset"],
+        type_checking_imports=kwargs["type_checking_imports"],
+        deferred_imports=kwargs["deferred_imports"],
+        cache_dir=None if kwargs["no_cache"] else cache_root(kwargs["cache_dir"]),
+    )
+
+
+def _emit(report: AuditReport, fmt: str, output: Path | None) -> None:
+    to_terminal = output is None and sys.stdout.isatty()
+    width = click.get_terminal_size()[0] if to_terminal else 100
+    text = render(report, fmt, color=to_terminal and "NO_COLOR" not in os.environ, width=width)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AuditError(f"--output {output}: cannot write: {exc.strerror}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cloacina-audit")
+def cli() -> None:
+    """Keep Cloacina workflow packages slim, and prove it."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_common(_CHECK_FORMATS)
+def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
+    """Check import boundary contracts statically; never runs the package's code."""
+    options = _check_options(kwargs)
+    audits = [check_target(discover(path), options)[0] for path in paths]
+    _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
+    sys.exit(exit_code(audits))
+
+
+def main() -> None:
+    """Entry point: every failure becomes one line on stderr and a documented exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except AuditError as exc:
+        click.echo(f"cloacina-audit: error: {exc}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"cloacina-audit: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("cloacina-audit: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("cloacina-audit: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        if os.environ.get("CLOACINA_AUDIT_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        click.echo(
+            f"cloacina-audit: internal error: {type(exc).__name__}: {message} "
+            "(set CLOACINA_AUDIT_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(EXIT_INPUT_ERROR)

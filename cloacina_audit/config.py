@@ -1,0 +1,110 @@
+"""Reading ``[tool.cloacina-audit]`` from a project's pyproject.toml."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import AuditError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ImportPolicy = Literal["count", "ignore"]
+
+_KNOWN_KEYS = {
+    "preset",
+    "packages",
+    "budget",
+    "type-checking-imports",
+    "deferred-imports",
+    "target-reduction",
+    "entry-modules",
+    "import-timeout",
+}
+
+
+@dataclass
+class AuditConfig:
+    preset: str | None = None
+    #: Import packages to audit, when they cannot be discovered from the layout.
+    packages: list[str] = field(default_factory=list)
+    #: Raw ``[tool.cloacina-audit.budget]`` table; budgets.py validates it.
+    budget: dict[str, Any] = field(default_factory=dict)
+    #: Whether imports under ``if TYPE_CHECKING:`` can break a contract.
+    type_checking_imports: ImportPolicy = "ignore"
+    #: Whether imports deferred into a function body can break a contract.
+    deferred_imports: ImportPolicy = "count"
+    target_reduction: str | None = None
+    entry_modules: list[str] = field(default_factory=list)
+    import_timeout: float | None = None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into an AuditError naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AuditError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise AuditError(f"{path}: not valid UTF-8") from None
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig:
+    """Validate the ``[tool.cloacina-audit]`` table of an already parsed pyproject."""
+    table = data.get("tool", {}).get("cloacina-audit", {})
+    if not isinstance(table, dict):
+        raise AuditError(f"{where}: [tool.cloacina-audit] must be a table")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise AuditError(f"{where}: unknown key tool.cloacina-audit.{unknown[0]}")
+
+    config = AuditConfig()
+    config.preset = _optional_str(table, "preset", where)
+    config.packages = _str_list(table, "packages", where)
+    config.entry_modules = _str_list(table, "entry-modules", where)
+    budget = table.get("budget", {})
+    if not isinstance(budget, dict):
+        raise AuditError(f"{where}: tool.cloacina-audit.budget must be a table")
+    config.budget = dict(budget)
+    config.type_checking_imports = _policy(table, "type-checking-imports", "ignore", where)
+    config.deferred_imports = _policy(table, "deferred-imports", "count", where)
+    reduction = table.get("target-reduction")
+    if reduction is not None and not isinstance(reduction, (str, int, float)):
+        raise AuditError(f"{where}: tool.cloacina-audit.target-reduction must be like \"80%\"")
+    config.target_reduction = None if reduction is None else str(reduction)
+    timeout = table.get("import-timeout")
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise AuditError(
+                f"{where}: tool.cloacina-audit.import-timeout must be a positive number of seconds"
+            )
+        config.import_timeout = float(timeout)
+    return config
+
+
+def _optional_str(table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise AuditError(f"{where}: tool.cloacina-audit.{key} must be a string")
+    return value
+
+
+def _str_list(table: dict[str, Any], key: str, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AuditError(f"{where}: tool.cloacina-audit.{key} must be a list of strings")
+    return list(value)
+
+
+def _policy(table: dict[str, Any], key: str, default: ImportPolicy, where: str) -> ImportPolicy:
+    value = table.get(key, default)
+    if value not in ("count", "ignore"):
+        raise AuditError(f'{where}: tool.cloacina-audit.{key} must be "count" or "ignore"')
+    return value

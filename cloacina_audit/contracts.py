@@ -1,0 +1,331 @@
+"""Boundary contracts: where they come from and how they are checked.
+
+Contracts are import-linter contracts, read in import-linter's format and
+checked by import-linter's own contract classes against our graph. Two things
+are added on top:
+
+- for ``forbidden`` contracts the graph also holds the implicit imports Python
+  performs (a module imports its parent package), so a chain that exists only
+  through a parent ``__init__`` is found;
+- each step of a chain is classified (module / function / type_checking /
+  implicit) from the syntax tree; imports of an ignored kind are removed from
+  the graph and the contract checked again, so an ignored import never hides a
+  longer chain that is real.
+"""
+
+from __future__ import annotations
+
+import configparser
+import copy
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grimp
+from importlinter.application.use_cases import read_user_options
+from importlinter.configuration import configure as configure_importlinter
+from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
+
+from .errors import AuditError
+from .graph import IMPLICIT, PackageGraph
+from .kinds import kind_of_line
+from .models import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
+
+_BUILT_IN_TYPES = {
+    "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
+    "layers": "importlinter.contracts.layers.LayersContract",
+    "independence": "importlinter.contracts.independence.IndependenceContract",
+    "protected": "importlinter.contracts.protected.ProtectedContract",
+    "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
+}
+
+#: Contract types checked on the graph with implicit parent imports.
+_RUNTIME_TRUTH_TYPES = {"forbidden"}
+
+_PRESET_DIRS = (
+    Path(__file__).parent / "_contracts",  # installed wheel
+    Path(__file__).parent.parent / "contracts",  # source checkout / editable install
+)
+
+
+@dataclass
+class ContractSpec:
+    options: dict[str, Any]
+    session_options: dict[str, Any]
+    origin: str
+    #: Preset contracts adapt to the graph; user contracts are honoured unchanged.
+    from_preset: bool = False
+    ignored_kinds: frozenset[str] = frozenset({"type_checking"})
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.options.get("name") or self.options.get("id") or "unnamed contract")
+
+
+# --- where contracts come from -----------------------------------------------
+
+
+def available_presets() -> list[str]:
+    return sorted({p.stem for d in _PRESET_DIRS if d.is_dir() for p in d.glob("*.ini")})
+
+
+def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> list[ContractSpec]:
+    path = next((d / f"{preset}.ini" for d in _PRESET_DIRS if (d / f"{preset}.ini").is_file()), None)
+    if path is None:
+        known = ", ".join(available_presets()) or "none"
+        raise AuditError(f"unknown preset {preset!r} (available: {known})")
+    text = path.read_text(encoding="utf-8").replace("{packages}", "\n    ".join(packages))
+    parser = configparser.ConfigParser()
+    parser.read_string(text, source=str(path))
+    specs = []
+    for section in parser.sections():
+        if not section.startswith("importlinter:contract:"):
+            continue
+        options: dict[str, Any] = {"id": section.split(":")[-1]}
+        for key, value in parser[section].items():
+            options[key] = value.strip().split("\n") if "\n" in value.strip() else value
+        specs.append(
+            ContractSpec(
+                options=options,
+                session_options={},
+                origin=f"preset:{preset}",
+                from_preset=True,
+                ignored_kinds=ignored,
+            )
+        )
+    return specs
+
+
+def find_importlinter_config(directory: Path) -> Path | None:
+    """The file lint-imports would read in ``directory``, in its order of preference."""
+    for name, marker in (("setup.cfg", "[importlinter]"), (".importlinter", "[importlinter]")):
+        candidate = directory / name
+        if candidate.is_file() and marker in _read_text(candidate):
+            return candidate
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file() and "tool.importlinter" in _read_text(pyproject):
+        return pyproject
+    return None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError(f"{path}: cannot read: {exc}") from None
+
+
+def user_specs(config_file: Path, ignored: frozenset[str]) -> list[ContractSpec]:
+    """Contracts from an import-linter configuration file, unchanged."""
+    configure_importlinter()
+    try:
+        user_options = read_user_options(config_filename=str(config_file.resolve()))
+    except FileNotFoundError:
+        raise AuditError(f"{config_file}: no import-linter configuration in this file") from None
+    except (configparser.Error, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AuditError(f"{config_file}: malformed configuration: {first_line}") from None
+    session = dict(user_options.session_options)
+    if not user_options.contracts_options:
+        raise AuditError(f"{config_file}: import-linter configuration has no contracts")
+    _register_types(session.get("contract_types", []), config_file)
+    if str(session.get("exclude_type_checking_imports", "")).lower() == "true":
+        ignored = ignored | {"type_checking"}
+    return [
+        ContractSpec(
+            options=dict(options),
+            session_options=session,
+            origin=str(config_file),
+            ignored_kinds=ignored,
+        )
+        for options in user_options.contracts_options
+    ]
+
+
+def _register_types(extra: list[str] | str, origin: Path | str) -> None:
+    entries = [f"{name}: {path}" for name, path in _BUILT_IN_TYPES.items()]
+    entries += [extra] if isinstance(extra, str) else list(extra)
+    for entry in entries:
+        name, _, dotted = entry.partition(":")
+        module_name, _, class_name = dotted.strip().rpartition(".")
+        try:
+            contract_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError):
+            if entry.startswith(tuple(_BUILT_IN_TYPES)):
+                continue  # an older import-linter without this contract type
+            raise AuditError(f"{origin}: cannot load contract type {entry.strip()!r}") from None
+        registry.register(contract_class, name.strip())
+
+
+# --- checking ------------------------------------------------------------------
+
+
+def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
+    configure_importlinter()
+    _register_types([], "built-in")
+    plain = package_graph.graph
+    with_implicit = package_graph.with_implicit_parent_imports()
+    results = []
+    for spec in specs:
+        base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
+        results.append(_check_one(spec, base, package_graph))
+    return results
+
+
+def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
+    options, warnings = spec.options, list(spec.warnings)
+    if spec.from_preset:
+        options, warnings = _fit_preset_to_graph(spec, base)
+        if options is None:
+            return ContractResult(
+                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin
+            )
+    session = {
+        **spec.session_options,
+        "root_packages": sorted(pg.roots),
+        "include_external_packages": "True",
+    }
+    contract = _instantiate(spec, options, session)
+    graph = base
+    while True:
+        check = _run_check(spec, contract, copy.deepcopy(graph))
+        violations = [_violation(chain, graph, pg) for chain in _chains(check.metadata)]
+        ignorable = {
+            (step.importer, step.imported)
+            for violation in violations
+            for step in violation.chain
+            if _edge_is_ignorable(step, graph, pg, spec.ignored_kinds)
+        }
+        if check.kept or not ignorable:
+            break
+        graph = copy.deepcopy(graph)
+        for importer, imported in ignorable:
+            graph.remove_import(importer=importer, imported=imported)
+    warnings += [str(w) for w in getattr(check, "warnings", [])]
+    return ContractResult(
+        name=spec.name,
+        type=str(options.get("type")),
+        kept=bool(check.kept),
+        violations=violations if not check.kept else [],
+        warnings=warnings,
+        origin=spec.origin,
+    )
+
+
+def _instantiate(spec: ContractSpec, options: dict[str, Any], session: dict[str, Any]) -> Any:
+    contract_type = options.get("type")
+    if not contract_type:
+        raise AuditError(f"{spec.origin}: contract {spec.name!r} has no type")
+    try:
+        contract_class = registry.get_contract_class(contract_type)
+    except (NoSuchContractType, KeyError):
+        raise AuditError(
+            f"{spec.origin}: contract {spec.name!r} has unknown type {contract_type!r}"
+        ) from None
+    try:
+        return contract_class(name=spec.name, session_options=session, contract_options=options)
+    except InvalidContractOptions as exc:
+        field_name, message = next(iter(exc.errors.items()))
+        raise AuditError(f"{spec.origin}: contract {spec.name!r}: {field_name}: {message}") from None
+
+
+def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> Any:
+    try:
+        return contract.check(graph, verbose=False)
+    except (ValueError, grimp.exceptions.GrimpException) as exc:
+        raise AuditError(f"{spec.origin}: contract {spec.name!r}: {exc}") from None
+
+
+def _fit_preset_to_graph(
+    spec: ContractSpec, graph: grimp.ImportGraph
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Drop preset modules the graph does not hold; None when nothing is left to check."""
+    options = dict(spec.options)
+    warnings: list[str] = []
+    modules = graph.modules
+    for key in ("source_modules", "forbidden_modules"):
+        values = options.get(key, [])
+        values = [values] if isinstance(values, str) else list(values)
+        kept = []
+        for module in values:
+            if module in modules:
+                kept.append(module)
+            elif module.split(".")[0] in modules and graph.is_module_squashed(module.split(".")[0]):
+                warnings.append(
+                    f"cannot look inside {module.split('.')[0]}: it is imported but not found "
+                    f"on the search path, so {module} was not checked"
+                )
+        options[key] = kept
+    if not options["source_modules"] or not options["forbidden_modules"]:
+        return None, warnings
+    return options, warnings
+
+
+def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
+    """Every chain in a contract check's metadata, whatever the contract type.
+
+    import-linter's contract types nest their chains differently (forbidden and
+    independence under ``invalid_chains``, layers under routes); each chain is a
+    list of ``{importer, imported, ...}`` links, which is what is looked for.
+    """
+    found: list[list[dict[str, Any]]] = []
+
+    def walk(value: Any) -> None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items = list(value)
+            if items and all(isinstance(i, dict) and {"importer", "imported"} <= set(i) for i in items):
+                found.append(items)
+            else:
+                for item in items:
+                    walk(item)
+
+    walk(metadata)
+    return found
+
+
+def _violation(chain: list[dict[str, Any]], graph: grimp.ImportGraph, pg: PackageGraph) -> Violation:
+    return Violation(chain=tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain))
+
+
+def _candidates(
+    importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGraph
+) -> list[tuple[ImportKind, int, str]]:
+    path = pg.module_file(importer)
+    found: list[tuple[ImportKind, int, str]] = []
+    for detail in graph.get_import_details(importer=importer, imported=imported):
+        if detail["line_contents"] == IMPLICIT:
+            parent_init = imported.replace(".", "/") + "/__init__.py"
+            found.append(("implicit", 1, f"(implicit) importing {importer} runs {parent_init}"))
+        else:
+            line = int(detail["line_number"])
+            found.append((kind_of_line(path, line), line, str(detail["line_contents"])))
+    return found
+
+
+def _step(importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGraph) -> ImportStep:
+    path = pg.module_file(importer)
+    candidates = _candidates(importer, imported, graph, pg) or [("module", 1, "")]
+    kind, line, statement = max(candidates, key=lambda c: (KIND_STRENGTH[c[0]], -c[1]))
+    return ImportStep(
+        importer=importer,
+        imported=imported,
+        file=str(path) if path else importer,
+        line=line,
+        kind=kind,
+        statement=statement,
+    )
+
+
+def _edge_is_ignorable(
+    step: ImportStep, graph: grimp.ImportGraph, pg: PackageGraph, ignored: frozenset[str]
+) -> bool:
+    kinds = {kind for kind, _, _ in _candidates(step.importer, step.imported, graph, pg)}
+    return bool(kinds) and kinds <= ignored

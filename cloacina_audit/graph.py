@@ -1,0 +1,256 @@
+"""The import graph of a package and everything it reaches, built by grimp.
+
+Starting from the audited packages, every external package that is found on the
+search path is added as a root and the graph rebuilt, until nothing new is
+reached: the framework and third-party code a package drags in become part of
+the graph, so chains through them are visible. Names that are not packages on
+the search path (the stdlib, single-module distributions, missing packages)
+stay as grimp's squashed external nodes.
+
+The scanned imports are cached, keyed on file *content*: a cache entry records
+the sha256 of every file it was built from and is used only if all of them
+still match and no module was added or removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grimp
+from grimp.application.config import settings as grimp_settings
+from grimp.exceptions import GrimpException, SourceSyntaxError
+
+from . import __version__
+from .cachedir import read_json, write_json_atomically
+from .errors import AuditError
+from .searchpath import SearchPath
+
+#: Marks the edges this module adds from a module to its parent package.
+IMPLICIT = "<implicit>"
+
+_CACHE_FORMAT = 1
+
+
+@dataclass
+class PackageGraph:
+    """A grimp graph plus what is needed to point at source lines."""
+
+    graph: grimp.ImportGraph
+    #: Top-level packages scanned, with their directories.
+    roots: dict[str, Path]
+    #: Squashed external top-level names (not found, or not packages).
+    externals: set[str] = field(default_factory=set)
+    from_cache: bool = False
+
+    def module_file(self, module: str) -> Path | None:
+        parts = module.split(".")
+        directory = self.roots.get(parts[0])
+        if directory is None:
+            return None
+        path = directory.joinpath(*parts[1:])
+        if (path / "__init__.py").is_file():
+            return path / "__init__.py"
+        if path.with_suffix(".py").is_file():
+            return path.with_suffix(".py")
+        return None
+
+    def with_implicit_parent_imports(self) -> grimp.ImportGraph:
+        """A copy in which every module imports its parent package.
+
+        That is what Python does: importing ``a.b.c`` first runs ``a/__init__.py``
+        and ``a/b/__init__.py``, so whatever those import is reached too.
+        """
+        graph = copy.deepcopy(self.graph)
+        for module in self.graph.modules:
+            if "." not in module or self.graph.is_module_squashed(module):
+                continue
+            parent = module.rsplit(".", 1)[0]
+            if parent in self.graph.modules:
+                graph.add_import(
+                    importer=module, imported=parent, line_number=0, line_contents=IMPLICIT
+                )
+        return graph
+
+
+def build_package_graph(
+    packages: list[str], search: SearchPath, cache_dir: Path | None
+) -> PackageGraph:
+    """Graph ``packages`` and the closure of packages they reach on ``search``."""
+    key = _cache_key(packages, search)
+    cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
+    if cache_file is not None:
+        cached = _load_cached(cache_file, search)
+        if cached is not None:
+            return cached
+
+    roots = {name: _require_package(name, search) for name in packages}
+    with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
+        while True:
+            graph = _scan(list(roots), search, scan_cache)
+            reached = _external_top_levels(graph, packages)
+            new = {
+                name: found
+                for name in sorted(reached)
+                if name not in sys.stdlib_module_names and (found := search.find_package(name))
+            }
+            if not new:
+                break
+            roots.update(new)
+
+    result = PackageGraph(graph=graph, roots=roots, externals=reached)
+    if cache_file is not None:
+        _store(cache_file, result)
+    return result
+
+
+def _require_package(name: str, search: SearchPath) -> Path:
+    found = search.find_package(name)
+    if found is None:
+        raise AuditError(f"package {name!r} not found (no {name}/__init__.py on the search path)")
+    return found
+
+
+@contextlib.contextmanager
+def _package_finder(search: SearchPath) -> Iterator[None]:
+    previous = grimp_settings.PACKAGE_FINDER
+    grimp_settings.configure(PACKAGE_FINDER=search)
+    try:
+        yield
+    finally:
+        grimp_settings.configure(PACKAGE_FINDER=previous)
+
+
+def _scan(roots: list[str], search: SearchPath, scan_cache: str) -> grimp.ImportGraph:
+    # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
+    # re-parsing the packages already scanned while the closure grows.
+    with _package_finder(search):
+        try:
+            return grimp.build_graph(
+                *roots, include_external_packages=True, cache_dir=scan_cache
+            )
+        except SourceSyntaxError as exc:
+            raise AuditError(
+                f"{exc.filename}:{exc.lineno or '?'}: syntax error: {(exc.text or '').strip()}"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise AuditError(f"cannot decode a module as UTF-8: {exc.reason}") from None
+        except (GrimpException, ValueError, OSError) as exc:
+            raise AuditError(f"cannot build the import graph: {exc}") from None
+
+
+def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[str]:
+    """External packages that code reachable from ``packages`` imports.
+
+    Reachability follows imports and, as Python does, each module's parent
+    package, so a package is only pulled in when some run-time path leads to it
+    (sqlalchemy.testing importing pytest does not make pytest part of every
+    package that uses sqlalchemy).
+    """
+    pending = [m for p in packages for m in (p, *graph.find_descendants(p))]
+    seen = set(pending)
+    external: set[str] = set()
+    while pending:
+        module = pending.pop()
+        if graph.is_module_squashed(module):
+            external.add(module.split(".")[0])
+            continue
+        neighbours = set(graph.find_modules_directly_imported_by(module))
+        if "." in module:
+            neighbours.add(module.rsplit(".", 1)[0])
+        for neighbour in neighbours - seen:
+            seen.add(neighbour)
+            pending.append(neighbour)
+    return external
+
+
+# --- the content-keyed cache -------------------------------------------------
+
+
+def _cache_key(packages: list[str], search: SearchPath) -> str:
+    material = "\n".join(
+        [
+            f"format={_CACHE_FORMAT}",
+            f"tool={__version__}",
+            f"grimp={getattr(grimp, '__version__', '?')}",
+            "packages=" + ",".join(sorted(packages)),
+            "search=" + os.pathsep.join(str(d) for d in search.directories),
+        ]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _python_files(directory: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        files.extend(Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
+    return files
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fingerprint(roots: dict[str, Path]) -> dict[str, str]:
+    return {
+        str(path): _digest(path)
+        for directory in roots.values()
+        for path in _python_files(directory)
+    }
+
+
+def _store(cache_file: Path, result: PackageGraph) -> None:
+    graph = result.graph
+    imports = [
+        [importer, imported, detail["line_number"], detail["line_contents"]]
+        for importer in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(importer))
+        for detail in graph.get_import_details(importer=importer, imported=imported)
+    ]
+    document = {
+        "roots": {name: str(path) for name, path in result.roots.items()},
+        "files": _fingerprint(result.roots),
+        "externals": sorted(result.externals),
+        "modules": sorted(graph.modules),
+        "squashed": sorted(m for m in graph.modules if graph.is_module_squashed(m)),
+        "imports": imports,
+    }
+    try:
+        write_json_atomically(cache_file, document)
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+def _load_cached(cache_file: Path, search: SearchPath) -> PackageGraph | None:
+    document = read_json(cache_file)
+    if not isinstance(document, dict):
+        return None
+    try:
+        roots = {name: Path(path) for name, path in document["roots"].items()}
+        if any(search.find_package(name) != path for name, path in roots.items()):
+            return None
+        if any(search.find_package(name) for name in document["externals"]):
+            return None  # something the package imports has been installed since
+        if _fingerprint(roots) != document["files"]:
+            return None
+        graph = grimp.ImportGraph()
+        squashed = set(document["squashed"])
+        for module in document["modules"]:
+            graph.add_module(module, is_squashed=module in squashed)
+        for importer, imported, line, contents in document["imports"]:
+            graph.add_import(
+                importer=importer, imported=imported, line_number=line, line_contents=contents
+            )
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    return PackageGraph(
+        graph=graph, roots=roots, externals=set(document["externals"]), from_cache=True
+    )

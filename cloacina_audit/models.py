@@ -1,0 +1,178 @@
+"""Pure data models shared by every stage of the pipeline.
+
+Nothing in this module touches the file system, runs a process or prints:
+analysers produce these objects, renderers consume them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ImportKind = Literal["module", "function", "type_checking", "implicit"]
+
+#: How strongly an import binds at run time, strongest first. When one edge of
+#: the graph stands for several import statements, the strongest one describes it.
+KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0}
+
+
+@dataclass(frozen=True)
+class ImportStep:
+    """One link of an import chain: ``importer`` imports ``imported``."""
+
+    importer: str
+    imported: str
+    file: str
+    line: int
+    kind: ImportKind
+    statement: str = ""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A chain of imports that breaks a contract, first importer first."""
+
+    chain: tuple[ImportStep, ...]
+
+    @property
+    def source(self) -> str:
+        return self.chain[0].importer
+
+    @property
+    def target(self) -> str:
+        return self.chain[-1].imported
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(step.kind for step in self.chain)
+
+
+@dataclass
+class ContractResult:
+    name: str
+    type: str
+    kept: bool
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Where the contract came from: ``preset:cloacina`` or a config file path.
+    origin: str = ""
+
+
+@dataclass
+class DistributionFootprint:
+    name: str
+    version: str
+    bytes: int | None
+    files: int | None
+    native_files: int = 0
+    native_bytes: int = 0
+    pyc_bytes: int = 0
+    #: Bytes installed outside site-packages (console scripts, data files).
+    outside_bytes: int = 0
+    #: What would leave the closure with this distribution, for direct dependencies.
+    unique_bytes: int | None = None
+    direct: bool = False
+    #: Why the distribution could not be measured (editable install, no RECORD).
+    unmeasured: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.unmeasured is None
+
+
+@dataclass
+class ImportProbe:
+    modules: int
+    non_stdlib_modules: int
+    forbidden_loaded: list[str]
+    seconds_median: float
+    peak_rss_bytes: int | None = None
+    runs: int = 1
+    entry_modules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Footprint:
+    #: Distributions in the runtime closure, the package itself excluded.
+    distributions: int
+    #: Bytes on disk of the closure, the package itself included.
+    install_bytes: int
+    native_files: int
+    native_bytes: int
+    by_distribution: list[DistributionFootprint] = field(default_factory=list)
+    import_probe: ImportProbe | None = None
+    environment: str = ""
+    pyc_bytes: int = 0
+    outside_bytes: int = 0
+
+    @property
+    def unmeasured(self) -> list[DistributionFootprint]:
+        return [d for d in self.by_distribution if not d.measured]
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    name: str
+    limit: float | int | str
+    actual: float | int | str | None
+    ok: bool
+
+
+@dataclass
+class Finding:
+    """A problem that is not an import chain: a manifest key, a loader rule, a warning."""
+
+    rule: str
+    message: str
+    level: Literal["error", "warning", "note"] = "error"
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class PackageAudit:
+    name: str
+    path: str
+    contracts: list[ContractResult] = field(default_factory=list)
+    footprint: Footprint | None = None
+    budgets: list[BudgetResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def contracts_kept(self) -> bool:
+        return all(c.kept for c in self.contracts) and not any(
+            f.level == "error" for f in self.findings
+        )
+
+    @property
+    def budgets_met(self) -> bool:
+        return all(b.ok for b in self.budgets)
+
+
+@dataclass
+class Comparison:
+    before: PackageAudit
+    after: PackageAudit
+    target_reduction: float | None = None
+
+
+@dataclass
+class AuditReport:
+    packages: list[PackageAudit]
+    tool_version: str
+    comparison: Comparison | None = None
+
+
+EXIT_OK = 0
+EXIT_CONTRACT_BROKEN = 1
+EXIT_INPUT_ERROR = 2
+EXIT_BUDGET_EXCEEDED = 3
+
+
+def exit_code(audits: list[PackageAudit]) -> int:
+    """Worst outcome across packages: a broken contract outranks a missed budget."""
+    if any(not a.contracts_kept for a in audits):
+        return EXIT_CONTRACT_BROKEN
+    if any(not a.budgets_met for a in audits):
+        return EXIT_BUDGET_EXCEEDED
+    return EXIT_OK

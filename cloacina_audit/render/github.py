@@ -1,0 +1,97 @@
+"""GitHub Actions workflow commands: one annotation per problem, on the right line.
+
+    ::error file=flow/tasks.py,line=4,title=Contract name::a -> b -> c
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..compare import compute_delta
+from ..models import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
+from ._format import (
+    KIND_LABELS,
+    chain_line,
+    display_path,
+    failed_budgets,
+    format_budget_value,
+    goal_line,
+    step_location,
+    step_statement,
+)
+
+_COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def render(report: AuditReport, *, base: str | None = None) -> str:
+    lines: list[str] = []
+    for audit in report.packages:
+        for contract in audit.contracts:
+            lines.extend(_violations(contract, audit, base))
+        lines.extend(_finding(finding, audit, base) for finding in audit.findings)
+        lines.extend(_budget(budget, audit, base) for budget in failed_budgets(audit))
+    comparison = report.comparison
+    if comparison is not None:
+        delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
+        goal = goal_line(delta)
+        if goal is not None:
+            command = "warning" if delta.target_reached is False else "notice"
+            lines.append(command_line(command, {"title": "cloacina-audit"}, goal))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def command_line(command: str, properties: dict[str, str | int | None], message: str) -> str:
+    """``::command key=value,...::message`` with GitHub's escaping of both parts."""
+    props = ",".join(
+        f"{key}={escape_property(str(value))}"
+        for key, value in properties.items()
+        if value not in (None, "", 0)
+    )
+    return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _violations(contract: ContractResult, audit: PackageAudit, base: str | None) -> list[str]:
+    lines = []
+    for violation in contract.violations:
+        first = violation.chain[0]
+        steps = [
+            f"{step_location(step, audit.path, base)}  {step_statement(step)}"
+            f"  [{KIND_LABELS[step.kind]}]"
+            for step in violation.chain
+        ]
+        properties = {
+            "file": display_path(first.file, audit.path, base),
+            "line": first.line,
+            "title": contract.name,
+        }
+        lines.append(command_line("error", properties, "\n".join([chain_line(violation), *steps])))
+    return lines
+
+
+def _finding(finding: Finding, audit: PackageAudit, base: str | None) -> str:
+    properties = {
+        "file": display_path(finding.file, audit.path, base) if finding.file else None,
+        "line": finding.line,
+        "title": finding.rule,
+    }
+    return command_line(_COMMANDS[finding.level], properties, finding.message)
+
+
+def _budget(budget: BudgetResult, audit: PackageAudit, base: str | None) -> str:
+    """On the package's pyproject.toml (where budgets are set) when it has one."""
+    pyproject = Path(audit.path) / "pyproject.toml"
+    properties = {
+        "file": display_path("pyproject.toml", audit.path, base) if pyproject.is_file() else None,
+        "title": f"Budget {budget.name} exceeded",
+    }
+    actual = format_budget_value(budget.name, budget.actual)
+    limit = format_budget_value(budget.name, budget.limit)
+    return command_line("error", properties, f"{audit.name}: {actual} (limit {limit})")

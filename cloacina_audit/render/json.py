@@ -1,0 +1,184 @@
+"""The JSON report: the keys of DESIGN.md, documented in docs/json-report.md.
+
+Keys come in a fixed order (the order the dicts are built in), so two runs over
+the same input give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..compare import Change, Delta, compute_delta
+from ..models import (
+    AuditReport,
+    BudgetResult,
+    ContractResult,
+    DistributionFootprint,
+    Finding,
+    Footprint,
+    ImportProbe,
+    ImportStep,
+    PackageAudit,
+)
+
+SCHEMA_VERSION = 1
+
+
+def render(report: AuditReport) -> str:
+    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_to_dict(report: AuditReport) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": report.tool_version,
+        "packages": [package_to_dict(p) for p in report.packages],
+    }
+    comparison = report.comparison
+    if comparison is not None:
+        delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
+        data["before"] = package_to_dict(comparison.before)
+        data["after"] = package_to_dict(comparison.after)
+        data["delta"] = delta_to_dict(delta)
+    return data
+
+
+def package_to_dict(audit: PackageAudit) -> dict[str, Any]:
+    return {
+        "name": audit.name,
+        "path": audit.path,
+        "contracts": [_contract(c) for c in audit.contracts],
+        "findings": [_finding(f) for f in audit.findings],
+        "footprint": _footprint(audit.footprint) if audit.footprint else None,
+        "budgets": [_budget(b) for b in audit.budgets],
+    }
+
+
+def delta_to_dict(delta: Delta) -> dict[str, Any]:
+    """Signed changes under the footprint's own keys, each with a ``<key>_pct`` beside it."""
+    data: dict[str, Any] = {}
+    for key in ("distributions", "install_bytes", "native_files", "native_bytes"):
+        data.update(_change(key, getattr(delta, key)))
+    if delta.import_modules.absolute is None and delta.import_seconds.absolute is None:
+        data["import"] = None
+    else:
+        data["import"] = {
+            **_change("modules", delta.import_modules),
+            **_change("seconds_median", delta.import_seconds),
+        }
+    data["contracts"] = {
+        "kept_before": delta.contracts_kept.before,
+        "kept_after": delta.contracts_kept.after,
+        "broken_before": delta.contracts_broken.before,
+        "broken_after": delta.contracts_broken.after,
+        "by_contract": [
+            {"name": c.name, "kept_before": c.kept_before, "kept_after": c.kept_after}
+            for c in delta.contracts
+        ],
+    }
+    data["by_distribution"] = [
+        {
+            "name": d.name,
+            "status": d.status,
+            "version_before": d.version_before,
+            "version_after": d.version_after,
+            "bytes_before": d.bytes_before,
+            "bytes_after": d.bytes_after,
+            **_change("bytes", d.bytes),
+        }
+        for d in delta.distribution_changes
+    ]
+    data["reduction"] = {
+        "target_pct": _pct(delta.target_reduction),
+        "install_bytes_pct": _pct(delta.reduction),
+        "reached": delta.target_reached,
+    }
+    return data
+
+
+def _change(key: str, change: Change) -> dict[str, Any]:
+    percent = change.percent
+    return {key: change.absolute, f"{key}_pct": None if percent is None else round(percent, 2)}
+
+
+def _pct(fraction: float | None) -> float | None:
+    return None if fraction is None else round(fraction * 100, 2)
+
+
+def _contract(contract: ContractResult) -> dict[str, Any]:
+    return {
+        "name": contract.name,
+        "type": contract.type,
+        "kept": contract.kept,
+        "origin": contract.origin,
+        "warnings": list(contract.warnings),
+        "violations": [{"chain": [_step(s) for s in v.chain]} for v in contract.violations],
+    }
+
+
+def _step(step: ImportStep) -> dict[str, Any]:
+    return {
+        "importer": step.importer,
+        "imported": step.imported,
+        "file": step.file,
+        "line": step.line,
+        "kind": step.kind,
+        "statement": step.statement,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "level": finding.level,
+        "message": finding.message,
+        "file": finding.file,
+        "line": finding.line,
+    }
+
+
+def _footprint(footprint: Footprint) -> dict[str, Any]:
+    return {
+        "distributions": footprint.distributions,
+        "install_bytes": footprint.install_bytes,
+        "native_files": footprint.native_files,
+        "native_bytes": footprint.native_bytes,
+        "pyc_bytes": footprint.pyc_bytes,
+        "outside_bytes": footprint.outside_bytes,
+        "environment": footprint.environment,
+        "by_distribution": [_distribution(d) for d in footprint.by_distribution],
+        "import": _probe(footprint.import_probe) if footprint.import_probe else None,
+    }
+
+
+def _distribution(dist: DistributionFootprint) -> dict[str, Any]:
+    return {
+        "name": dist.name,
+        "version": dist.version,
+        "bytes": dist.bytes,
+        "files": dist.files,
+        "native_files": dist.native_files,
+        "unique_bytes": dist.unique_bytes,
+        "native_bytes": dist.native_bytes,
+        "pyc_bytes": dist.pyc_bytes,
+        "outside_bytes": dist.outside_bytes,
+        "direct": dist.direct,
+        "unmeasured": dist.unmeasured,
+    }
+
+
+def _probe(probe: ImportProbe) -> dict[str, Any]:
+    return {
+        "modules": probe.modules,
+        "forbidden_loaded": list(probe.forbidden_loaded),
+        "seconds_median": probe.seconds_median,
+        "non_stdlib_modules": probe.non_stdlib_modules,
+        "peak_rss_bytes": probe.peak_rss_bytes,
+        "runs": probe.runs,
+        "entry_modules": list(probe.entry_modules),
+    }
+
+
+def _budget(budget: BudgetResult) -> dict[str, Any]:
+    return {"name": budget.name, "limit": budget.limit, "actual": budget.actual, "ok": budget.ok}

@@ -1,0 +1,88 @@
+"""Where the packages an audited package imports are looked up, without importing them.
+
+grimp normally asks ``importlib.util.find_spec``, which consults the running
+process: its ``sys.path`` and, worse, ``sys.modules``, so a package the tool
+itself has imported (click, rich) would shadow the audited environment's copy.
+:class:`SearchPath` answers the same question from an explicit list of
+directories instead, the way Python's path finder would, and never executes
+anything (``.pth`` files are not processed here: their ``import`` lines run code).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import AuditError
+
+
+class SearchPath:
+    def __init__(self, directories: Iterable[Path]) -> None:
+        seen: set[Path] = set()
+        self.directories: list[Path] = []
+        for directory in directories:
+            directory = Path(directory)
+            if directory not in seen and directory.is_dir():
+                seen.add(directory)
+                self.directories.append(directory)
+
+    def find_package(self, name: str) -> Path | None:
+        """The directory of top-level regular package ``name``, as ``import name`` would pick.
+
+        A plain module (``six.py``) or an extension module found first shadows
+        later packages, exactly as in Python, and gives None: grimp graphs only
+        packages, so such names stay external nodes.
+        """
+        for directory in self.directories:
+            candidate = directory / name
+            if (candidate / "__init__.py").is_file():
+                return candidate
+            if (directory / f"{name}.py").is_file() or any(directory.glob(f"{name}.*.so")):
+                return None
+        return None
+
+    # grimp's AbstractPackageFinder interface.
+    def determine_package_directories(self, package_name: str, file_system: object) -> set[str]:
+        found = self.find_package(package_name)
+        if found is None:
+            raise AuditError(f"package {package_name!r} not found on the search path")
+        return {str(found)}
+
+
+def environment_directories(python: str | None) -> list[Path]:
+    """Non-stdlib ``sys.path`` entries of ``python`` (default: the running interpreter).
+
+    Asking another interpreter for its sys.path runs that interpreter's ``site``
+    start-up, not the audited package.
+    """
+    if python is None:
+        return _without_stdlib(sys.path, sysconfig.get_paths())
+    script = (
+        "import json, sys, sysconfig; "
+        "print(json.dumps({'path': sys.path, 'paths': sysconfig.get_paths()}))"
+    )
+    try:
+        completed = subprocess.run(
+            [python, "-I", "-c", script], capture_output=True, text=True, timeout=30, check=True
+        )
+        answer = json.loads(completed.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        raise AuditError(f"--python {python}: not a working Python interpreter") from None
+    return _without_stdlib(answer["path"], answer["paths"])
+
+
+def _without_stdlib(entries: Iterable[str], paths: dict[str, str]) -> list[Path]:
+    stdlib = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
+    kept = []
+    for entry in entries:
+        if not entry or entry.endswith(".zip"):
+            continue
+        path = Path(entry)
+        if path in stdlib or (path.name == "lib-dynload" and path.parent in stdlib):
+            continue
+        kept.append(path)
+    return kept
