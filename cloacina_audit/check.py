@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .config import ImportPolicy
-from .contracts import (
-    ContractSpec,
-    check_contracts,
-    find_importlinter_config,
-    preset_specs,
-    user_specs,
-)
+from .config import ImportPolicy, find_importlinter_config
+from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import Target
 from .errors import AuditError
 from .graph import PackageGraph, build_package_graph
-from .models import PackageAudit
+from .models import ContractResult, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -77,10 +71,27 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         raise AuditError(f"{target.spec}: check needs a project directory")
     specs = contract_specs(target, options)
     search = search_path_for(target, options.python)
-    package_graph = build_package_graph(target.packages, search, options.cache_dir)
+    # Like lint-imports, an import-linter-only directory is graphed from its root
+    # packages alone; a workflow package is followed into everything it reaches.
+    package_graph = build_package_graph(
+        target.packages, search, options.cache_dir, follow=target.kind != "importlinter"
+    )
     audit = PackageAudit(
         name=target.name,
         path=target.spec,
-        contracts=check_contracts(specs, package_graph),
+        contracts=[_shown(result, target) for result in check_contracts(specs, package_graph)],
+        findings=[replace(f, file=target.show(f.file)) if f.file else f for f in target.findings],
     )
     return audit, package_graph
+
+
+def _shown(result: ContractResult, target: Target) -> ContractResult:
+    """Point file names at what the user gave (an archive), not at temporary copies."""
+    if not target.shown_as:
+        return result
+    result.violations = [
+        Violation(chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
+        for v in result.violations
+    ]
+    result.warnings = [target.show(w) for w in result.warnings]
+    return result

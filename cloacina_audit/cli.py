@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .cachedir import cache_root
 from .check import CheckOptions, check_target
-from .discover import discover
+from .discover import open_target
 from .errors import AuditError
 from .models import EXIT_INPUT_ERROR, AuditReport, exit_code
 from .render import FORMATS, render
@@ -76,12 +76,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @_common(_CHECK_FORMATS)
 def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
-    """Check import boundary contracts statically; never runs the package's code."""
+    """Check import boundary contracts statically; never runs the package's code.
+
+    PATH defaults to the current directory. A directory with only an
+    import-linter configuration is checked the way lint-imports would check it.
+    """
     options = _check_options(kwargs)
-    audits = [check_target(discover(path), options)[0] for path in paths]
+    audits = []
+    for path in paths or (".",):
+        with open_target(path, options.config_file) as target:
+            audits.append(check_target(target, options)[0])
     _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
     sys.exit(exit_code(audits))
 

@@ -162,9 +162,7 @@ def distribution_changes(
     for name, b in old.items():
         a = new.get(name)
         if a is None:
-            changes.append(
-                DistributionChange(name, "removed", b.version, None, b.bytes, None)
-            )
+            changes.append(DistributionChange(name, "removed", b.version, None, b.bytes, None))
         elif (a.version, a.bytes) != (b.version, b.bytes):
             changes.append(
                 DistributionChange(name, "changed", b.version, a.version, b.bytes, a.bytes)

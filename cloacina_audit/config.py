@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from importlinter.application.use_cases import read_user_options
+from importlinter.application.user_options import UserOptions
+from importlinter.configuration import configure as configure_importlinter
 
 from .errors import AuditError
 
@@ -108,3 +113,35 @@ def _policy(table: dict[str, Any], key: str, default: ImportPolicy, where: str) 
     if value not in ("count", "ignore"):
         raise AuditError(f'{where}: tool.cloacina-audit.{key} must be "count" or "ignore"')
     return value
+
+
+def find_importlinter_config(directory: Path) -> Path | None:
+    """The file lint-imports would read in ``directory``, in its order of preference."""
+    for name, marker in (("setup.cfg", "[importlinter]"), (".importlinter", "[importlinter]")):
+        candidate = directory / name
+        if candidate.is_file() and marker in _read_text(candidate):
+            return candidate
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file() and "tool.importlinter" in _read_text(pyproject):
+        return pyproject
+    return None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError(f"{path}: cannot read: {exc}") from None
+
+
+def read_importlinter_options(config_file: Path) -> UserOptions:
+    """An import-linter configuration, read by import-linter's own readers."""
+    configure_importlinter()
+    try:
+        return read_user_options(config_filename=str(config_file.resolve()))
+    except FileNotFoundError:
+        raise AuditError(f"{config_file}: no import-linter configuration in this file") from None
+    except (configparser.Error, ValueError, KeyError) as exc:
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
+        raise AuditError(f"{config_file}: malformed configuration: {first_line}") from None

@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import grimp
-from importlinter.application.use_cases import read_user_options
 from importlinter.configuration import configure as configure_importlinter
 from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
+from .config import read_importlinter_options
 from .errors import AuditError
 from .graph import IMPLICIT, PackageGraph
 from .kinds import kind_of_line
 from .models import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
+from .symbols import module_file_resolver
 
 _BUILT_IN_TYPES = {
     "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
@@ -39,6 +40,7 @@ _BUILT_IN_TYPES = {
     "independence": "importlinter.contracts.independence.IndependenceContract",
     "protected": "importlinter.contracts.protected.ProtectedContract",
     "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
+    "forbidden_symbols": "cloacina_audit.symbols.ForbiddenSymbolsContract",
 }
 
 #: Contract types checked on the graph with implicit parent imports.
@@ -86,7 +88,8 @@ def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> l
             continue
         options: dict[str, Any] = {"id": section.split(":")[-1]}
         for key, value in parser[section].items():
-            options[key] = value.strip().split("\n") if "\n" in value.strip() else value
+            value = value.strip()
+            options[key] = value.split("\n") if "\n" in value else value
         specs.append(
             ContractSpec(
                 options=options,
@@ -99,35 +102,9 @@ def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> l
     return specs
 
 
-def find_importlinter_config(directory: Path) -> Path | None:
-    """The file lint-imports would read in ``directory``, in its order of preference."""
-    for name, marker in (("setup.cfg", "[importlinter]"), (".importlinter", "[importlinter]")):
-        candidate = directory / name
-        if candidate.is_file() and marker in _read_text(candidate):
-            return candidate
-    pyproject = directory / "pyproject.toml"
-    if pyproject.is_file() and "tool.importlinter" in _read_text(pyproject):
-        return pyproject
-    return None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AuditError(f"{path}: cannot read: {exc}") from None
-
-
 def user_specs(config_file: Path, ignored: frozenset[str]) -> list[ContractSpec]:
     """Contracts from an import-linter configuration file, unchanged."""
-    configure_importlinter()
-    try:
-        user_options = read_user_options(config_filename=str(config_file.resolve()))
-    except FileNotFoundError:
-        raise AuditError(f"{config_file}: no import-linter configuration in this file") from None
-    except (configparser.Error, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AuditError(f"{config_file}: malformed configuration: {first_line}") from None
+    user_options = read_importlinter_options(config_file)
     session = dict(user_options.session_options)
     if not user_options.contracts_options:
         raise AuditError(f"{config_file}: import-linter configuration has no contracts")
@@ -169,9 +146,10 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
-    for spec in specs:
-        base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
-        results.append(_check_one(spec, base, package_graph))
+    with module_file_resolver(package_graph.module_file):
+        for spec in specs:
+            base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
+            results.append(_check_one(spec, base, package_graph))
     return results
 
 
@@ -187,12 +165,13 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         **spec.session_options,
         "root_packages": sorted(pg.roots),
         "include_external_packages": "True",
+        "exclude_type_checking_imports": str("type_checking" in spec.ignored_kinds),
     }
     contract = _instantiate(spec, options, session)
     graph = base
     while True:
         check = _run_check(spec, contract, copy.deepcopy(graph))
-        violations = [_violation(chain, graph, pg) for chain in _chains(check.metadata)]
+        violations, dropped = _violations(check.metadata, graph, pg, spec.ignored_kinds)
         ignorable = {
             (step.importer, step.imported)
             for violation in violations
@@ -205,11 +184,12 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         for importer, imported in ignorable:
             graph.remove_import(importer=importer, imported=imported)
     warnings += [str(w) for w in getattr(check, "warnings", [])]
+    kept = bool(check.kept) or (not violations and dropped > 0)
     return ContractResult(
         name=spec.name,
         type=str(options.get("type")),
-        kept=bool(check.kept),
-        violations=violations if not check.kept else [],
+        kept=kept,
+        violations=[] if kept else violations,
         warnings=warnings,
         origin=spec.origin,
     )
@@ -246,8 +226,9 @@ def _fit_preset_to_graph(
     options = dict(spec.options)
     warnings: list[str] = []
     modules = graph.modules
-    for key in ("source_modules", "forbidden_modules"):
-        values = options.get(key, [])
+    keys = [key for key in ("source_modules", "forbidden_modules") if key in options]
+    for key in keys:
+        values = options[key]
         values = [values] if isinstance(values, str) else list(values)
         kept = []
         for module in values:
@@ -259,7 +240,7 @@ def _fit_preset_to_graph(
                     f"on the search path, so {module} was not checked"
                 )
         options[key] = kept
-    if not options["source_modules"] or not options["forbidden_modules"]:
+    if not all(options[key] for key in keys):
         return None, warnings
     return options, warnings
 
@@ -291,8 +272,40 @@ def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
     return found
 
 
-def _violation(chain: list[dict[str, Any]], graph: grimp.ImportGraph, pg: PackageGraph) -> Violation:
-    return Violation(chain=tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain))
+def _violations(
+    metadata: Any, graph: grimp.ImportGraph, pg: PackageGraph, ignored: frozenset[str]
+) -> tuple[list[Violation], int]:
+    """The violations in a check's metadata, and how many were dropped as ignored.
+
+    Links of graph contracts are located through the graph. Links that carry
+    their own ``file`` (symbol-level contracts: ``cloaca.DefaultRunner`` is no
+    module of the graph) are taken as they are, and a chain with a step of an
+    ignored kind is dropped, since there is no graph edge to remove.
+    """
+    violations, dropped = [], 0
+    for chain in _chains(metadata):
+        if all("file" in link for link in chain):
+            steps = tuple(_located_step(link) for link in chain)
+            if any(step.kind in ignored for step in steps):
+                dropped += 1
+                continue
+        else:
+            steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
+        violations.append(Violation(chain=steps))
+    return violations, dropped
+
+
+def _located_step(link: dict[str, Any]) -> ImportStep:
+    lines = link.get("line_numbers") or (0,)
+    kind = link.get("kind", "module")
+    return ImportStep(
+        importer=str(link["importer"]),
+        imported=str(link["imported"]),
+        file=str(link["file"]),
+        line=int(lines[0]),
+        kind=kind if kind in KIND_STRENGTH else "module",
+        statement=str(link.get("line_contents", "")),
+    )
 
 
 def _candidates(

@@ -5,7 +5,9 @@ Discovery only reads files; it never imports or runs the audited code.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,10 +15,20 @@ from typing import Any, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .config import AuditConfig, audit_config_from_pyproject, read_toml
+from .config import (
+    AuditConfig,
+    audit_config_from_pyproject,
+    find_importlinter_config,
+    read_importlinter_options,
+    read_toml,
+)
+from .archive import open_package_archive
 from .errors import AuditError
+from .loader_rules import check_loader_rules, top_level_names
+from .manifest import Manifest, read_manifest
+from .models import Finding
 
-TargetKind = Literal["project", "wheel", "requirement"]
+TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
 
 # Top-level directories that hold no importable package of the project.
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "examples", "benchmarks", "build", "dist", "scripts"}
@@ -48,6 +60,21 @@ class Target:
     path_sources: dict[str, SourceTree] = field(default_factory=dict)
     #: The parsed pyproject.toml, when there is one.
     pyproject: dict[str, Any] = field(default_factory=dict)
+    #: Cloacina packages: the validated package.toml and what the loader would refuse.
+    manifest: Manifest | None = None
+    findings: list[Finding] = field(default_factory=list)
+    #: Size of the ``.cloacina`` archive the package came from.
+    archive_bytes: int | None = None
+    #: Directories to show under another name in reports (an archive's temporary
+    #: extraction directory is shown as ``pkg.cloacina!``).
+    shown_as: dict[Path, str] = field(default_factory=dict)
+
+    def show(self, file: str) -> str:
+        for directory, label in self.shown_as.items():
+            prefix = str(directory)
+            if file.startswith(prefix):
+                return label + file[len(prefix):]
+        return file
 
     @property
     def root(self) -> Path | None:
@@ -58,22 +85,58 @@ class Target:
         return self.tree.packages if self.tree else []
 
 
-def discover(spec: str) -> Target:
-    """Classify ``spec`` and read what can be read without installing anything."""
+@contextlib.contextmanager
+def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
+    """Like :func:`discover`, but also opens ``.cloacina`` archives.
+
+    An archive is unpacked safely into a temporary directory that lives as long
+    as the ``with`` block; the target then reads like a package directory.
+    """
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".cloacina":
+        with open_package_archive(path) as top:
+            target = _cloacina_package_target(spec, top)
+            target.archive_bytes = path.stat().st_size
+            target.shown_as = {top.parent: f"{path.resolve()}!"}
+            expected = target.manifest.archive_top_dir if target.manifest else None
+            if expected and top.name != expected:
+                target.findings.append(Finding(
+                    rule="archive-top-directory",
+                    message=f"{path.name}: top directory is {top.name}/, expected {expected}/",
+                ))
+            yield target
+    else:
+        yield discover(spec, config_file)
+
+
+def discover(spec: str, config_file: Path | None = None) -> Target:
+    """Classify ``spec`` and read what can be read without installing anything.
+
+    ``config_file`` is an import-linter configuration given on the command line;
+    a directory that is not a project but has one is checked the way
+    lint-imports would check it.
+    """
     path = Path(spec)
     if path.is_dir():
-        if (path / "pyproject.toml").is_file():
-            return _project_target(spec, path.resolve())
+        root = path.resolve()
+        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").is_file() else None
+        if pyproject is not None and "project" in pyproject:
+            return _project_target(spec, root, pyproject)
         if (path / "package.toml").is_file():
-            raise AuditError(
-                f"{spec}: Cloacina package directories (package.toml) are not supported yet"
-            )
-        raise AuditError(f"{spec}: no pyproject.toml in this directory")
+            return _cloacina_package_target(spec, root)
+        importlinter_file = config_file or find_importlinter_config(root)
+        if importlinter_file is not None:
+            return _importlinter_target(spec, root, importlinter_file)
+        if pyproject is not None:
+            return _project_target(spec, root, pyproject)
+        raise AuditError(
+            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here"
+        )
     if path.is_file():
         if path.suffix == ".whl":
             return Target(kind="wheel", spec=str(path.resolve()), name=_wheel_name(path))
         if path.suffix == ".cloacina":
-            raise AuditError(f"{spec}: .cloacina archives are not supported yet")
+            raise AuditError(f"{spec}: .cloacina archives are opened with open_target()")
         raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
     if _looks_like_path(spec):
         raise AuditError(f"{spec}: no such file or directory")
@@ -94,8 +157,7 @@ def _wheel_name(path: Path) -> str:
     return canonicalize_name(path.name.split("-")[0])
 
 
-def _project_target(spec: str, root: Path) -> Target:
-    pyproject = read_toml(root / "pyproject.toml")
+def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
     config = audit_config_from_pyproject(pyproject, f"{spec}/pyproject.toml")
     tree = read_source_tree(root, pyproject, config.packages)
     if not tree.packages:
@@ -109,6 +171,44 @@ def _project_target(spec: str, root: Path) -> Target:
         path_sources=_path_sources(root, pyproject),
         pyproject=pyproject,
     )
+
+
+def _cloacina_package_target(spec: str, root: Path) -> Target:
+    """A Cloacina package: workflow/ and vendor/ on the path, as the server's loader has them."""
+    manifest, findings = read_manifest(root)
+    findings += check_loader_rules(root, manifest)
+    workflow = root / "workflow"
+    packages = sorted(
+        name for name, entry in top_level_names(workflow)
+        if (workflow / entry / "__init__.py").is_file()
+    ) if workflow.is_dir() else []
+    if not packages:
+        raise AuditError(f"{spec}: no Python package in workflow/ (a directory with __init__.py)")
+    search_paths = [d for d in (workflow, root / "vendor") if d.is_dir()]
+    tree = SourceTree(root=root, name=canonicalize_name(manifest.name or root.name),
+                      version=manifest.version, packages=packages, search_paths=search_paths)
+    return Target(
+        kind="cloacina_package",
+        spec=spec,
+        name=tree.name,
+        config=AuditConfig(preset="cloaca"),
+        tree=tree,
+        manifest=manifest,
+        findings=findings,
+    )
+
+
+def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
+    """A directory with only an import-linter configuration: its root packages, as lint-imports."""
+    session = read_importlinter_options(config_file).session_options
+    roots = session.get("root_packages") or []
+    roots = [roots] if isinstance(roots, str) else list(roots)
+    if not roots:
+        raise AuditError(f"{config_file}: no root_packages in the import-linter configuration")
+    search_paths = [d for d in (root, root / "src") if d.is_dir()]
+    tree = SourceTree(root=root, name=root.name, version=None, packages=roots,
+                      search_paths=search_paths)
+    return Target(kind="importlinter", spec=spec, name=root.name, tree=tree)
 
 
 def read_source_tree(

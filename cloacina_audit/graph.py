@@ -81,10 +81,10 @@ class PackageGraph:
 
 
 def build_package_graph(
-    packages: list[str], search: SearchPath, cache_dir: Path | None
+    packages: list[str], search: SearchPath, cache_dir: Path | None, follow: bool = True
 ) -> PackageGraph:
-    """Graph ``packages`` and the closure of packages they reach on ``search``."""
-    key = _cache_key(packages, search)
+    """Graph ``packages`` and, when ``follow``, the closure of packages they reach."""
+    key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
         cached = _load_cached(cache_file, search)
@@ -94,18 +94,20 @@ def build_package_graph(
     roots = {name: _require_package(name, search) for name in packages}
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
-            graph = _scan(list(roots), search, scan_cache)
+            graph = _scan(list(roots), search, scan_cache if follow else None)
             reached = _external_top_levels(graph, packages)
             new = {
                 name: found
                 for name in sorted(reached)
                 if name not in sys.stdlib_module_names and (found := search.find_package(name))
             }
-            if not new:
+            if not new or not follow:
                 break
             roots.update(new)
 
-    result = PackageGraph(graph=graph, roots=roots, externals=reached)
+    # Without following, externals found on the path are expected; they do not
+    # invalidate the cache.
+    result = PackageGraph(graph=graph, roots=roots, externals=reached if follow else set())
     if cache_file is not None:
         _store(cache_file, result)
     return result
@@ -128,7 +130,7 @@ def _package_finder(search: SearchPath) -> Iterator[None]:
         grimp_settings.configure(PACKAGE_FINDER=previous)
 
 
-def _scan(roots: list[str], search: SearchPath, scan_cache: str) -> grimp.ImportGraph:
+def _scan(roots: list[str], search: SearchPath, scan_cache: str | None) -> grimp.ImportGraph:
     # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
     # re-parsing the packages already scanned while the closure grows.
     with _package_finder(search):
@@ -174,10 +176,11 @@ def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[s
 # --- the content-keyed cache -------------------------------------------------
 
 
-def _cache_key(packages: list[str], search: SearchPath) -> str:
+def _cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
     material = "\n".join(
         [
             f"format={_CACHE_FORMAT}",
+            f"follow={follow}",
             f"tool={__version__}",
             f"grimp={getattr(grimp, '__version__', '?')}",
             "packages=" + ",".join(sorted(packages)),

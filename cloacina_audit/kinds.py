@@ -54,7 +54,6 @@ class _Classifier(ast.NodeVisitor):
 
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
-    visit_Lambda = _visit_function
 
     def visit_If(self, node: ast.If) -> None:
         if _is_type_checking_test(node.test):

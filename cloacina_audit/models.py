@@ -104,10 +104,15 @@ class Footprint:
     environment: str = ""
     pyc_bytes: int = 0
     outside_bytes: int = 0
+    #: The audited package's own distribution (counted in install_bytes, not in
+    #: distributions or by_distribution).
+    package: DistributionFootprint | None = None
 
     @property
     def unmeasured(self) -> list[DistributionFootprint]:
-        return [d for d in self.by_distribution if not d.measured]
+        """Distributions whose bytes are unknown, the package itself first."""
+        every = ([self.package] if self.package else []) + self.by_distribution
+        return [d for d in every if not d.measured]
 
 
 @dataclass(frozen=True)

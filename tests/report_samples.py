@@ -98,20 +98,33 @@ def bloated_audit(path: str = "fixtures/bloated") -> PackageAudit:
             native_bytes=18_400_000,
             environment="uv venv, python 3.11",
             by_distribution=[
-                DistributionFootprint("cloacina", "0.3.0", None, None, unmeasured="editable install"),
+                DistributionFootprint(
+                    "cloacina", "0.3.0", None, None, unmeasured="editable install"
+                ),
                 DistributionFootprint(
                     "cloacina-workflow", "0.3.0", 48_000, 12, unique_bytes=0, direct=False
                 ),
                 DistributionFootprint(
-                    "SQLAlchemy", "2.0.36", 12_500_000, 620, native_files=6,
-                    native_bytes=6_100_000, unique_bytes=12_500_000,
+                    "SQLAlchemy",
+                    "2.0.36",
+                    12_500_000,
+                    620,
+                    native_files=6,
+                    native_bytes=6_100_000,
+                    unique_bytes=12_500_000,
                 ),
                 DistributionFootprint(
-                    "psycopg2-binary", "2.9.10", 13_900_000, 48, native_files=8,
-                    native_bytes=12_300_000, unique_bytes=13_900_000,
+                    "psycopg2-binary",
+                    "2.9.10",
+                    13_900_000,
+                    48,
+                    native_files=8,
+                    native_bytes=12_300_000,
+                    unique_bytes=13_900_000,
                 ),
-                DistributionFootprint("typing_extensions", "4.12.2", 4_752_000, 3),
+                DistributionFootprint("typing_extensions", "4.12.2", 4_740_000, 3),
             ],
+            package=DistributionFootprint("bloated-flow", "0.1.0", 12_000, 6),
             import_probe=ImportProbe(
                 modules=612,
                 non_stdlib_modules=420,
@@ -136,7 +149,9 @@ def slim_audit(path: str = "fixtures/slim") -> PackageAudit:
         contracts=[
             ContractResult(CONTRACT, "forbidden", True, origin="preset:cloacina"),
             ContractResult(
-                "No heavy third-party runtime dependencies", "forbidden", True,
+                "No heavy third-party runtime dependencies",
+                "forbidden",
+                True,
                 origin="preset:cloacina",
             ),
         ],
@@ -148,8 +163,12 @@ def slim_audit(path: str = "fixtures/slim") -> PackageAudit:
             by_distribution=[
                 DistributionFootprint("cloacina_workflow", "0.3.1", 46_000, 12, direct=True),
             ],
+            package=DistributionFootprint("slim-flow", "0.1.0", 2_000, 6),
             import_probe=ImportProbe(
-                modules=41, non_stdlib_modules=4, forbidden_loaded=[], seconds_median=0.012,
+                modules=41,
+                non_stdlib_modules=4,
+                forbidden_loaded=[],
+                seconds_median=0.012,
                 runs=5,
             ),
         ),

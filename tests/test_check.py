@@ -417,3 +417,37 @@ def test_bloated_fixture_breaks_runtime_database_and_registry():
 def test_slim_fixture_passes():
     result = run_cli("check", "fixtures/slim")
     assert result.code == 0, result.stdout + result.stderr
+
+
+# --- drop-in for lint-imports ------------------------------------------------------
+
+
+def test_directory_with_only_an_importlinter_config_is_checked_like_lint_imports(tmp_path):
+    write_tree(tmp_path, {
+        ".importlinter": """
+            [importlinter]
+            root_packages =
+                shop
+                engine
+
+            [importlinter:contract:no-engine]
+            name = Shop must not use the engine
+            type = forbidden
+            source_modules = shop
+            forbidden_modules = engine.db
+        """,
+        "shop/__init__.py": "",
+        "shop/views.py": "from engine import db\n",
+        "engine/__init__.py": "",
+        "engine/db.py": "",
+    })
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    plain = subprocess.run([str(lint_imports), "--no-cache"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+    assert plain.returncode == 1
+    ours = run_cli("check", "--format", "json", cwd=tmp_path)
+    assert ours.code == 1, ours.stderr
+    contract = json.loads(ours.stdout)["packages"][0]["contracts"]
+    assert [c["name"] for c in contract] == ["Shop must not use the engine"]
+    assert contract[0]["violations"][0]["chain"][0]["file"].endswith("shop/views.py")

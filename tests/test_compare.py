@@ -52,7 +52,10 @@ def test_missing_footprint_gives_unknown_changes() -> None:
 def test_distributions_are_matched_by_canonical_name() -> None:
     changes = {c.name: c for c in compute_delta(bloated_audit(), slim_audit()).distribution_changes}
     assert changes["cloacina-workflow"].status == "changed"
-    assert (changes["cloacina-workflow"].version_before, changes["cloacina-workflow"].version_after) == (
+    assert (
+        changes["cloacina-workflow"].version_before,
+        changes["cloacina-workflow"].version_after,
+    ) == (
         "0.3.0",
         "0.3.1",
     )
@@ -69,7 +72,10 @@ def test_unchanged_distributions_are_left_out_and_new_ones_come_last() -> None:
     before = [same, DistributionFootprint("Old-Thing", "1.0", 10, 1)]
     after = [DistributionFootprint("new_thing", "2.0", 20, 1), same]
     changes = distribution_changes(before, after)
-    assert [(c.name, c.status) for c in changes] == [("old-thing", "removed"), ("new-thing", "added")]
+    assert [(c.name, c.status) for c in changes] == [
+        ("old-thing", "removed"),
+        ("new-thing", "added"),
+    ]
     assert changes[1].bytes == Change(0, 20)
 
 

@@ -12,6 +12,7 @@ from ..models import (
     BudgetResult,
     DistributionFootprint,
     Finding,
+    Footprint,
     ImportStep,
     PackageAudit,
     Violation,
@@ -67,13 +68,21 @@ def format_count(n: int | float) -> str:
     return f"{n:,}"
 
 
+def format_signed_count(n: int | float) -> str:
+    return f"{n:+,}"
+
+
 def plural(n: int, noun: str) -> str:
     """``1 distribution``, ``4 distributions``."""
     return f"{format_count(n)} {noun}{'' if n == 1 else 's'}"
 
 
-def format_signed_count(n: int | float) -> str:
-    return f"{n:+,}"
+def optional_size(n: int | None) -> str:
+    return "?" if n is None else format_size(n)
+
+
+def optional_count(n: int | None) -> str:
+    return "?" if n is None else format_count(n)
 
 
 Formatter = Callable[[Any], str]
@@ -113,6 +122,10 @@ def budgets_summary(audit: PackageAudit) -> str:
     return f"{met}/{len(audit.budgets)} met"
 
 
+def failed_budgets(audit: PackageAudit) -> list[BudgetResult]:
+    return [b for b in audit.budgets if not b.ok]
+
+
 def install_size(audit: PackageAudit) -> str:
     return format_size(audit.footprint.install_bytes) if audit.footprint else "n/a"
 
@@ -137,7 +150,7 @@ def goal_line(delta: Delta) -> str | None:
     )
     if delta.target_reduction is None:
         return line
-    outcome = "reached" if delta.target_reached else "not reached"
+    outcome = {True: "reached", False: "not reached", None: "unknown"}[delta.target_reached]
     return f"{line}, goal {delta.target_reduction * 100:g}% reduction: {outcome}"
 
 
@@ -204,18 +217,15 @@ def display_path(file: str, package_path: str, base: str | None = None) -> str:
         return absolute.as_posix()
 
 
-def failed_budgets(audit: PackageAudit) -> list[BudgetResult]:
-    return [b for b in audit.budgets if not b.ok]
+def distribution_rows(footprint: Footprint) -> list[tuple[str, DistributionFootprint]]:
+    """``(label, distribution)`` for a breakdown table: the dependencies largest first,
+    then the package itself, labelled as such."""
+    rows = [(d.name, d) for d in largest_first(footprint.by_distribution)]
+    if footprint.package is not None:
+        rows.append((f"{footprint.package.name} (this package)", footprint.package))
+    return rows
 
 
 def largest_first(dists: list[DistributionFootprint]) -> list[DistributionFootprint]:
     """Measured distributions by size, largest first, then the unmeasured ones by name."""
     return sorted(dists, key=lambda d: (d.bytes is None, -(d.bytes or 0), d.name.lower()))
-
-
-def optional_size(n: int | None) -> str:
-    return "?" if n is None else format_size(n)
-
-
-def optional_count(n: int | None) -> str:
-    return "?" if n is None else format_count(n)

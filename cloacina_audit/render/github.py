@@ -1,10 +1,9 @@
-"""GitHub Actions workflow commands: one annotation per problem, on the right line.
-
-    ::error file=flow/tasks.py,line=4,title=Contract name::a -> b -> c
-"""
+"""GitHub Actions workflow commands: one annotation per problem, on the right line,
+such as ``::error file=flow/tasks.py,line=4,title=Contract name::a -> b -> c``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..compare import compute_delta
@@ -40,7 +39,7 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def command_line(command: str, properties: dict[str, str | int | None], message: str) -> str:
+def command_line(command: str, properties: Mapping[str, str | int | None], message: str) -> str:
     """``::command key=value,...::message`` with GitHub's escaping of both parts."""
     props = ",".join(
         f"{key}={escape_property(str(value))}"
@@ -67,7 +66,7 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
             f"  [{KIND_LABELS[step.kind]}]"
             for step in violation.chain
         ]
-        properties = {
+        properties: dict[str, str | int | None] = {
             "file": display_path(first.file, audit.path, base),
             "line": first.line,
             "title": contract.name,

@@ -5,6 +5,7 @@ Every piece of text that comes from the audit goes through :func:`esc`.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from html import escape
 
@@ -24,6 +25,7 @@ from ._format import (
     budgets_summary,
     chain_line,
     contracts_summary,
+    distribution_rows,
     finding_location,
     format_budget_value,
     format_count,
@@ -45,7 +47,9 @@ from ._format import (
 #: Okabe-Ito colours, distinguishable with colour-blindness; the last is "other".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 OTHER_COLOR = "#9a9a9a"
-OTHER = "other (incl. the package itself)"
+OTHER = "other"
+PACKAGE_COLOR = "#24292f"
+PACKAGE = "the package itself"
 
 _VERDICT_CLASSES = {"ok": "ok", "contract broken": "bad", "budget exceeded": "warn"}
 _STATUS_MARKS = {"added": "+", "removed": "−", "changed": "~"}
@@ -58,7 +62,8 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, H
   Arial, sans-serif; color: #1f2328; background: #fff; }
 main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 20px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h2 { font-size: 20px; margin: 36px 0 12px; padding-bottom: 6px;
+  border-bottom: 1px solid var(--line); }
 h3 { font-size: 16px; margin: 24px 0 8px; }
 .meta, .path { color: var(--muted); font-size: 13px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
@@ -85,7 +90,9 @@ tbody tr:hover { background: #fafbfc; }
 .contract { margin: 8px 0; }
 .violation { margin: 8px 0 12px 24px; }
 .violation .chain { font-weight: 600; margin-bottom: 4px; }
-.violation table td { border-bottom: 1px dashed var(--line); }
+.violation table { table-layout: fixed; }
+.violation table td { border-bottom: 1px dashed var(--line); overflow-wrap: anywhere; }
+.violation th:nth-child(1) { width: 45%; } .violation th:nth-child(3) { width: 130px; }
 .kind { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 12px;
   white-space: nowrap; border: 1px solid; }
 .kind-module { color: var(--bad); border-color: var(--bad); }
@@ -127,7 +134,7 @@ def render(report: AuditReport) -> str:
     )
 
 
-def _table(headings: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(headings: list[str], rows: list[list[str]], numeric: Container[int] = ()) -> str:
     """Headings and cells are HTML already; columns in ``numeric`` are right-aligned."""
 
     def cls(i: int) -> str:
@@ -229,8 +236,15 @@ def _distribution_changes(delta: Delta) -> str:
                 "?" if size.absolute is None else esc(format_signed_size(size.absolute)),
             ]
         )
-    headings = ["Distribution", "", "Version before", "Size before", "Version after",
-                "Size after", "Change"]
+    headings = [
+        "Distribution",
+        "",
+        "Version before",
+        "Size before",
+        "Version after",
+        "Size after",
+        "Change",
+    ]
     return "<h3>Distributions that changed</h3>" + _table(headings, rows, {3, 5, 6})
 
 
@@ -241,7 +255,7 @@ class _Segment:
 
 
 def _segments(footprint: Footprint, colored: set[str]) -> list[_Segment]:
-    """The bar of one footprint: coloured distributions, then the rest as :data:`OTHER`."""
+    """The bar of one footprint: coloured distributions, the package, the rest as ``other``."""
     segments = []
     other = footprint.install_bytes
     for dist in largest_first(footprint.by_distribution):
@@ -249,6 +263,9 @@ def _segments(footprint: Footprint, colored: set[str]) -> list[_Segment]:
         if dist.bytes and name in colored:
             segments.append(_Segment(name, dist.bytes))
             other -= dist.bytes
+    if footprint.package is not None and footprint.package.bytes:
+        segments.append(_Segment(PACKAGE, footprint.package.bytes))
+        other -= footprint.package.bytes
     if other > 0:
         segments.append(_Segment(OTHER, other))
     return segments
@@ -262,16 +279,17 @@ def _figure(bars: list[tuple[str, Footprint]], caption: str) -> str:
             name = canonicalize_name(dist.name)
             sizes[name] = max(sizes.get(name, 0), dist.bytes or 0)
     ranked = [n for n, b in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])) if b > 0]
-    colors = dict(zip(ranked, PALETTE))
+    colors = dict(zip(ranked, PALETTE, strict=False))
+    colors[PACKAGE] = PACKAGE_COLOR
     colors[OTHER] = OTHER_COLOR
-    rows = [(label, _segments(fp, set(colors))) for label, fp in bars]
+    rows = [(label, fp.install_bytes, _segments(fp, set(colors))) for label, fp in bars]
 
     width, label_w, value_w, bar_h, gap = 1000, 190, 90, 28, 14
     track = width - label_w - value_w
-    scale = max((sum(s.bytes for s in segs) for _, segs in rows), default=0) or 1
+    scale = max((sum(s.bytes for s in segs) for _, _, segs in rows), default=0) or 1
     height = len(rows) * (bar_h + gap) + gap
     parts = []
-    for row, (label, segs) in enumerate(rows):
+    for row, (label, install_bytes, segs) in enumerate(rows):
         y = gap + row * (bar_h + gap)
         parts.append(
             f'<text x="{label_w - 10}" y="{y + bar_h / 2 + 4:.0f}" text-anchor="end">'
@@ -286,16 +304,16 @@ def _figure(bars: list[tuple[str, Footprint]], caption: str) -> str:
                 f"{esc(format_size(seg.bytes))}</title></rect>"
             )
             x += w
-        total = sum(s.bytes for s in segs)
         parts.append(
-            f'<text x="{x + 8:.1f}" y="{y + bar_h / 2 + 4:.0f}">{esc(format_size(total))}</text>'
+            f'<text x="{x + 8:.1f}" y="{y + bar_h / 2 + 4:.0f}">'
+            f"{esc(format_size(install_bytes))}</text>"
         )
     legend = "".join(
         f'<span style="margin-right:14px;white-space:nowrap">'
         f'<span style="display:inline-block;width:11px;height:11px;background:{color};'
         f'margin-right:5px;vertical-align:-1px"></span>{esc(name)}</span>'
         for name, color in colors.items()
-        if any(s.name == name for _, segs in rows for s in segs)
+        if any(s.name == name for _, _, segs in rows for s in segs)
     )
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
@@ -369,22 +387,30 @@ def _footprint(footprint: Footprint) -> str:
     ]
     if footprint.import_probe is not None:
         parts.append(_import_probe(footprint.import_probe))
-    if footprint.by_distribution:
+    if footprint.by_distribution or footprint.package:
         rows = [
             [
-                esc(d.name),
+                esc(label),
                 esc(d.version),
-                esc(optional_size(d.bytes)) if d.measured
+                esc(optional_size(d.bytes))
+                if d.measured
                 else f'<span class="warning">not measured: {esc(d.unmeasured)}</span>',
                 esc(optional_count(d.files)),
                 esc(format_count(d.native_files)),
                 esc(format_size(d.native_bytes)) if d.native_bytes else "",
                 esc(optional_size(d.unique_bytes)) if d.unique_bytes is not None else "",
             ]
-            for d in largest_first(footprint.by_distribution)
+            for label, d in distribution_rows(footprint)
         ]
-        headings = ["Distribution", "Version", "Size", "Files", "Native files", "Native size",
-                    "Unique"]
+        headings = [
+            "Distribution",
+            "Version",
+            "Size",
+            "Files",
+            "Native files",
+            "Native size",
+            "Unique",
+        ]
         parts.append(_table(headings, rows, {2, 3, 4, 5, 6}))
     return "\n".join(parts)
 

@@ -98,8 +98,10 @@ def delta_to_dict(delta: Delta) -> dict[str, Any]:
 
 
 def _change(key: str, change: Change) -> dict[str, Any]:
-    percent = change.percent
-    return {key: change.absolute, f"{key}_pct": None if percent is None else round(percent, 2)}
+    absolute, percent = change.absolute, change.percent
+    if isinstance(absolute, float):
+        absolute = round(absolute, 6)
+    return {key: absolute, f"{key}_pct": None if percent is None else round(percent, 2)}
 
 
 def _pct(fraction: float | None) -> float | None:
@@ -148,6 +150,7 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "outside_bytes": footprint.outside_bytes,
         "environment": footprint.environment,
         "by_distribution": [_distribution(d) for d in footprint.by_distribution],
+        "package": _distribution(footprint.package) if footprint.package else None,
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
     }
 

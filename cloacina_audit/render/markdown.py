@@ -15,6 +15,7 @@ from ._format import (
     budgets_summary,
     chain_line,
     contracts_summary,
+    distribution_rows,
     finding_location,
     format_budget_value,
     format_count,
@@ -23,7 +24,6 @@ from ._format import (
     format_size,
     goal_line,
     install_size,
-    largest_first,
     metric_cells,
     optional_count,
     optional_size,
@@ -40,7 +40,6 @@ MARKER = "<!-- cloacina-audit -->"
 MAX_VIOLATIONS = 10
 
 _VERDICT_ICONS = {"ok": "✅", "contract broken": "❌", "budget exceeded": "⚠️"}
-_STATUS_WORDS = {"added": "added", "removed": "removed", "changed": "changed"}
 
 
 def render(report: AuditReport) -> str:
@@ -121,7 +120,7 @@ def _distribution_changes(delta: Delta) -> str:
         rows.append(
             [
                 code(change.name),
-                _STATUS_WORDS[change.status],
+                change.status,
                 cell(change.version_before or "-"),
                 cell(change.version_after or "-"),
                 "?" if size.absolute is None else format_signed_size(size.absolute),
@@ -183,19 +182,20 @@ def _footprint(name: str, footprint: Footprint) -> str:
         forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"
         parts.append(
             f"**Import:** {format_count(probe.modules)} modules in "
-            f"{format_seconds(probe.seconds_median)} (median); forbidden modules loaded: {forbidden}"
+            f"{format_seconds(probe.seconds_median)} (median); "
+            f"forbidden modules loaded: {forbidden}"
         )
-    if footprint.by_distribution:
+    if footprint.by_distribution or footprint.package:
         rows = [
             [
-                code(d.name),
+                code(label),
                 cell(d.version),
                 optional_size(d.bytes) if d.measured else f"? ({cell(d.unmeasured or '')})",
                 optional_count(d.files),
                 format_count(d.native_files),
                 optional_size(d.unique_bytes) if d.unique_bytes is not None else "",
             ]
-            for d in largest_first(footprint.by_distribution)
+            for label, d in distribution_rows(footprint)
         ]
         body = table(
             ["Distribution", "Version", "Size", "Files", "Native", "Unique"], rows, "llrrrr"

@@ -37,9 +37,7 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
             rule_id = _rule(rules, slugify(contract.name), contract.name, _contract_help(contract))
             results.extend(_violation_results(rule_id, contract, audit, root))
         for finding in audit.findings:
-            rule_id = _rule(
-                rules, slugify(finding.rule), finding.rule, finding.rule, finding.level
-            )
+            rule_id = _rule(rules, slugify(finding.rule), finding.rule, finding.rule, finding.level)
             results.append(_finding_result(rule_id, finding, audit, root))
         for budget in failed_budgets(audit):
             name = f"Budget {budget.name}"

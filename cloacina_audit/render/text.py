@@ -25,15 +25,15 @@ from ._format import (
     budgets_summary,
     chain_line,
     contracts_summary,
-    format_budget_value,
+    distribution_rows,
     finding_location,
+    format_budget_value,
     format_count,
     format_seconds,
     format_signed_size,
     format_size,
     goal_line,
     install_size,
-    largest_first,
     metric_cells,
     optional_count,
     optional_size,
@@ -143,15 +143,16 @@ def _footprint(console: Console, footprint: Footprint) -> None:
         f"({format_size(footprint.native_bytes)})"
     )
     console.print(Text(summary, style="bold"))
-    if footprint.by_distribution:
+    rows = distribution_rows(footprint)
+    if rows:
         table = Table(box=box.SIMPLE)
         table.add_column("Distribution")
         table.add_column("Version")
         for heading in ("Size", "Files", "Native", "Unique"):
             table.add_column(heading, justify="right")
-        for dist in largest_first(footprint.by_distribution):
+        for label, dist in rows:
             table.add_row(
-                dist.name,
+                label,
                 dist.version,
                 optional_size(dist.bytes),
                 optional_count(dist.files),

@@ -1,0 +1,495 @@
+"""Where the audited package lives: an isolated uv environment, or the running one.
+
+Isolated environments are built the same way every time so that their numbers
+can be compared:
+
+- ``uv venv --relocatable``, no seed packages: the environment holds the
+  target's runtime closure and nothing else, and can be renamed after it is built.
+- ``uv pip install --compile-bytecode``: bytecode is always compiled, because
+  the import probe must time imports, not the compiler (the probe runs with
+  ``-B`` and writes nothing). The ``.pyc`` bytes are reported as their own figure.
+- ``--link-mode hardlink``: files are hard links into uv's cache (fast, no extra
+  disk); the measurement de-duplicates by inode and reports apparent sizes, so
+  the link mode changes no number. Not ``symlink``: a cached environment must
+  survive ``uv cache clean``, and ``du`` must see real files.
+- ``--no-editable``: path sources declared ``editable = true`` are installed as
+  built wheels, so that they can be measured.
+- ``--refresh-package`` for the target and each of its path sources: uv caches
+  wheels built from local directories by their pyproject.toml only, and would
+  otherwise install stale code after a source edit.
+
+Cached environments live in ``<cache>/envs/<key>``, where the key hashes
+everything that decides what gets installed (see :func:`environment_key`): the
+target (every file of the project and of its path sources, a wheel's bytes, or
+the requirement string), the interpreter, uv's version, the install flags above,
+uv's index settings from the environment, and :data:`ENV_FORMAT_VERSION`. What
+the index offers is not in the key: an unpinned dependency stays as first
+resolved until an input changes (``--no-cache`` measures afresh). A
+build happens under a per-key ``flock``, into ``<key>.tmp-*``, and is renamed
+into place only when complete: a reader sees a whole environment or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from .discover import Target
+from .errors import AuditError
+
+#: Bump when the way environments are built changes, so old ones are not reused.
+ENV_FORMAT_VERSION = 1
+LINK_MODE = "hardlink"
+COMPILE_BYTECODE = True
+
+EnvKind = Literal["isolated", "current"]
+StepCallback = Callable[[str], None]
+
+#: uv settings read from the environment that change what gets resolved.
+_RESOLUTION_VARIABLES = (
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_INDEX_STRATEGY",
+    "UV_EXCLUDE_NEWER",
+    "UV_PRERELEASE",
+    "UV_RESOLUTION",
+    "UV_CONSTRAINT",
+    "UV_OVERRIDE",
+    "UV_NO_BINARY",
+    "UV_NO_BUILD",
+    "UV_NO_SOURCES",
+    "UV_CONFIG_FILE",
+    "UV_TORCH_BACKEND",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+)
+
+#: Directory names never hashed into a key: VCS data, caches, virtual environments.
+_UNHASHED_DIRS = {"__pycache__", "node_modules"}
+
+# Run by the environment's interpreter with -I: reads its paths and the values
+# that PEP 508 markers are evaluated against (as packaging.markers does).
+_QUERY_SCRIPT = r"""
+import json, os, platform, sys, sysconfig
+impl = sys.implementation
+version = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+if impl.version.releaselevel != "final":
+    version += impl.version.releaselevel[0] + str(impl.version.serial)
+paths = sysconfig.get_paths()
+print(json.dumps({
+    "executable": sys.executable,
+    "base_executable": os.path.realpath(getattr(sys, "_base_executable", sys.executable)),
+    "prefix": sys.prefix,
+    "version": sys.version,
+    "cache_tag": impl.cache_tag,
+    "platform": sysconfig.get_platform(),
+    "site_packages": [paths["purelib"], paths["platlib"]],
+    "markers": {
+        "implementation_name": impl.name,
+        "implementation_version": version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """What an interpreter says about itself (see ``_QUERY_SCRIPT``)."""
+
+    executable: str
+    base_executable: str
+    prefix: str
+    version: str
+    cache_tag: str
+    platform: str
+    site_packages: tuple[str, ...]
+    markers: dict[str, str] = field(hash=False)
+
+    @property
+    def short_version(self) -> str:
+        return self.version.split()[0]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A Python environment to measure: its interpreter and where packages are installed."""
+
+    kind: EnvKind
+    python: Path
+    prefix: Path
+    site_packages: tuple[Path, ...]
+    #: PEP 508 marker values of this environment's interpreter.
+    markers: dict[str, str] = field(hash=False)
+    #: ``cpython-311``: names the ``__pycache__`` files this interpreter writes.
+    cache_tag: str = ""
+    python_version: str = ""
+    #: The cache key, for cached isolated environments.
+    key: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.kind} ({self.prefix}, Python {self.python_version})"
+
+
+def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
+    """Ask ``python`` for its paths and marker values (runs no audited code)."""
+    try:
+        completed = subprocess.run(
+            [str(python), "-I", "-c", _QUERY_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AuditError(f"{python}: cannot run this Python interpreter: {exc}") from None
+    if completed.returncode != 0:
+        raise AuditError(f"{python}: not a working Python interpreter: {_last_line(completed.stderr)}")
+    try:
+        data = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise AuditError(f"{python}: not a working Python interpreter") from None
+    return Interpreter(
+        executable=data["executable"],
+        base_executable=data["base_executable"],
+        prefix=data["prefix"],
+        version=data["version"],
+        cache_tag=data["cache_tag"] or "",
+        platform=data["platform"],
+        site_packages=tuple(dict.fromkeys(data["site_packages"])),
+        markers=data["markers"],
+    )
+
+
+def current_environment(python: str | None = None) -> Environment:
+    """The running interpreter's environment (or ``python``'s), measured as it is."""
+    interpreter = query_interpreter(python or sys.executable)
+    return _environment_of("current", interpreter, key=None)
+
+
+@contextlib.contextmanager
+def isolated_environment(
+    target: Target,
+    *,
+    cache_dir: Path | None,
+    python: str | None = None,
+    on_step: StepCallback | None = None,
+) -> Iterator[Environment]:
+    """An environment holding ``target`` and its runtime closure, built with uv.
+
+    With ``cache_dir`` the environment is reused by later runs (``<cache_dir>/envs``);
+    with None it is built in a temporary directory and removed afterwards.
+    """
+    step = on_step or (lambda _message: None)
+    base = resolve_interpreter(python)
+    uv = uv_binary()
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory(prefix="cloacina-audit-env-") as scratch:
+            env_dir = Path(scratch) / "env"
+            _build(target, base, uv, env_dir, step)
+            yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=None)
+        return
+    key = environment_key(target, base, uv_version(uv))
+    env_dir = _cached_build(target, base, uv, Path(cache_dir) / "envs", key, step)
+    yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=key)
+
+
+def resolve_interpreter(python: str | None) -> Interpreter:
+    """The base interpreter for a new environment: ``python`` (a path or a uv request) or ours."""
+    if python is None:
+        return query_interpreter(sys.executable)
+    if os.sep in python or Path(python).exists():
+        return query_interpreter(python)
+    completed = _run([uv_binary(), "python", "find", python], cwd=None)
+    if completed.returncode != 0:
+        raise AuditError(f"--python {python}: {uv_error_line(completed.stderr)}")
+    return query_interpreter(completed.stdout.strip())
+
+
+def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
+    """A hash of everything that decides what an isolated environment holds."""
+    digest = hashlib.sha256()
+
+    def feed(label: str, value: str | bytes) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        digest.update(f"{label}\0{len(data)}\0".encode())
+        digest.update(data)
+
+    feed("format", str(ENV_FORMAT_VERSION))
+    feed("install", f"link={LINK_MODE} compile={COMPILE_BYTECODE} editable=no")
+    feed("uv", uv)
+    feed("python", "\n".join([interpreter.base_executable, interpreter.version, interpreter.platform]))
+    feed("kind", target.kind)
+    if target.kind == "project" and target.tree is not None:
+        _feed_tree(feed, "project", target.tree.root)
+        for name, tree in sorted(target.path_sources.items()):
+            _feed_tree(feed, f"source:{name}", tree.root)
+    elif target.kind == "wheel":
+        wheel = Path(target.spec)
+        feed("wheel-name", wheel.name)
+        feed("wheel", _file_digest(wheel))
+    else:
+        feed("requirement", target.spec)
+    for variable in _RESOLUTION_VARIABLES:
+        if os.environ.get(variable):
+            feed(f"env:{variable}", os.environ[variable])
+    return digest.hexdigest()[:32]
+
+
+def _feed_tree(feed: Callable[[str, str | bytes], None], label: str, root: Path) -> None:
+    """Every file that can end up in a built wheel, by relative path and content."""
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and d not in _UNHASHED_DIRS
+        )
+        for name in sorted(filenames):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = Path(directory, name)
+            relative = path.relative_to(root).as_posix()
+            try:
+                feed(f"{label}:{relative}", _file_digest(path))
+            except OSError:
+                continue  # a dangling symlink cannot be packaged either
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cached_build(
+    target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback
+) -> Path:
+    final = envs / key
+    if _is_complete(final):
+        return final
+    envs.mkdir(parents=True, exist_ok=True)
+    with _locked(envs / f"{key}.lock"):
+        # Another run may have finished this environment while we waited.
+        if _is_complete(final):
+            return final
+        _remove_leftovers(envs, key, final)
+        building = envs / f"{key}.tmp-{secrets.token_hex(4)}"
+        try:
+            _build(target, base, uv, building, step)
+            _write_metadata(building, target, base, key)
+            os.rename(building, final)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return final
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _is_complete(env_dir: Path) -> bool:
+    return (env_dir / "cloacina-audit-env.json").is_file() and _env_python(env_dir).exists()
+
+
+def _remove_leftovers(envs: Path, key: str, final: Path) -> None:
+    """Half-built directories of crashed runs, and a final one that broke (lock held)."""
+    for leftover in envs.glob(f"{key}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if final.exists():
+        # Rename first: a run still reading the broken environment keeps its files.
+        trash = envs / f"{key}.tmp-{secrets.token_hex(4)}"
+        os.rename(final, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _write_metadata(env_dir: Path, target: Target, base: Interpreter, key: str) -> None:
+    document = {
+        "format": ENV_FORMAT_VERSION,
+        "key": key,
+        "target": {"kind": target.kind, "spec": target.spec, "name": target.name},
+        "python": base.base_executable,
+        "python_version": base.short_version,
+        "created": time.time(),
+    }
+    (env_dir / "cloacina-audit-env.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback) -> None:
+    step(f"Creating an environment for Python {base.short_version}")
+    created = _run(
+        [uv, "venv", "--relocatable", "--no-project", "--python", base.base_executable, str(env_dir)],
+        cwd=None,
+    )
+    if created.returncode != 0:
+        raise AuditError(f"cannot create an environment: {uv_error_line(created.stderr)}")
+    step(f"Installing {target.name} and its dependencies")
+    command = [
+        uv, "pip", "install",
+        "--python", str(_env_python(env_dir)),
+        "--link-mode", LINK_MODE,
+        "--compile-bytecode",
+        "--no-editable",
+    ]
+    cwd = None
+    if target.kind == "project" and target.tree is not None:
+        for name in [target.name, *sorted(target.path_sources)]:
+            command += ["--refresh-package", name]
+        # Run where the user would: uv then honours the project's own uv settings.
+        cwd = target.tree.root
+        command.append(str(target.tree.root))
+    else:
+        command.append(target.spec)
+    installed = _run(command, cwd=cwd)
+    if installed.returncode != 0:
+        raise AuditError(f"cannot install {target.spec}: {uv_error_line(installed.stderr)}")
+
+
+def _run(command: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
+    environ.pop("VIRTUAL_ENV", None)
+    try:
+        return subprocess.run(
+            command, cwd=cwd, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+    except OSError as exc:
+        raise AuditError(f"cannot run uv ({command[0]}): {exc.strerror}") from None
+
+
+def _env_python(env_dir: Path) -> Path:
+    if os.name == "nt":  # pragma: no cover - POSIX is what CI runs
+        return env_dir / "Scripts" / "python.exe"
+    return env_dir / "bin" / "python"
+
+
+def _environment_of(kind: EnvKind, interpreter: Interpreter, key: str | None) -> Environment:
+    return Environment(
+        kind=kind,
+        python=Path(interpreter.executable),
+        prefix=Path(interpreter.prefix),
+        site_packages=tuple(Path(p) for p in interpreter.site_packages),
+        markers=dict(interpreter.markers),
+        cache_tag=interpreter.cache_tag,
+        python_version=interpreter.short_version,
+        key=key,
+    )
+
+
+def uv_binary() -> str:
+    """The uv executable shipped with the uv package this tool depends on (else PATH's)."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found is None:
+            raise AuditError("uv not found: install the uv package or put uv on PATH") from None
+        return found
+
+
+@lru_cache(maxsize=4)
+def uv_version(uv: str) -> str:
+    completed = _run([uv, "--version"], cwd=None)
+    if completed.returncode != 0:
+        raise AuditError(f"{uv}: cannot tell uv's version: {_last_line(completed.stderr)}")
+    return completed.stdout.strip()
+
+
+# --- uv's errors, in one line --------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_CAUSE = re.compile(r"^\s*(?:cause:|Caused by:|╰─▶|├─▶)\s*(.*)$")
+_ERROR = re.compile(r"^\s*(?:error:|×)\s*(.*)$")
+_NETWORK = re.compile(
+    r"tcp connect error|connection refused|dns error|failed to lookup address|"
+    r"name or service not known|temporary failure in name resolution|network is unreachable|"
+    r"no route to host|client error \(connect\)|could not connect|connection reset|"
+    r"operation timed out|failed to download",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"(?:Failed to fetch|url)[:(]?\s*\(?`?(https?://[^\s`)]+)")
+
+
+def uv_error_line(stderr: str) -> str:
+    """uv's key error line: its error and innermost cause, or "no network" when it could not connect.
+
+    A build backend's own output (uv's ``[stderr]`` block) contributes its last
+    line, which is where a Python traceback names the exception.
+    """
+    error = ""
+    causes: list[str] = []
+    backend_last = ""
+    in_block = continuing = False
+    for raw in stderr.splitlines():
+        line = _ANSI.sub("", raw).rstrip()
+        if in_block:
+            if line.strip():
+                backend_last = line.strip()
+                continue
+            in_block = False
+        if line.strip() in ("[stderr]", "[stdout]"):
+            in_block, continuing = line.strip() == "[stderr]", False
+        elif not error and (match := _ERROR.match(line)):
+            error, continuing = match.group(1).strip(), True
+        elif error and (match := _CAUSE.match(line)):
+            causes.append(match.group(1).strip())
+            continuing = True
+        elif continuing and line.startswith(" ") and line.strip():
+            if causes:
+                causes[-1] += " " + line.strip()
+            else:
+                error += " " + line.strip()
+        else:
+            continuing = False
+    if not error:
+        return _last_line(stderr) or "uv failed without a message"
+    text = "\n".join([error, *causes])
+    if _NETWORK.search(text):
+        url = _URL.search(text)
+        where = f" {url.group(1)}" if url else " the package index"
+        return f"no network: uv could not connect to{where} ({causes[-1] if causes else error})"
+    parts = [error.rstrip(":")]
+    if causes:
+        parts.append(causes[-1])
+    if backend_last:
+        parts.append(backend_last)
+    return ": ".join(parts)
+
+
+def _last_line(text: str) -> str:
+    for line in reversed(text.strip().splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
+

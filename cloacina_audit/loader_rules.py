@@ -1,0 +1,112 @@
+"""The Cloacina server's Python loader rules, checked before the server sees the package.
+
+The loader puts ``workflow/`` and ``vendor/`` on ``sys.path``, refuses top-level
+names in either that would shadow a standard-library module on its deny list,
+and imports ``[metadata].entry_module`` (relative to ``workflow/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .manifest import Manifest
+from .models import Finding
+
+#: Standard-library modules the server refuses to let a package shadow.
+STDLIB_DENY_LIST = frozenset(
+    {
+        "os", "sys", "subprocess", "shutil", "socket", "http", "urllib", "ctypes",
+        "importlib", "pathlib", "io", "json", "pickle", "marshal", "code", "codeop",
+        "compile", "compileall", "builtins", "signal", "multiprocessing", "threading",
+        "tempfile", "glob", "fnmatch",
+    }
+)  # fmt: skip
+
+#: The directories the loader puts on sys.path, in order.
+SEARCH_DIRS = ("workflow", "vendor")
+
+_EXTENSION_SUFFIXES = (".so", ".pyd")
+
+
+def check_loader_rules(package_dir: Path, manifest: Manifest) -> list[Finding]:
+    """Findings for a Python package; a Rust package has no Python loader to satisfy."""
+    if manifest.language == "rust":
+        return []
+    findings = []
+    for directory in SEARCH_DIRS:
+        names = top_level_names(package_dir / directory)
+        findings += shadowing_findings(package_dir, directory, names)
+    findings += entry_module_findings(package_dir, manifest.entry_module)
+    return findings
+
+
+def top_level_names(directory: Path) -> list[tuple[str, str]]:
+    """``(import name, entry name)`` for each importable thing directly in ``directory``.
+
+    Directories count with or without ``__init__.py`` (a namespace package
+    shadows too); files count when Python would import them (.py, extension modules).
+    """
+    if not directory.is_dir():
+        return []
+    names = []
+    for entry in sorted(directory.iterdir()):
+        name = _import_name(entry)
+        if name is not None:
+            names.append((name, entry.name + ("/" if entry.is_dir() else "")))
+    return names
+
+
+def _import_name(entry: Path) -> str | None:
+    if entry.is_dir():
+        name = entry.name
+    elif entry.suffix == ".py" or entry.suffix in _EXTENSION_SUFFIXES:
+        name = entry.name.split(".", 1)[0]
+    else:
+        return None
+    return name if name.isidentifier() and name != "__pycache__" else None
+
+
+def shadowing_findings(
+    package_dir: Path, directory: str, names: Iterable[tuple[str, str]]
+) -> list[Finding]:
+    return [
+        Finding(
+            rule="loader-shadows-stdlib",
+            message=(
+                f"{directory}/{entry} shadows the standard-library module {name!r}; "
+                "the Cloacina loader refuses the package"
+            ),
+            file=str(package_dir / directory / entry.rstrip("/")),
+        )
+        for name, entry in names
+        if name in STDLIB_DENY_LIST
+    ]
+
+
+def resolve_entry_module(workflow_dir: Path, entry_module: str) -> Path | None:
+    """The file ``import entry_module`` would run with only workflow/ on the path."""
+    base = workflow_dir.joinpath(*entry_module.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def entry_module_findings(package_dir: Path, entry_module: str | None) -> list[Finding]:
+    if entry_module is None:
+        return []  # no name to default from: the manifest findings already say so
+    workflow = package_dir / "workflow"
+    if resolve_entry_module(workflow, entry_module) is not None:
+        return []
+    relative = "/".join(entry_module.split("."))
+    return [
+        Finding(
+            rule="loader-entry-module",
+            message=(
+                f"entry module {entry_module!r} does not resolve: no workflow/{relative}.py "
+                f"or workflow/{relative}/__init__.py"
+            ),
+            file=str(package_dir / "package.toml"),
+        )
+    ]

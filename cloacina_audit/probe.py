@@ -1,0 +1,223 @@
+"""The import probe: what importing a package really loads, in the package's own environment.
+
+Each run is a fresh ``python -I -B`` process of the measured environment,
+started in an empty temporary directory (so neither the audited tree nor the
+environment is written to), in its own process group (so a hanging import
+and anything it started can be killed). The child reports one JSON document
+into a file named on its command line: never on stdout, which the imported
+code owns and may fill with anything.
+
+- ``modules``: what the entry imports added to ``sys.modules`` (interpreter
+  start-up excluded); ``non_stdlib_modules`` those outside the standard library.
+- ``forbidden_loaded``: the given module prefixes found in ``sys.modules``.
+- ``seconds_median``: wall time of the imports alone, median over the runs.
+- ``peak_rss_bytes``: the child's peak resident set size, median over the runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AuditError
+from .models import ImportProbe
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_RUNS = 3
+
+# Runs in the measured environment. Only modules already loaded at start-up
+# (sys, os) and the tiny builtin ``time`` are imported before the baseline;
+# json, traceback and resource are imported after the clock stops.
+_CHILD = r"""
+import os, sys, time
+baseline = set(sys.modules)
+result_path, search_path, *entries = sys.argv[1:]
+if search_path:
+    sys.path[0:0] = search_path.split(os.pathsep)
+current = None
+error = None
+start = time.perf_counter()
+try:
+    for current in entries:
+        __import__(current)
+except BaseException as exc:
+    import traceback
+    error = {"module": current, "message": traceback.format_exception_only(type(exc), exc)[-1].strip()}
+seconds = time.perf_counter() - start
+present = list(sys.modules)
+loaded = [name for name in present if name not in baseline]
+stdlib = getattr(sys, "stdlib_module_names", None)
+if stdlib is None:
+    import sysconfig
+    roots = tuple(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib"))
+    def in_stdlib(name):
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        return path is None or (path.startswith(roots) and "site-packages" not in path)
+else:
+    def in_stdlib(name):
+        return name.split(".")[0] in stdlib or name in sys.builtin_module_names
+try:
+    import resource
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss = rss if sys.platform == "darwin" else rss * 1024
+except Exception:
+    rss = None
+import json
+with open(result_path, "w", encoding="utf-8") as handle:
+    json.dump({
+        "error": error,
+        "seconds": seconds,
+        "loaded": loaded,
+        "non_stdlib": sum(1 for name in loaded if not in_stdlib(name)),
+        "present": present,
+        "peak_rss": rss,
+    }, handle)
+    handle.flush()
+# Skip atexit hooks and the wait for non-daemon threads the package may have started.
+os._exit(0)
+"""
+
+
+@dataclass(frozen=True)
+class _Run:
+    seconds: float
+    loaded: list[str]
+    non_stdlib: int
+    present: list[str]
+    peak_rss: int | None
+
+
+def probe_imports(
+    python: Path | str,
+    entry_modules: Sequence[str],
+    *,
+    forbidden: Iterable[str] = (),
+    runs: int = DEFAULT_RUNS,
+    timeout: float | None = None,
+    search_path: Sequence[Path] = (),
+    on_step: Callable[[str], None] | None = None,
+) -> ImportProbe:
+    """Import ``entry_modules`` in ``runs`` fresh processes of ``python`` and report what loaded."""
+    if not entry_modules:
+        raise AuditError("import probe: no entry module to import (set tool.cloacina-audit.entry-modules)")
+    if runs < 1:
+        raise AuditError(f"import probe: the number of runs must be at least 1, not {runs}")
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    results = []
+    for number in range(1, runs + 1):
+        if on_step:
+            on_step(f"Importing {', '.join(entry_modules)} (run {number} of {runs})")
+        results.append(_run_once(python, entry_modules, timeout, search_path))
+    first = results[0]
+    rss = [r.peak_rss for r in results if r.peak_rss is not None]
+    return ImportProbe(
+        modules=len(first.loaded),
+        non_stdlib_modules=first.non_stdlib,
+        forbidden_loaded=forbidden_present(forbidden, first.present),
+        seconds_median=statistics.median(r.seconds for r in results),
+        peak_rss_bytes=int(statistics.median(rss)) if rss else None,
+        runs=runs,
+        entry_modules=list(entry_modules),
+    )
+
+
+def forbidden_present(prefixes: Iterable[str], modules: Iterable[str]) -> list[str]:
+    """The prefixes (``cloacina.runtime``) matching a module name or one of its parents."""
+    names = set(modules)
+    parents = {name.rsplit(".", i)[0] for name in names for i in range(name.count(".") + 1)}
+    return [prefix for prefix in dict.fromkeys(prefixes) if prefix in parents]
+
+
+def _run_once(
+    python: Path | str, entry_modules: Sequence[str], timeout: float, search_path: Sequence[Path]
+) -> _Run:
+    what = ", ".join(entry_modules)
+    with tempfile.TemporaryDirectory(prefix="cloacina-audit-probe-") as scratch:
+        result_file = Path(scratch) / "result.json"
+        stderr_file = Path(scratch) / "stderr.txt"
+        work_dir = Path(scratch) / "cwd"
+        work_dir.mkdir()
+        command = [
+            str(python), "-I", "-B", "-c", _CHILD,
+            str(result_file), os.pathsep.join(str(p) for p in search_path), *entry_modules,
+        ]
+        with open(stderr_file, "wb") as stderr:
+            try:
+                child = subprocess.Popen(
+                    command,
+                    cwd=work_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise AuditError(f"import probe: cannot run {python}: {exc.strerror}") from None
+            try:
+                returncode = child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(child)
+                raise AuditError(f"import of {what} timed out after {timeout:g} s") from None
+            finally:
+                if child.poll() is None:  # interrupted: leave nothing running
+                    _kill_group(child)
+        return _read_result(result_file, stderr_file, returncode, what)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """Kill the (not yet reaped) child's process group: the import may have started others."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    child.wait()
+
+
+def _read_result(result_file: Path, stderr_file: Path, returncode: int, what: str) -> _Run:
+    if returncode < 0:
+        raise AuditError(f"import of {what} crashed: killed by {_signal_name(-returncode)}")
+    try:
+        data = json.loads(result_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last = _last_line(stderr_file)
+        detail = f": {last}" if last else ""
+        raise AuditError(
+            f"import of {what} exited with code {returncode} before reporting{detail}"
+        ) from None
+    if data["error"]:
+        error = data["error"]
+        raise AuditError(f"import of {error['module']} failed: {error['message']}")
+    return _Run(
+        seconds=float(data["seconds"]),
+        loaded=list(data["loaded"]),
+        non_stdlib=int(data["non_stdlib"]),
+        present=list(data["present"]),
+        peak_rss=data["peak_rss"],
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
