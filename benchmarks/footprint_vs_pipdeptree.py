@@ -64,10 +64,13 @@ def timed(function, *args, repeat: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", default=sys.executable, help="interpreter of the environment to measure")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the environment to measure")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pipdeptree", default=None, help="pipdeptree executable (default: next to this Python)")
-    parser.add_argument("--target", help="also time a full footprint (with import probe) of this installed distribution")
+    parser.add_argument("--pipdeptree", default=None,
+                        help="pipdeptree executable (default: next to this Python)")
+    parser.add_argument("--target",
+                        help="also time a full footprint (closure + import probe) of this distribution")
     args = parser.parse_args()
 
     executable = args.pipdeptree or str(Path(sys.executable).parent / "pipdeptree")

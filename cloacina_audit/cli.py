@@ -10,13 +10,16 @@ import click
 
 from . import __version__
 from .cachedir import cache_root
+from .audit import AuditOptions, audit_many, audit_target, baseline
 from .check import CheckOptions, check_target
+from .compare import parse_reduction
 from .discover import open_target
 from .errors import AuditError
-from .models import EXIT_INPUT_ERROR, AuditReport, exit_code
+from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
 from .render import FORMATS, render
 
 _CHECK_FORMATS = ("text", "json", "sarif", "github")
+_FOOTPRINT_FORMATS = ("text", "json", "markdown", "github", "html")
 
 
 def _common(formats: tuple[str, ...]):
@@ -91,6 +94,81 @@ def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> No
             audits.append(check_target(target, options)[0])
     _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
     sys.exit(exit_code(audits))
+
+
+def _footprint_options(command):
+    options = [
+        click.option("--env", type=click.Choice(["isolated", "current"]), default="isolated",
+                     show_default=True,
+                     help="Build an isolated uv environment, or measure --python's as it is."),
+        click.option("--probe-runs", type=click.IntRange(1, 50), default=3, show_default=True,
+                     help="Fresh-process imports timed; the median is reported."),
+        click.option("--import-timeout", type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds an import may take (default: config, then 60)."),
+        click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Measure cloaca from this wheel instead of the published one."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
+    return AuditOptions(
+        check=_check_options(kwargs),
+        with_contracts=with_contracts,
+        env=kwargs["env"],
+        probe_runs=kwargs["probe_runs"],
+        import_timeout=kwargs["import_timeout"],
+        progress=sys.stderr.isatty(),
+        cloaca_wheel=kwargs["cloaca_wheel"],
+    )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_common(_FOOTPRINT_FORMATS)
+@_footprint_options
+def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
+    """Measure install and import footprint, and check footprint budgets.
+
+    PATH is a project directory, a Cloacina package directory or .cloacina
+    archive, a wheel, or a requirement such as prefect-client==3.8.8.
+    """
+    audits = audit_many(list(paths), _audit_options(kwargs, with_contracts=False))
+    _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
+    sys.exit(exit_code(audits))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_common(FORMATS)
+@_footprint_options
+@click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
+              help="Compare with this version: a path, a git ref, or a requirement.")
+@click.option("--target-reduction", metavar="PERCENT",
+              help='Goal for the install-size reduction against --before, e.g. "80%".')
+def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: str | None,
+           target_reduction: str | None, **kwargs) -> None:
+    """Contracts and footprint in one audit; with --before, a before-and-after comparison."""
+    options = _audit_options(kwargs, with_contracts=True)
+    if before_spec is None:
+        audits = audit_many(list(paths), options)
+        _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
+        sys.exit(exit_code(audits))
+    if len(paths) != 1:
+        raise AuditError("--before compares one package: give exactly one PATH")
+    with baseline(before_spec, paths[0], options.check.config_file) as before_target:
+        before = audit_target(before_target, options)
+    with open_target(paths[0], options.check.config_file) as target:
+        after = audit_target(target, options, before=before)
+        goal = target_reduction or target.config.target_reduction
+    comparison = Comparison(
+        before=before, after=after, target_reduction=parse_reduction(goal) if goal else None
+    )
+    report = AuditReport(packages=[after], tool_version=__version__, comparison=comparison)
+    _emit(report, fmt, output)
+    sys.exit(exit_code([after]))
 
 
 def main() -> None:

@@ -292,7 +292,6 @@ def _cached_build(
     final = envs / key
     if _is_complete(final):
         return final
-    envs.mkdir(parents=True, exist_ok=True)
     with _locked(envs / f"{key}.lock"):
         # Another run may have finished this environment while we waited.
         if _is_complete(final):
@@ -310,7 +309,12 @@ def _cached_build(
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise AuditError(f"cache directory {path.parent}: cannot write: {exc.strerror}") from None
+    with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -45,22 +45,21 @@ def measure_footprint(
     if env not in ENV_KINDS:
         raise AuditError(f"--env {env}: expected one of {', '.join(ENV_KINDS)}")
     timeout = timeout or target.config.import_timeout or DEFAULT_TIMEOUT
-    with _status(progress) as step:
-        with _environment(target, env, cache_dir, python, step) as environment:
-            step(f"Measuring the distributions {target.name} needs")
-            installed = installed_distributions(environment.site_packages)
-            footprint = _measure_closure(target, environment, installed)
-            entries = target.config.entry_modules or _default_entry_modules(target, installed)
-            footprint.import_probe = probe_imports(
-                environment.python,
-                entries,
-                forbidden=forbidden_modules,
-                runs=probe_runs,
-                timeout=timeout,
-                search_path=_source_paths(target, installed),
-                on_step=step,
-            )
-            footprint.environment = environment.describe()
+    with _status(progress) as step, _environment(target, env, cache_dir, python, step) as environment:
+        step(f"Measuring the distributions {target.name} needs")
+        installed = installed_distributions(environment.site_packages)
+        footprint = _measure_closure(target, environment, installed)
+        entries = target.config.entry_modules or _default_entry_modules(target, installed)
+        footprint.import_probe = probe_imports(
+            environment.python,
+            entries,
+            forbidden=forbidden_modules,
+            runs=probe_runs,
+            timeout=timeout,
+            search_path=_source_paths(target, installed),
+            on_step=step,
+        )
+        footprint.environment = environment.describe()
     return footprint
 
 

@@ -107,6 +107,8 @@ class Footprint:
     #: The audited package's own distribution (counted in install_bytes, not in
     #: distributions or by_distribution).
     package: DistributionFootprint | None = None
+    #: Size of the ``.cloacina`` archive, for packages that came as one.
+    archive_bytes: int | None = None
 
     @property
     def unmeasured(self) -> list[DistributionFootprint]:

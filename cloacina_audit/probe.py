@@ -16,6 +16,7 @@ code owns and may fill with anything.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -174,10 +175,8 @@ def _run_once(
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:
     """Kill the (not yet reaped) child's process group: the import may have started others."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     child.wait()
 
 

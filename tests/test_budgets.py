@@ -28,6 +28,10 @@ def footprint(
     )
 
 
+BUDGET = "tool.cloacina-audit.budget"
+TOLERANCE = f"{BUDGET}.import-time-tolerance"
+
+
 def results(budget: dict, fp: Footprint | None = None, before: Footprint | None = None) -> dict:
     return {r.name: r for r in evaluate_budgets(budget, fp or footprint(), before=before)}
 
@@ -110,10 +114,10 @@ def test_install_growth_needs_a_before_footprint() -> None:
 @pytest.mark.parametrize(
     ("budget", "message"),
     [
-        ({"max-install-size": "two MB"}, 'tool.cloacina-audit.budget.max-install-size: cannot parse "two MB"'),
+        ({"max-install-size": "two MB"}, f'{BUDGET}.max-install-size: cannot parse "two MB"'),
         ({"max-install-size": "-1 MB"}, "tool.cloacina-audit.budget.max-install-size: must not be negative"),
         ({"max-install-size": True}, "tool.cloacina-audit.budget.max-install-size: cannot parse"),
-        ({"max-distributions": "three"}, 'tool.cloacina-audit.budget.max-distributions: cannot parse "three"'),
+        ({"max-distributions": "three"}, f'{BUDGET}.max-distributions: cannot parse "three"'),
         ({"max-distributions": 2.5}, "tool.cloacina-audit.budget.max-distributions: cannot parse 2.5"),
         ({"max-distributions": -1}, "tool.cloacina-audit.budget.max-distributions: must not be negative"),
         ({"max-native-files": False}, "tool.cloacina-audit.budget.max-native-files: cannot parse"),
@@ -121,9 +125,9 @@ def test_install_growth_needs_a_before_footprint() -> None:
         ({"max-import-time": "fast"}, 'tool.cloacina-audit.budget.max-import-time: cannot parse "fast"'),
         ({"max-import-time": "-300 ms"}, "tool.cloacina-audit.budget.max-import-time: must not be negative"),
         ({"max-import-time": -1}, "tool.cloacina-audit.budget.max-import-time: must not be negative"),
-        ({"import-time-tolerance": "lots"}, "tool.cloacina-audit.budget.import-time-tolerance: cannot parse"),
-        ({"import-time-tolerance": 20}, "tool.cloacina-audit.budget.import-time-tolerance: cannot parse 20"),
-        ({"import-time-tolerance": "-5%"}, "tool.cloacina-audit.budget.import-time-tolerance: must not be negative"),
+        ({"import-time-tolerance": "lots"}, f"{TOLERANCE}: cannot parse"),
+        ({"import-time-tolerance": 20}, f"{TOLERANCE}: cannot parse 20"),
+        ({"import-time-tolerance": "-5%"}, f"{TOLERANCE}: must not be negative"),
         ({"forbid-distributions": [1]}, "tool.cloacina-audit.budget.forbid-distributions: expected a list"),
         ({"forbid-distributions": [""]}, "tool.cloacina-audit.budget.forbid-distributions: expected a list"),
         ({"max-install-growth": "5"}, "tool.cloacina-audit.budget.max-install-growth: cannot parse"),

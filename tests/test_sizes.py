@@ -36,7 +36,9 @@ def test_parse_size(text: str | int, expected: int) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["two MB", "", "MB", "2 MBs", "1e3", "2 M", "1,5 MB", "0x10", True, None, [1]])
+@pytest.mark.parametrize(
+    "text", ["two MB", "", "MB", "2 MBs", "1e3", "2 M", "1,5 MB", "0x10", True, None, [1]]
+)
 def test_parse_size_rejects(text: object) -> None:
     with pytest.raises(ValueError, match="cannot parse|not a whole number"):
         parse_size(text)  # type: ignore[arg-type]

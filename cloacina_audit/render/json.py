@@ -149,6 +149,7 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "pyc_bytes": footprint.pyc_bytes,
         "outside_bytes": footprint.outside_bytes,
         "environment": footprint.environment,
+        "archive_bytes": footprint.archive_bytes,
         "by_distribution": [_distribution(d) for d in footprint.by_distribution],
         "package": _distribution(footprint.package) if footprint.package else None,
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,

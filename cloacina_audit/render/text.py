@@ -143,6 +143,8 @@ def _footprint(console: Console, footprint: Footprint) -> None:
         f"({format_size(footprint.native_bytes)})"
     )
     console.print(Text(summary, style="bold"))
+    if footprint.environment:
+        console.print(Text(f"Measured in {footprint.environment}", style="dim"))
     rows = distribution_rows(footprint)
     if rows:
         table = Table(box=box.SIMPLE)

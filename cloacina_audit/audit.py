@@ -1,0 +1,132 @@
+"""``footprint`` and ``report``: contracts and footprint of a target, and before/after baselines."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .budgets import Budgets, evaluate_budgets, parse_budgets
+from .check import CheckOptions, check_target, contract_specs
+from .discover import Target, discover, open_target
+from .errors import AuditError
+from .footprint import measure_footprint
+from .gitref import checkout_at, is_commit, repository_of
+from .models import PackageAudit
+from .package_footprint import measure_package_footprint
+
+
+@dataclass
+class AuditOptions:
+    check: CheckOptions = field(default_factory=CheckOptions)
+    with_contracts: bool = True
+    env: str = "isolated"
+    probe_runs: int = 3
+    import_timeout: float | None = None
+    progress: bool = False
+    #: A local cloaca wheel to measure instead of downloading the published one.
+    cloaca_wheel: Path | None = None
+
+
+def audit_path(spec: str, options: AuditOptions, before: PackageAudit | None = None) -> PackageAudit:
+    with open_target(spec, options.check.config_file) as target:
+        return audit_target(target, options, before)
+
+
+def audit_target(
+    target: Target, options: AuditOptions, before: PackageAudit | None = None
+) -> PackageAudit:
+    """Contracts (static), then footprint and budgets: the whole audit of one target."""
+    budgets = _budgets(target)  # malformed budgets fail before any slow work
+    if options.with_contracts and target.tree is not None:
+        audit, _ = check_target(target, options.check)
+    else:
+        audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
+    audit.footprint = _footprint(target, options)
+    before_footprint = before.footprint if before else None
+    audit.budgets = evaluate_budgets(budgets, audit.footprint, before=before_footprint)
+    return audit
+
+
+def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
+    """Audit each target in its own process; they share the environment cache."""
+    if len(specs) == 1:
+        return [audit_path(specs[0], options)]
+    options.progress = False  # several spinners on one terminal help nobody
+    with ProcessPoolExecutor(max_workers=min(len(specs), 4)) as pool:
+        return list(pool.map(audit_path, specs, [options] * len(specs)))
+
+
+def _budgets(target: Target) -> Budgets:
+    where = f"{target.spec}/pyproject.toml"
+    return parse_budgets(target.config.budget, where)
+
+
+def _footprint(target: Target, options: AuditOptions):
+    if target.kind == "cloacina_package":
+        return measure_package_footprint(
+            target, cache_dir=options.check.cache_dir, cloaca_wheel=options.cloaca_wheel
+        )
+    if target.kind == "importlinter":
+        raise AuditError(f"{target.spec}: a footprint needs a project, wheel, package or requirement")
+    return measure_footprint(
+        target,
+        env=options.env,
+        cache_dir=options.check.cache_dir,
+        forbidden_modules=forbidden_modules(target, options.check),
+        probe_runs=options.probe_runs,
+        timeout=options.import_timeout,
+        progress=options.progress,
+        python=options.check.python if options.env == "current" else None,
+    )
+
+
+def forbidden_modules(target: Target, options: CheckOptions) -> list[str]:
+    """Modules the target's forbidden contracts name: the probe reports which got loaded.
+
+    This is the run-time side of the contracts: it also catches what static
+    analysis cannot see (an entry-point plugin, an ``importlib`` call).
+    """
+    if target.tree is None:
+        return []
+    modules: list[str] = []
+    for spec in contract_specs(target, options):
+        if spec.options.get("type") != "forbidden":
+            continue
+        value = spec.options.get("forbidden_modules", [])
+        modules += [value] if isinstance(value, str) else list(value)
+    return sorted(set(modules))
+
+
+# --- baselines -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def baseline(before: str, after: str, config_file: Path | None) -> Iterator[Target]:
+    """The ``--before`` target: a path, a git ref of the after package's repository, or a
+    requirement, tried in that order."""
+    if Path(before).exists():
+        with open_target(before, config_file) as target:
+            yield target
+        return
+    repo = repository_of(Path(after).resolve())
+    if repo is not None and is_commit(repo, before):
+        relative = Path(after).resolve().relative_to(repo)
+        with checkout_at(repo, before) as tree:
+            old = tree / relative
+            if not old.exists():
+                raise AuditError(f"--before {before}: {relative} did not exist at that ref")
+            with open_target(str(old), config_file) as target:
+                target.spec = f"{after}@{before}"
+                target.shown_as[tree] = f"{repo}@{before}"
+                yield target
+        return
+    try:
+        target = discover(before)
+    except AuditError:
+        raise AuditError(
+            f"--before {before}: not a path, a git ref of {after}'s repository, or a requirement"
+        ) from None
+    yield target
