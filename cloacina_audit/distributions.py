@@ -216,25 +216,44 @@ def _is_editable(dist: importlib.metadata.Distribution) -> bool:
 
 
 def _record_files(record: str, site_dir: Path) -> dict[tuple[int, int], _File]:
-    """Files listed in RECORD plus their ``__pycache__`` files, de-duplicated by path and inode."""
+    """Files listed in RECORD plus their ``__pycache__`` files, de-duplicated by path and inode.
+
+    This loop runs once per installed file (tens of thousands in a large
+    environment), so it avoids per-row csv parsing and path normalisation
+    unless a row needs them.
+    """
     site = os.path.normpath(site_dir)
-    paths: list[str] = []
-    for row in csv.reader(io.StringIO(record)):
-        if row and row[0]:
-            paths.append(os.path.normpath(os.path.join(site, row[0])))
+    prefix = site + os.sep
+    paths = [_record_path(line, prefix) for line in record.splitlines() if line.strip()]
+    paths = [p for p in paths if p]
     paths += _bytecode_of(paths)
     files: dict[tuple[int, int], _File] = {}
+    stat_file, is_regular = os.stat, stat.S_ISREG
     for path in dict.fromkeys(paths):
         try:
-            info = os.stat(path)
+            info = stat_file(path)
         except OSError:
             continue  # listed but gone: nothing on disk to count
-        if not stat.S_ISREG(info.st_mode):
+        if not is_regular(info.st_mode):
             continue
         inode = (info.st_dev, info.st_ino)
         if inode not in files:
-            files[inode] = _classify(path, site, info.st_size)
+            files[inode] = _classify(path, prefix, info.st_size)
     return files
+
+
+def _record_path(line: str, prefix: str) -> str:
+    if line.startswith('"'):  # a quoted path: it holds a comma or a quote
+        row = next(csv.reader([line]), [])
+        relative = row[0] if row else ""
+    else:
+        relative = line.split(",", 1)[0]
+    if not relative:
+        return ""
+    path = relative if relative.startswith(os.sep) else prefix + relative
+    if "/." in path or "\\" in path:  # ../bin/script, ./x: only these need normalising
+        path = os.path.normpath(path)
+    return path
 
 
 def _bytecode_of(paths: list[str]) -> list[str]:
@@ -259,13 +278,13 @@ def _bytecode_of(paths: list[str]) -> list[str]:
     return sorted(found)
 
 
-def _classify(path: str, site: str, size: int) -> _File:
-    inside = path.startswith(site + os.sep)
-    relative_parts = path[len(site) + 1 :].split(os.sep) if inside else []
-    name = os.path.basename(path)
-    native = name.endswith(NATIVE_SUFFIXES) or ".so." in name or any(
-        part.endswith(NATIVE_FOLDER_SUFFIXES) for part in relative_parts[:-1]
-    )
+def _classify(path: str, prefix: str, size: int) -> _File:
+    inside = path.startswith(prefix)
+    directory, _, name = path.rpartition(os.sep)
+    native = name.endswith(NATIVE_SUFFIXES) or ".so." in name
+    if not native and inside and (".libs" in directory or ".dylibs" in directory):
+        parts = directory[len(prefix):].split(os.sep) if inside else []
+        native = any(part.endswith(NATIVE_FOLDER_SUFFIXES) for part in parts)
     return _File(size=size, native=native, pyc=name.endswith(".pyc"), outside=not inside)
 
 

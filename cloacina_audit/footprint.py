@@ -120,13 +120,7 @@ def _default_entry_modules(target: Target, installed: dict[str, InstalledDistrib
     if target.packages:
         return list(target.packages)
     dist = installed.get(target.name)
-    names = import_names(dist) if dist else []
-    if not names:
-        raise AuditError(
-            f"{target.spec}: cannot tell what {target.name} makes importable; "
-            "set tool.cloacina-audit.entry-modules"
-        )
-    return names
+    return import_names(dist) if dist else []
 
 
 def _source_paths(target: Target, installed: dict[str, InstalledDistribution]) -> list[Path]:

@@ -60,7 +60,9 @@ def environment_directories(python: str | None) -> list[Path]:
     start-up, not the audited package.
     """
     if python is None:
-        return _without_stdlib(sys.path, sysconfig.get_paths())
+        # sys.path[0] is where the tool was launched from (the cwd under
+        # ``python -m``, the bin directory of a console script), not the environment.
+        return _without_stdlib(sys.path[1:], sysconfig.get_paths())
     script = (
         "import json, sys, sysconfig; "
         "print(json.dumps({'path': sys.path, 'paths': sysconfig.get_paths()}))"

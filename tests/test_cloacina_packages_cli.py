@@ -149,3 +149,46 @@ def test_not_an_archive(tmp_path):
     bogus = tmp_path / "bogus.cloacina"
     bogus.write_bytes(b"this is not a tarball")
     assert_clean_error(run_cli("check", str(bogus)), "bogus.cloacina")
+
+
+# --- footprint and report of Cloacina packages --------------------------------------
+
+
+def _vendored_package(tmp_path: Path) -> Path:
+    return make_package(tmp_path, AUTHORING_ONLY, extra={
+        "vendor/tinylib/__init__.py": "VALUE = 1\n",
+        "vendor/tinylib/_speed.cpython-311-x86_64-linux-gnu.so": "\x7fELF" + "x" * 4000,
+    })
+
+
+def test_footprint_counts_sources_vendored_code_and_cloaca_from_its_wheel(tmp_path):
+    from test_cloaca_wheel import FILES, fake_wheel
+
+    package = _vendored_package(tmp_path / "pkg")
+    wheel = fake_wheel(tmp_path)
+    result = run_cli("footprint", str(package), "--cloaca-wheel", str(wheel), "--format", "json")
+    assert result.code == 0, result.stderr
+    footprint = json.loads(result.stdout)["packages"][0]["footprint"]
+    rows = {d["name"]: d for d in footprint["by_distribution"]}
+    assert set(rows) == {"tinylib", "cloaca"}
+    assert rows["tinylib"]["version"] == "vendored" and rows["tinylib"]["native_files"] == 1
+    assert rows["cloaca"]["native_files"] == 3
+    assert rows["cloaca"]["bytes"] >= sum(len(d) for d in FILES.values())
+    own = footprint["package"]["bytes"]
+    assert footprint["install_bytes"] == own + rows["tinylib"]["bytes"] + rows["cloaca"]["bytes"]
+    assert footprint["distributions"] == 2
+    assert footprint["native_files"] == 4
+    assert footprint["import"] is None  # cloaca cannot be installed here: no probe
+
+
+def test_report_on_an_archive_records_the_archive_size(tmp_path):
+    from test_cloaca_wheel import fake_wheel
+
+    package = _vendored_package(tmp_path / "src")
+    archive = make_archive(package, tmp_path / "orders-1.2.0.cloacina")
+    wheel = fake_wheel(tmp_path)
+    result = run_cli("report", str(archive), "--cloaca-wheel", str(wheel), "--format", "json")
+    assert result.code == 0, result.stderr
+    entry = json.loads(result.stdout)["packages"][0]
+    assert entry["footprint"]["archive_bytes"] == archive.stat().st_size
+    assert all(c["kept"] for c in entry["contracts"])

@@ -1,0 +1,191 @@
+"""``footprint`` and ``report`` end to end, on the fixtures and on packages built in temp dirs."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_tree
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One environment cache for the whole session: the fixtures' envs are built once."""
+    return {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path_factory.mktemp("shared-cache"))}
+
+
+@pytest.fixture(scope="session")
+def fixture_report(shared_cache) -> dict:
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated",
+                     "--format", "json", "--probe-runs", "1", env=shared_cache)
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_fixture_comparison_reaches_the_80_percent_goal(fixture_report):
+    before, after = fixture_report["before"], fixture_report["after"]
+    assert after["footprint"]["install_bytes"] <= 0.2 * before["footprint"]["install_bytes"]
+    reduction = fixture_report["delta"]["reduction"]
+    assert reduction["target_pct"] == 80 and reduction["reached"] is True
+    assert fixture_report["delta"]["install_bytes"] < 0
+    assert fixture_report["packages"][0]["name"] == "order-pipeline"
+
+
+def test_fixture_import_probe_sees_the_engine_only_in_bloated(fixture_report):
+    loaded_before = fixture_report["before"]["footprint"]["import"]["forbidden_loaded"]
+    loaded_after = fixture_report["after"]["footprint"]["import"]["forbidden_loaded"]
+    assert "sqlalchemy" in loaded_before
+    assert any(m.startswith("cloacina.runtime") for m in loaded_before)
+    assert loaded_after == []
+
+
+def test_fixture_contracts_broken_before_kept_after(fixture_report):
+    assert not all(c["kept"] for c in fixture_report["before"]["contracts"])
+    assert all(c["kept"] for c in fixture_report["after"]["contracts"])
+    assert all(b["ok"] for b in fixture_report["after"]["budgets"])
+
+
+def test_text_report_states_the_goal(shared_cache):
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated",
+                     "--probe-runs", "1", env=shared_cache)
+    assert result.code == 0
+    assert "goal 80% reduction: reached" in result.stdout
+    assert all(len(line) <= 100 for line in result.stdout.splitlines())
+
+
+def test_footprint_of_bloated_exceeds_budgets_with_exit_3(shared_cache):
+    result = run_cli("footprint", "fixtures/bloated", "--probe-runs", "1", "--format", "json",
+                     env=shared_cache)
+    assert result.code == 3, result.stderr
+    budgets = {b["name"]: b for b in json.loads(result.stdout)["packages"][0]["budgets"]}
+    assert {"max-install-size", "max-distributions", "max-native-files",
+            "max-import-modules"} <= set(budgets)
+    assert not any(b["ok"] for b in budgets.values())
+
+
+def test_report_on_bloated_exits_1_because_contracts_outrank_budgets(shared_cache):
+    result = run_cli("report", "fixtures/bloated", "--probe-runs", "1", env=shared_cache)
+    assert result.code == 1
+
+
+def test_many_packages_end_with_a_summary_and_the_worst_exit_code(shared_cache):
+    result = run_cli("report", "fixtures/slim", "fixtures/bloated", "--probe-runs", "1",
+                     env=shared_cache)
+    assert result.code == 1, result.stderr
+    assert "fixtures/slim" in result.stdout and "fixtures/bloated" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "sarif", "github", "html"])
+def test_every_format_renders_the_comparison(shared_cache, tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated", "--probe-runs",
+                     "1", "--format", fmt, "--output", str(out), env=shared_cache)
+    assert result.code == 0, result.stderr
+    text = out.read_text()
+    if fmt == "markdown":
+        assert text.splitlines()[0] == "## cloacina-audit report"
+        assert "| " in text and "<details>" in text
+    elif fmt == "sarif":
+        assert json.loads(text)["version"] == "2.1.0"
+    elif fmt == "github":
+        assert "::notice" in text and "80%" in text
+    else:
+        parser = html.parser.HTMLParser()
+        parser.feed(text)
+        assert "<svg" in text and "40.8 MB" in text
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+
+
+# --- packages built in temp dirs ------------------------------------------------
+
+
+def _project(root: Path, name: str, budget: str = "", deps: str = "[]") -> Path:
+    write_tree(root, {
+        "pyproject.toml": f"""
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+            [project]
+            name = "{name}"
+            version = "1.0"
+            dependencies = {deps}
+            [tool.cloacina-audit]
+            preset = "none"
+            [tool.cloacina-audit.budget]
+            {budget}
+        """,
+        f"{name}/__init__.py": "VALUE = 1\n",
+    })
+    return root
+
+
+def test_malformed_budget_names_the_key(tmp_path):
+    project = _project(tmp_path / "p", "budgeted", budget='max-install-size = "two MB"')
+    assert_clean_error(run_cli("footprint", str(project)), "max-install-size")
+
+
+def test_relative_budget_against_the_before_version(tmp_path, shared_cache):
+    small = _project(tmp_path / "small", "grower")
+    big = _project(tmp_path / "big", "grower", budget='max-install-growth = "5%"')
+    (big / "grower" / "data.py").write_text("BLOB = '" + "x" * 200_000 + "'\n")
+    result = run_cli("report", str(big), "--before", str(small), "--format", "json",
+                     "--probe-runs", "1", env=shared_cache)
+    assert result.code == 3, result.stderr
+    budgets = json.loads(result.stdout)["after"]["budgets"]
+    growth = next(b for b in budgets if b["name"] == "max-install-growth")
+    assert growth["ok"] is False
+
+
+def _git(repo: Path, *args: str) -> str:
+    completed = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                               text=True, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                                               "GIT_COMMITTER_NAME": "t",
+                                               "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"})
+    return completed.stdout
+
+
+def test_git_ref_baseline_reads_the_old_version_without_touching_the_checkout(tmp_path,
+                                                                             shared_cache):
+    repo = tmp_path / "repo"
+    project = _project(repo / "pkg", "refpkg")
+    (project / "refpkg" / "heavy.py").write_text("DATA = '" + "y" * 300_000 + "'\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "heavy")
+    (project / "refpkg" / "heavy.py").unlink()
+    _git(repo, "commit", "-qam", "slim down")
+    head = _git(repo, "rev-parse", "HEAD")
+    before_digest = tree_digest(repo)
+
+    result = run_cli("report", str(project), "--before", "HEAD~1", "--format", "json",
+                     "--target-reduction", "80%", "--probe-runs", "1", env=shared_cache)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["before"]["footprint"]["install_bytes"] > 300_000
+    assert report["after"]["footprint"]["install_bytes"] < 100_000
+    assert report["delta"]["reduction"]["reached"] is True
+    assert tree_digest(repo) == before_digest
+    assert _git(repo, "rev-parse", "HEAD") == head
+    assert _git(repo, "status", "--porcelain") == ""
+    assert _git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_unknown_baseline_is_one_clear_line(tmp_path):
+    project = _project(tmp_path / "p", "lonely")
+    assert_clean_error(run_cli("report", str(project), "--before", "no such thing!!"), "--before")
+
+
+def test_before_with_several_paths_is_a_usage_error():
+    assert_clean_error(run_cli("report", "fixtures/slim", "fixtures/bloated", "--before",
+                               "fixtures/bloated"), "exactly one PATH")
+
+
+def test_fixtures_are_not_modified_by_a_report(shared_cache):
+    before = tree_digest(FIXTURES)
+    run_cli("report", "fixtures/slim", "--before", "fixtures/bloated", "--probe-runs", "1",
+            env=shared_cache)
+    assert tree_digest(FIXTURES) == before
