@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import ImportPolicy, find_importlinter_config
 from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
-from .discover import Target
+from .discover import SourceTree, Target
+from .distributions import import_names, installed_distributions
+from .environment import isolated_environment
 from .errors import AuditError
 from .graph import PackageGraph, build_package_graph
 from .models import ContractResult, PackageAudit, Violation
@@ -36,7 +40,8 @@ def search_path_for(target: Target, python: str | None) -> SearchPath:
         directories += target.tree.search_paths
     for tree in target.path_sources.values():
         directories += tree.search_paths
-    directories += environment_directories(python)
+    if target.kind not in ("wheel", "requirement"):
+        directories += environment_directories(python)
     return SearchPath(directories)
 
 
@@ -68,7 +73,8 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
 
 def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
     if target.tree is None:
-        raise AuditError(f"{target.spec}: check needs a project directory")
+        with _installed(target, options) as installed:
+            return check_target(installed, options)
     specs = contract_specs(target, options)
     search = search_path_for(target, options.python)
     # Like lint-imports, an import-linter-only directory is graphed from its root
@@ -83,6 +89,30 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         findings=[replace(f, file=target.show(f.file)) if f.file else f for f in target.findings],
     )
     return audit, package_graph
+
+
+@contextlib.contextmanager
+def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
+    """A wheel or requirement, installed into its isolated environment, read as source.
+
+    Installing a wheel runs none of its code; a requirement that only has an
+    sdist is built by its build backend, which is the one time uv runs code of
+    the audited distribution (and only in the isolated environment).
+    """
+    with isolated_environment(target, cache_dir=options.cache_dir) as environment:
+        site = [Path(p) for p in environment.site_packages]
+        installed = installed_distributions(site)
+        dist = installed.get(target.name)
+        if dist is None:
+            raise AuditError(f"{target.spec}: {target.name} is not in its own environment")
+        search = SearchPath(site)
+        packages = [n for n in import_names(dist) if "." not in n and search.find_package(n)]
+        if not packages:
+            raise AuditError(f"{target.spec}: {target.name} installs no Python package to check")
+        tree = SourceTree(root=site[0], name=target.name, version=dist.version,
+                          packages=packages, search_paths=site)
+        # The installed environment is the search path: no other interpreter's packages.
+        yield replace(target, tree=tree, path_sources={})
 
 
 def _shown(result: ContractResult, target: Target) -> ContractResult:

@@ -451,3 +451,28 @@ def test_directory_with_only_an_importlinter_config_is_checked_like_lint_imports
     contract = json.loads(ours.stdout)["packages"][0]["contracts"]
     assert [c["name"] for c in contract] == ["Shop must not use the engine"]
     assert contract[0]["violations"][0]["chain"][0]["file"].endswith("shop/views.py")
+
+
+def test_a_wheel_is_checked_from_its_isolated_environment(tmp_path):
+    write_tree(tmp_path, {
+        "proj/pyproject.toml": """
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+            [project]
+            name = "wheelwf"
+            version = "0.1"
+        """,
+        "proj/wheelwf/__init__.py": "from wheelwf import db\n",
+        "proj/wheelwf/db.py": "import sqlalchemy\n",
+    })
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run([str(uv), "build", "-q", "--wheel", str(tmp_path / "proj"), "-o",
+                    str(tmp_path / "dist")], check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    result = run_cli("check", str(wheel), "--format", "json")
+    assert result.code == 1, result.stderr
+    chains = [v["chain"] for c in json.loads(result.stdout)["packages"][0]["contracts"]
+              for v in c["violations"]]
+    assert [(s["importer"], s["imported"]) for s in chains[0]] == [("wheelwf.db", "sqlalchemy")]
+    assert "site-packages/wheelwf/db.py" in chains[0][0]["file"]
