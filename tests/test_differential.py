@@ -46,6 +46,8 @@ from cloacina_audit.render.json import report_to_dict
 from conftest import run_cli
 
 ROOT = "zq_root"
+#: A second root package, in some cases: chains may cross from one root to the other.
+SECOND_ROOT = "zq_two"
 #: Names for submodules; never a name of the stdlib or of an installed distribution.
 NAMES = tuple(f"zq_{letter}" for letter in "abcdefgh")
 #: A name imported from modules that is never a module itself.
@@ -62,18 +64,25 @@ PLACEMENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "class_body": (("class ZqK:", "    {stmt}"), "module"),
     "not_type_checking": (("if not TYPE_CHECKING:", "    {stmt}"), "module"),
     "type_checking_else": (("if TYPE_CHECKING:", "    pass", "else:", "    {stmt}"), "module"),
+    "with": (("with open(__file__):", "    {stmt}"), "module"),
+    "type_checking_elif": (("if TYPE_CHECKING:", "    pass", "elif True:", "    {stmt}"), "module"),
     "function": (("def zq_f():", "    {stmt}"), "function"),
     "method": (("class ZqC:", "    def zq_m(self):", "        {stmt}"), "function"),
     "nested_function": (("def zq_outer():", "    def zq_inner():", "        {stmt}"), "function"),
     "async_function": (("async def zq_co():", "    {stmt}"), "function"),
     "type_checking": (("if TYPE_CHECKING:", "    {stmt}"), "type_checking"),
     "typing_type_checking": (("if typing.TYPE_CHECKING:", "    {stmt}"), "type_checking"),
+    "aliased_type_checking": (("if zq_typing.TYPE_CHECKING:", "    {stmt}"), "type_checking"),
     "function_under_type_checking": (
         ("if TYPE_CHECKING:", "    def zq_g():", "        {stmt}"),
         "type_checking",
     ),
+    "type_checking_in_function": (
+        ("def zq_h():", "    if TYPE_CHECKING:", "        {stmt}"),
+        "type_checking",
+    ),
 }
-HEADER = ("import typing", "from typing import TYPE_CHECKING")
+HEADER = ("import typing", "import typing as zq_typing", "from typing import TYPE_CHECKING")
 
 
 # --- the generated case --------------------------------------------------------------
@@ -153,6 +162,12 @@ def statement_forms(importer: str, is_package: bool, target: str) -> list[str]:
             forms.append(f"from {dots}{rest} import {ATTRIBUTE}")
             if "." not in rest:
                 forms.append(f"from {dots} import {rest}")
+    # A statement over several lines: grimp and the report give its first line.
+    forms += [
+        f"{form.replace(' import ', ' import (' + chr(10) + '    ', 1)},{chr(10)})"
+        for form in forms
+        if form.startswith("from ")
+    ]
     return forms
 
 
@@ -165,6 +180,8 @@ def module_trees(draw) -> dict[str, bool]:
     modules = {ROOT: True}
     for name in draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=2, unique=True)):
         modules[f"{ROOT}.{name}"] = draw(st.booleans())
+    if draw(st.booleans()):
+        modules[SECOND_ROOT] = True
     for _ in range(draw(st.integers(min_value=1, max_value=10))):
         packages = sorted(m for m, is_pkg in modules.items() if is_pkg and m.count(".") < MAX_DEPTH)
         base = draw(st.sampled_from(packages))
@@ -195,7 +212,7 @@ def import_specs(draw, modules: dict[str, bool]) -> tuple[ImportSpec, ...]:
 
 @st.composite
 def forbidden_contracts(draw, modules: dict[str, bool], index: int) -> Contract:
-    names = sorted(m for m in modules if m != ROOT)
+    names = sorted(m for m in modules if m != ROOT)  # the root overlaps every other module
 
     def pick(avoid: Iterable[str]) -> str | None:
         avoid = list(avoid)
@@ -235,11 +252,14 @@ def write_case(case: Case, root: Path) -> list[Truth]:
             for text in template:
                 if "{stmt}" in text:
                     truth.append(Truth(module, spec.imported, path, len(lines) + 1, kind))
-                lines.append(text.replace("{stmt}", spec.statement))
+                    indent = text[: text.index("{stmt}")]
+                    text = text.replace("{stmt}", spec.statement.replace("\n", "\n" + indent))
+                lines.extend(text.split("\n"))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = [
         "[importlinter]",
-        f"root_package = {ROOT}",
+        "root_packages =",
+        *(f"    {m}" for m in case.modules if "." not in m),
         "exclude_type_checking_imports = True",
         "",
     ]

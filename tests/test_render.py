@@ -18,7 +18,6 @@ from cloacina_audit.models import (
     Violation,
 )
 from cloacina_audit.render import FORMATS, render
-from cloacina_audit.render._format import format_size
 from cloacina_audit.render.github import escape_data, escape_property
 from cloacina_audit.render.markdown import HEADING, MARKER
 from cloacina_audit.render.sarif import slugify
@@ -63,15 +62,6 @@ def test_every_format_renders_and_unknown_ones_are_input_errors() -> None:
 def test_output_is_deterministic() -> None:
     for fmt in FORMATS:
         assert render(comparison_report(), fmt) == render(comparison_report(), fmt)
-
-
-def test_format_size_is_decimal_si() -> None:
-    assert format_size(0) == "0 B"
-    assert format_size(999) == "999 B"
-    assert format_size(48_000) == "48.0 KB"
-    assert format_size(31_200_000) == "31.2 MB"
-    assert format_size(999_960) == "1.0 MB"
-    assert format_size(-2_000) == "-2.0 KB"
 
 
 # --- json ---------------------------------------------------------------------------
@@ -233,7 +223,7 @@ def test_github_escaping() -> None:
 def test_github_goal_notice() -> None:
     lines = render(comparison_report(), "github").splitlines()
     assert lines == [
-        "::notice title=cloacina-audit::Install size: 31.2 MB -> 48.0 KB (-99.8%25),"
+        "::notice title=cloacina-audit::Install size: 31.2 MB -> 48.0 kB (-99.8%25),"
         " goal 80%25 reduction: reached"
     ]
 
@@ -251,8 +241,8 @@ def test_markdown_comment() -> None:
     assert lines[0] == HEADING == "## cloacina-audit report"
     assert lines[1] == MARKER
     assert "| Package | Contracts | Install size | Budgets | Verdict |" in lines
-    assert "| Install size | 31.2 MB | 48.0 KB | -31.2 MB | -99.8% |" in lines
-    assert "Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached" in text
+    assert "| Install size | 31.2 MB | 48.0 kB | -31.2 MB | -99.8% |" in lines
+    assert "Install size: 31.2 MB -> 48.0 kB (-99.8%), goal 80% reduction: reached" in text
     assert "<details><summary>" in text and "</details>" in text
     assert text.count("<details>") == text.count("</details>")
     assert markdown_tokens(text).count("table_open") >= 4
@@ -324,7 +314,7 @@ def test_html_is_self_contained_with_figures_and_chart() -> None:
     text = render(comparison_report(), "html")
     parsed = parse_html(text)
     content = " ".join(parsed.text)
-    for figure in ("31.2 MB", "48.0 KB", "-99.8%", "psycopg2-binary", "13.9 MB"):
+    for figure in ("31.2 MB", "48.0 kB", "-99.8%", "psycopg2-binary", "13.9 MB"):
         assert figure in content
     assert "goal 80% reduction: reached" in content
     assert "the package itself" in content and "slim-flow (this package)" in content
@@ -372,7 +362,7 @@ def test_text_shows_every_step_of_a_chain() -> None:
     assert ".../site-packages/cloacina/registry/__init__.py:27  [deferred]" in text
     assert "flow.py:2" in text
     assert "cloacina not measured: editable install" in text
-    assert re.search(r"bloated-flow \(this package\)\s+0\.1\.0\s+12\.0 KB", text)
+    assert re.search(r"bloated-flow \(this package\)\s+0\.1\.0\s+12\.0 kB", text)
     assert "Forbidden modules loaded: cloacina.runtime, psycopg2, sqlalchemy" in text
     assert "max-install-size" in text and "exceeded" in text
 
@@ -386,14 +376,14 @@ def test_text_short_steps_stay_on_one_line() -> None:
 
 def test_text_comparison_and_summary() -> None:
     text = render(comparison_report(), "text")
-    assert "Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached" in text
-    assert re.search(r"Install size\s+31\.2 MB\s+48\.0 KB\s+-31\.2 MB\s+-99\.8%", text)
+    assert "Install size: 31.2 MB -> 48.0 kB (-99.8%), goal 80% reduction: reached" in text
+    assert re.search(r"Install size\s+31\.2 MB\s+48\.0 kB\s+-31\.2 MB\s+-99\.8%", text)
     assert re.search(r"- psycopg2-binary\s+2\.9\.10\s+13\.9 MB", text)
     assert re.search(r"~ cloacina-workflow", text)
     assert "Summary" not in text
     many = render(many_packages_report(), "text")
     assert re.search(r"bloated-flow\s+1/2 kept\s+31\.2 MB\s+0/4 met\s+contract broken", many)
-    assert re.search(r"slim-flow\s+2/2 kept\s+48\.0 KB\s+2/2 met\s+ok", many)
+    assert re.search(r"slim-flow\s+2/2 kept\s+48\.0 kB\s+2/2 met\s+ok", many)
 
 
 def test_text_colour_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

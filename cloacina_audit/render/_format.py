@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compare import Change, Delta
+from ..sizes import format_bytes as format_size
 from ..models import (
     BudgetResult,
     DistributionFootprint,
@@ -26,22 +27,6 @@ KIND_LABELS: dict[str, str] = {
     "type_checking": "TYPE_CHECKING",
     "implicit": "implicit parent",
 }
-
-_UNITS = ("KB", "MB", "GB", "TB")
-
-
-def format_size(n: int | float) -> str:
-    """Decimal SI sizes: ``512 B``, ``48.0 KB``, ``31.2 MB`` (1 MB = 1,000,000 B)."""
-    sign = "-" if n < 0 else ""
-    value = float(abs(n))
-    if value < 1000:
-        return f"{sign}{int(value)} B"
-    for unit in _UNITS:
-        value /= 1000
-        if round(value, 1) < 1000 or unit == _UNITS[-1]:
-            return f"{sign}{value:.1f} {unit}"
-    raise AssertionError("unreachable")
-
 
 def format_signed_size(n: int | float) -> str:
     return ("+" if n > 0 else "") + format_size(n)
