@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .budgets import Budgets, evaluate_budgets, parse_budgets
@@ -30,14 +30,12 @@ class AuditOptions:
     cloaca_wheel: Path | None = None
 
 
-def audit_path(spec: str, options: AuditOptions, before: PackageAudit | None = None) -> PackageAudit:
+def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
     with open_target(spec, options.check.config_file) as target:
-        return audit_target(target, options, before)
+        return audit_target(target, options)
 
 
-def audit_target(
-    target: Target, options: AuditOptions, before: PackageAudit | None = None
-) -> PackageAudit:
+def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     """Contracts (static), then footprint and budgets: the whole audit of one target."""
     budgets = _budgets(target)  # malformed budgets fail before any slow work
     if options.with_contracts and target.tree is not None:
@@ -45,18 +43,42 @@ def audit_target(
     else:
         audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
     audit.footprint = _footprint(target, options)
-    before_footprint = before.footprint if before else None
-    audit.budgets = evaluate_budgets(budgets, audit.footprint, before=before_footprint)
+    audit.budgets = evaluate_budgets(budgets, audit.footprint)
     return audit
+
+
+def audit_comparison(
+    before_spec: str, after_spec: str, options: AuditOptions
+) -> tuple[PackageAudit, PackageAudit, str | None]:
+    """Audit the baseline in a second process while this one audits the after version.
+
+    Returns (before, after, the after package's configured target reduction).
+    Relative budgets of the after package are evaluated once both are known.
+    """
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        quiet = replace(options, progress=False)
+        before_future = pool.submit(audit_baseline, before_spec, after_spec, quiet)
+        with open_target(after_spec, options.check.config_file) as target:
+            after = audit_target(target, options)
+            before = before_future.result()
+            after.budgets = evaluate_budgets(
+                _budgets(target), after.footprint, before=before.footprint
+            )
+            return before, after, target.config.target_reduction
+
+
+def audit_baseline(before_spec: str, after_spec: str, options: AuditOptions) -> PackageAudit:
+    with baseline(before_spec, after_spec, options.check.config_file) as target:
+        return audit_target(target, options)
 
 
 def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
     """Audit each target in its own process; they share the environment cache."""
     if len(specs) == 1:
         return [audit_path(specs[0], options)]
-    options.progress = False  # several spinners on one terminal help nobody
+    quiet = replace(options, progress=False)  # several spinners on one terminal help nobody
     with ProcessPoolExecutor(max_workers=min(len(specs), 4)) as pool:
-        return list(pool.map(audit_path, specs, [options] * len(specs)))
+        return list(pool.map(audit_path, specs, [quiet] * len(specs)))
 
 
 def _budgets(target: Target) -> Budgets:

@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 from .cachedir import cache_root
-from .audit import AuditOptions, audit_many, audit_target, baseline
+from .audit import AuditOptions, audit_comparison, audit_many
 from .check import CheckOptions, check_target
 from .compare import parse_reduction
 from .discover import open_target
@@ -158,11 +158,8 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
         sys.exit(exit_code(audits))
     if len(paths) != 1:
         raise AuditError("--before compares one package: give exactly one PATH")
-    with baseline(before_spec, paths[0], options.check.config_file) as before_target:
-        before = audit_target(before_target, options)
-    with open_target(paths[0], options.check.config_file) as target:
-        after = audit_target(target, options, before=before)
-        goal = target_reduction or target.config.target_reduction
+    before, after, configured_goal = audit_comparison(before_spec, paths[0], options)
+    goal = target_reduction or configured_goal
     comparison = Comparison(
         before=before, after=after, target_reduction=parse_reduction(goal) if goal else None
     )

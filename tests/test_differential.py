@@ -162,13 +162,15 @@ def statement_forms(importer: str, is_package: bool, target: str) -> list[str]:
             forms.append(f"from {dots}{rest} import {ATTRIBUTE}")
             if "." not in rest:
                 forms.append(f"from {dots} import {rest}")
-    # A statement over several lines: grimp and the report give its first line.
-    forms += [
-        f"{form.replace(' import ', ' import (' + chr(10) + '    ', 1)},{chr(10)})"
-        for form in forms
-        if form.startswith("from ")
-    ]
+    # The same over several lines: grimp and the report give its first line.
+    forms += [parenthesized(form) for form in forms if form.startswith("from ")]
     return forms
+
+
+def parenthesized(statement: str) -> str:
+    """``from a import b`` as ``from a import (\n    b,\n)``."""
+    head, names = statement.split(" import ", 1)
+    return f"{head} import (\n    {names},\n)"
 
 
 # --- strategies -------------------------------------------------------------------
