@@ -40,7 +40,8 @@ def write_json_atomically(path: Path, document: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, separators=(",", ":"))
+            # dumps + one write: json.dump to a file uses the slow pure-Python encoder.
+            handle.write(json.dumps(document, separators=(",", ":")))
         os.replace(tmp, path)
     except BaseException:
         try:

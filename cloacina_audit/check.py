@@ -49,11 +49,7 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
     config = target.config
     type_checking = options.type_checking_imports or config.type_checking_imports
     deferred = options.deferred_imports or config.deferred_imports
-    ignored = frozenset(
-        kind
-        for kind, policy in (("type_checking", type_checking), ("function", deferred))
-        if policy == "ignore"
-    )
+    deferred_ignored = frozenset({"function"}) if deferred == "ignore" else frozenset()
     specs: list[ContractSpec] = []
     importlinter_file = options.config_file
     if importlinter_file is not None and not importlinter_file.is_file():
@@ -65,9 +61,11 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
     if preset is None and importlinter_file is None:
         preset = DEFAULT_PRESET
     if preset and preset != "none":
-        specs += preset_specs(preset, target.packages, ignored)
+        type_checking_ignored = (type_checking or "ignore") == "ignore"
+        ignored = deferred_ignored | ({"type_checking"} if type_checking_ignored else set())
+        specs += preset_specs(preset, target.packages, frozenset(ignored))
     if importlinter_file is not None:
-        specs += user_specs(importlinter_file, ignored)
+        specs += user_specs(importlinter_file, deferred_ignored, type_checking)
     return specs
 
 

@@ -1,22 +1,28 @@
-"""Command-line interface: parse options, run the pipeline, render, exit with the right code."""
+"""Command-line interface: parse options, run the pipeline, render, exit with the right code.
+
+``footprint`` and ``report`` import their machinery (uv environments, probes,
+comparisons) when they run, so that ``check``, the pre-commit hook, starts fast.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .cachedir import cache_root
-from .audit import AuditOptions, audit_comparison, audit_many
 from .check import CheckOptions, check_target
-from .compare import parse_reduction
 from .discover import open_target
 from .errors import AuditError
 from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
 from .render import FORMATS, render
+
+if TYPE_CHECKING:
+    from .audit import AuditOptions
 
 _CHECK_FORMATS = ("text", "json", "sarif", "github")
 _FOOTPRINT_FORMATS = ("text", "json", "markdown", "github", "html")
@@ -114,6 +120,8 @@ def _footprint_options(command):
 
 
 def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
+    from .audit import AuditOptions
+
     return AuditOptions(
         check=_check_options(kwargs),
         with_contracts=with_contracts,
@@ -135,6 +143,8 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
     PATH is a project directory, a Cloacina package directory or .cloacina
     archive, a wheel, or a requirement such as prefect-client==3.8.8.
     """
+    from .audit import audit_many
+
     audits = audit_many(list(paths), _audit_options(kwargs, with_contracts=False))
     _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
     sys.exit(exit_code(audits))
@@ -151,6 +161,9 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
 def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: str | None,
            target_reduction: str | None, **kwargs) -> None:
     """Contracts and footprint in one audit; with --before, a before-and-after comparison."""
+    from .audit import audit_comparison, audit_many
+    from .compare import parse_reduction
+
     options = _audit_options(kwargs, with_contracts=True)
     if before_spec is None:
         audits = audit_many(list(paths), options)

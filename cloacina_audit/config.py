@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from importlinter.application.use_cases import read_user_options
 from importlinter.application.user_options import UserOptions
 from importlinter.configuration import configure as configure_importlinter
 
@@ -40,8 +39,10 @@ class AuditConfig:
     packages: list[str] = field(default_factory=list)
     #: Raw ``[tool.cloacina-audit.budget]`` table; budgets.py validates it.
     budget: dict[str, Any] = field(default_factory=dict)
-    #: Whether imports under ``if TYPE_CHECKING:`` can break a contract.
-    type_checking_imports: ImportPolicy = "ignore"
+    #: Whether imports under ``if TYPE_CHECKING:`` can break a contract. Unset:
+    #: ignored for presets; for import-linter contracts, as that configuration's
+    #: ``exclude_type_checking_imports`` says (counted by default, as lint-imports does).
+    type_checking_imports: ImportPolicy | None = None
     #: Whether imports deferred into a function body can break a contract.
     deferred_imports: ImportPolicy = "count"
     target_reduction: str | None = None
@@ -78,7 +79,8 @@ def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig
     if not isinstance(budget, dict):
         raise AuditError(f"{where}: tool.cloacina-audit.budget must be a table")
     config.budget = dict(budget)
-    config.type_checking_imports = _policy(table, "type-checking-imports", "ignore", where)
+    if "type-checking-imports" in table:
+        config.type_checking_imports = _policy(table, "type-checking-imports", "ignore", where)
     config.deferred_imports = _policy(table, "deferred-imports", "count", where)
     reduction = table.get("target-reduction")
     if reduction is not None and not isinstance(reduction, (str, int, float)):
@@ -136,6 +138,10 @@ def _read_text(path: Path) -> str:
 
 def read_importlinter_options(config_file: Path) -> UserOptions:
     """An import-linter configuration, read by import-linter's own readers."""
+    # Imported here: import-linter's use-case module pulls in its progress UI,
+    # a tenth of a second that `check` on a plain project never needs.
+    from importlinter.application.use_cases import read_user_options
+
     configure_importlinter()
     try:
         return read_user_options(config_filename=str(config_file.resolve()))

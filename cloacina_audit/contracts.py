@@ -27,10 +27,9 @@ import grimp
 from importlinter.configuration import configure as configure_importlinter
 from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
-from .config import read_importlinter_options
+from .config import ImportPolicy, read_importlinter_options
 from .errors import AuditError
 from .graph import IMPLICIT, PackageGraph
-from .kinds import kind_of_line
 from .models import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
 from .symbols import module_file_resolver
 
@@ -102,14 +101,24 @@ def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> l
     return specs
 
 
-def user_specs(config_file: Path, ignored: frozenset[str]) -> list[ContractSpec]:
-    """Contracts from an import-linter configuration file, unchanged."""
+def user_specs(
+    config_file: Path, ignored: frozenset[str], type_checking: ImportPolicy | None = None
+) -> list[ContractSpec]:
+    """Contracts from an import-linter configuration file, unchanged.
+
+    Unless ``type_checking`` says otherwise, TYPE_CHECKING imports count exactly
+    when lint-imports would count them: unless the configuration sets
+    ``exclude_type_checking_imports``.
+    """
     user_options = read_importlinter_options(config_file)
     session = dict(user_options.session_options)
     if not user_options.contracts_options:
         raise AuditError(f"{config_file}: import-linter configuration has no contracts")
     _register_types(session.get("contract_types", []), config_file)
-    if str(session.get("exclude_type_checking_imports", "")).lower() == "true":
+    if type_checking is None:
+        excluded = str(session.get("exclude_type_checking_imports", "")).lower() == "true"
+        type_checking = "ignore" if excluded else "count"
+    if type_checking == "ignore":
         ignored = ignored | {"type_checking"}
     return [
         ContractSpec(
@@ -319,7 +328,7 @@ def _candidates(
             found.append(("implicit", 1, f"(implicit) importing {importer} runs {parent_init}"))
         else:
             line = int(detail["line_number"])
-            found.append((kind_of_line(path, line), line, str(detail["line_contents"])))
+            found.append((pg.kinds.of_line(path, line), line, str(detail["line_contents"])))
     return found
 
 

@@ -20,6 +20,7 @@ import hashlib
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from grimp.exceptions import GrimpException, SourceSyntaxError
 from . import __version__
 from .cachedir import read_json, write_json_atomically
 from .errors import AuditError
+from .kinds import ImportKinds
 from .searchpath import SearchPath
 
 #: Marks the edges this module adds from a module to its parent package.
@@ -49,6 +51,8 @@ class PackageGraph:
     #: Squashed external top-level names (not found, or not packages).
     externals: set[str] = field(default_factory=set)
     from_cache: bool = False
+    #: When each import line runs, read from the syntax tree on demand.
+    kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
 
     def module_file(self, module: str) -> Path | None:
         parts = module.split(".")
@@ -89,6 +93,7 @@ def build_package_graph(
     if cache_file is not None:
         cached = _load_cached(cache_file, search)
         if cached is not None:
+            cached.kinds = ImportKinds(cache_dir)
             return cached
 
     roots = {name: _require_package(name, search) for name in packages}
@@ -107,7 +112,12 @@ def build_package_graph(
 
     # Without following, externals found on the path are expected; they do not
     # invalidate the cache.
-    result = PackageGraph(graph=graph, roots=roots, externals=reached if follow else set())
+    result = PackageGraph(
+        graph=graph,
+        roots=roots,
+        externals=reached if follow else set(),
+        kinds=ImportKinds(cache_dir),
+    )
     if cache_file is not None:
         _store(cache_file, result)
     return result
@@ -203,11 +213,10 @@ def _digest(path: Path) -> str:
 
 
 def _fingerprint(roots: dict[str, Path]) -> dict[str, str]:
-    return {
-        str(path): _digest(path)
-        for directory in roots.values()
-        for path in _python_files(directory)
-    }
+    files = [path for directory in roots.values() for path in _python_files(directory)]
+    # hashlib releases the GIL while hashing: threads make this I/O-and-hash loop parallel.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(map(str, files), pool.map(_digest, files)))
 
 
 def _store(cache_file: Path, result: PackageGraph) -> None:

@@ -144,7 +144,11 @@ def module_file(root: Path, module: str, is_package: bool) -> Path:
 
 def statement_forms(importer: str, is_package: bool, target: str) -> list[str]:
     """Import statements in ``importer`` that grimp records as importing ``target``."""
-    forms = [f"import {target}", f"import {target} as zq_alias", f"from {target} import {ATTRIBUTE}"]
+    forms = [
+        f"import {target}",
+        f"import {target} as zq_alias",
+        f"from {target} import {ATTRIBUTE}",
+    ]
     if "." in target:
         forms.append(f"from {parent(target)} import {target.rsplit('.', 1)[1]}")
     # Relative forms, never beyond the top package.
@@ -168,7 +172,7 @@ def statement_forms(importer: str, is_package: bool, target: str) -> list[str]:
 
 
 def parenthesized(statement: str) -> str:
-    """``from a import b`` as ``from a import (\n    b,\n)``."""
+    """``from a import b`` written as a parenthesized import over three lines."""
     head, names = statement.split(" import ", 1)
     return f"{head} import (\n    {names},\n)"
 
@@ -372,7 +376,9 @@ def check_chain(chain: list[dict], contract: Contract, truth: list[Truth], where
         written = [t for t in truth if (t.importer, t.imported) == (importer, imported)]
         is_parent = "." in importer and imported == parent(importer)
         if kind == "implicit":
-            assert is_parent, f"{where}: implicit step {importer} -> {imported} is not child -> parent"
+            assert is_parent, (
+                f"{where}: implicit step {importer} -> {imported} is not child -> parent"
+            )
         else:
             assert any(
                 (t.line, t.kind, str(t.file)) == (step["line"], kind, step["file"]) for t in written
@@ -524,3 +530,26 @@ def test_type_checking_import_is_ignored_on_both_sides(tmp_path):
     lint, ours = check_case(case, tmp_path.resolve())
     assert lint == {"zqc0": False}
     assert ours["zqc0"]["kept"] and ours["zqc0"]["violations"] == []
+
+
+def test_drop_in_counts_type_checking_imports_unless_the_config_excludes_them(tmp_path):
+    # lint-imports counts imports under `if TYPE_CHECKING:` unless the configuration
+    # says `exclude_type_checking_imports = True`. A drop-in replacement must too,
+    # or switching the command silently turns a broken contract into a kept one
+    # (sqlalchemy.sql -> sqlalchemy.util.preloaded -> sqlalchemy.orm is such a chain).
+    case = _case(
+        {ROOT: True, f"{ROOT}.zq_a": False, f"{ROOT}.zq_b": False},
+        [(f"{ROOT}.zq_a", f"from {ROOT} import zq_b", f"{ROOT}.zq_b", "type_checking")],
+        sources=(f"{ROOT}.zq_a",), forbidden=(f"{ROOT}.zq_b",),
+    )
+    write_case(case, tmp_path)
+    config = tmp_path / ".importlinter"
+    config.write_text(config.read_text().replace("exclude_type_checking_imports = True\n", ""))
+    assert lint_imports_verdicts(tmp_path) == {"zqc0": True}
+    ours = cloacina_audit_report(tmp_path.resolve())
+    assert not ours["zqc0"]["kept"], (
+        "lint-imports says BROKEN (its configuration does not exclude TYPE_CHECKING imports), "
+        "cloacina-audit in drop-in mode says kept"
+    )
+    [violation] = ours["zqc0"]["violations"]
+    assert [step["kind"] for step in violation["chain"]] == ["type_checking"]

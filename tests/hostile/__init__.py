@@ -1,0 +1,1 @@
+"""Hostile inputs: every case ends in a verdict or one clear line, never a traceback or a hang."""
