@@ -121,7 +121,8 @@ def _substitute(text: str, inputs: dict[str, str], run: Run) -> str:
 def _condition(condition: str | None, inputs: dict[str, str], run: Run) -> bool:
     if condition is None:
         return True
-    match = re.fullmatch(r"(?:\$\{\{\s*)?(\S+)\s*(==|!=)\s*'([^']*)'(?:\s*\}\})?", condition.strip())
+    pattern = r"(?:\$\{\{\s*)?(\S+)\s*(==|!=)\s*'([^']*)'(?:\s*\}\})?"
+    match = re.fullmatch(pattern, condition.strip())
     assert match, f"the test harness cannot evaluate if: {condition!r}"
     value = _evaluate(match[1], inputs, run)
     return (value == match[3]) == (match[2] == "==")

@@ -98,7 +98,8 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def make_user_repo(root: Path, hooks: tuple[Path, str], tasks: str, pyproject: str = PROJECT) -> Path:
+def make_user_repo(root: Path, hooks: tuple[Path, str], tasks: str,
+                   pyproject: str = PROJECT) -> Path:
     hooks_path, rev = hooks
     config = {
         "repos": [{

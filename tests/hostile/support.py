@@ -3,6 +3,7 @@
 - no traceback and no Rust panic on stderr;
 - the audited tree byte-for-byte unchanged (``tree_digest`` before and after);
 - no hang: a run that outlives its timeout fails the test, it is not waited for;
+- no temporary file left behind;
 - exit 2 comes with exactly one line on stderr (``assert_clean_error``), and a
   verdict (exit 0, 1 or 3) with nothing on stderr at all.
 
@@ -45,7 +46,16 @@ def project(root: Path, files: dict[str, str], *, name: str = "pkg", dependencie
 
 def audit(tree: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
           cwd: Path | None = None) -> Result:
-    """Run the CLI on (something inside) ``tree`` and check what must hold for any input."""
+    """Run the CLI on (something inside) ``tree`` and check what must hold for any input.
+
+    TMPDIR is a directory of the test's own (next to the tree, unless ``env`` names
+    one), so that temporary files left behind are seen, and do not litter /tmp when
+    a hanging run has to be killed.
+    """
+    env = dict(env or {})
+    scratch = Path(env.setdefault("TMPDIR", str(tree.parent / "scratch-tmp")))
+    scratch.mkdir(exist_ok=True)
+    left_before = set(scratch.iterdir())
     before = tree_digest(tree)
     try:
         result = run_cli(*args, env=env, timeout=timeout, cwd=cwd)
@@ -54,6 +64,7 @@ def audit(tree: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "panicked" not in result.stderr, result.stderr[-3000:]
     assert tree_digest(tree) == before, "the audited tree was modified"
+    assert set(scratch.iterdir()) == left_before, "temporary files were left behind"
     return result
 
 
