@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .budgets import WHERE as BUDGET_TABLE
 from .budgets import Budgets, evaluate_budgets, parse_budgets
 from .check import CheckOptions, check_target, contract_specs
 from .discover import Target, discover, open_target
@@ -82,8 +83,7 @@ def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
 
 
 def _budgets(target: Target) -> Budgets:
-    where = f"{target.spec}/pyproject.toml"
-    return parse_budgets(target.config.budget, where)
+    return parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
 
 
 def _footprint(target: Target, options: AuditOptions):

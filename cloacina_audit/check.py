@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .budgets import WHERE as BUDGET_TABLE
+from .budgets import parse_budgets
 from .config import ImportPolicy, find_importlinter_config
 from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
@@ -73,6 +75,8 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
     if target.tree is None:
         with _installed(target, options) as installed:
             return check_target(installed, options)
+    # A broken budget must fail the fast pre-commit check too, not only footprint.
+    parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
     specs = contract_specs(target, options)
     search = search_path_for(target, options.python)
     # Like lint-imports, an import-linter-only directory is graphed from its root

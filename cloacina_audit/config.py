@@ -118,11 +118,17 @@ def _policy(table: dict[str, Any], key: str, default: ImportPolicy, where: str) 
 
 
 def find_importlinter_config(directory: Path) -> Path | None:
-    """The file lint-imports would read in ``directory``, in its order of preference."""
-    for name, marker in (("setup.cfg", "[importlinter]"), (".importlinter", "[importlinter]")):
-        candidate = directory / name
-        if candidate.is_file() and marker in _read_text(candidate):
-            return candidate
+    """The file lint-imports would read in ``directory``, in its order of preference.
+
+    A ``.importlinter`` file is taken whatever it holds, so that a malformed
+    one is an error rather than silently no contracts; setup.cfg and
+    pyproject.toml only when they mention import-linter at all.
+    """
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file() and "importlinter" in _read_text(setup_cfg):
+        return setup_cfg
+    if (directory / ".importlinter").is_file():
+        return directory / ".importlinter"
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file() and "tool.importlinter" in _read_text(pyproject):
         return pyproject

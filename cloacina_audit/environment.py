@@ -367,8 +367,11 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
     ]
     cwd = None
     if target.kind == "project" and target.tree is not None:
-        for name in [target.name, *sorted(target.path_sources)]:
-            command += ["--refresh-package", name]
+        # uv refuses --refresh with UV_OFFLINE; offline, its build cache may then
+        # serve a wheel built before the last source-only edit.
+        if os.environ.get("UV_OFFLINE", "").lower() not in ("1", "true", "yes"):
+            for name in [target.name, *sorted(target.path_sources)]:
+                command += ["--refresh-package", name]
         # Run where the user would: uv then honours the project's own uv settings.
         cwd = target.tree.root
         command.append(str(target.tree.root))

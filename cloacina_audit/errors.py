@@ -10,5 +10,13 @@ class AuditError(Exception):
     was wrong and where (a path, a key, an entry name).
     """
 
+    #: Longer messages are cut: a minified source line must not become a 4 MB "line".
+    MAX_LENGTH = 400
+
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        text = " ".join(message.split())
+        # Text quoted from audited files may hold NULs or terminal escape sequences.
+        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+        if len(text) > self.MAX_LENGTH:
+            text = text[: self.MAX_LENGTH - 1] + "…"
+        super().__init__(text)

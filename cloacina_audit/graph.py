@@ -14,10 +14,12 @@ still match and no module was added or removed.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import hashlib
 import os
+import re
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grimp
+from grimp.adaptors.filesystem import FileSystem
 from grimp.application.config import settings as grimp_settings
 from grimp.exceptions import GrimpException, SourceSyntaxError
 
@@ -97,6 +100,8 @@ def build_package_graph(
             return cached
 
     roots = {name: _require_package(name, search) for name in packages}
+    for name, directory in roots.items():
+        _refuse_relative_imports_beyond_top(name, directory)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
             graph = _scan(list(roots), search, scan_cache if follow else None)
@@ -130,32 +135,80 @@ def _require_package(name: str, search: SearchPath) -> Path:
     return found
 
 
+def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` following symlinks, as Python's imports do, but never into a directory
+    already walked: a link to ``.`` or to a parent would otherwise loop forever."""
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
+        seen.add(os.path.realpath(dirpath))
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d != "__pycache__" and os.path.realpath(os.path.join(dirpath, d)) not in seen
+        )
+        yield dirpath, dirnames, filenames
+
+
+class _LoopFreeFileSystem(FileSystem):
+    def walk(self, directory_name: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        yield from walk_once(directory_name)
+
+
 @contextlib.contextmanager
-def _package_finder(search: SearchPath) -> Iterator[None]:
-    previous = grimp_settings.PACKAGE_FINDER
-    grimp_settings.configure(PACKAGE_FINDER=search)
+def _grimp_adapters(search: SearchPath) -> Iterator[None]:
+    previous = (grimp_settings.PACKAGE_FINDER, grimp_settings.FILE_SYSTEM)
+    grimp_settings.configure(PACKAGE_FINDER=search, FILE_SYSTEM=_LoopFreeFileSystem())
     try:
         yield
     finally:
-        grimp_settings.configure(PACKAGE_FINDER=previous)
+        grimp_settings.configure(PACKAGE_FINDER=previous[0], FILE_SYSTEM=previous[1])
+
+
+_RELATIVE_IMPORT = re.compile(rb"^[ \t]*from[ \t]+\.", re.MULTILINE)
+
+
+def _refuse_relative_imports_beyond_top(package: str, directory: Path) -> None:
+    """Python raises ImportError for ``from ... import x`` above the top package;
+    grimp would drop such an import silently (or fail), so say where it is."""
+    for path in _python_files(directory):
+        source = path.read_bytes()
+        if not _RELATIVE_IMPORT.search(source):
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue  # grimp reports the syntax error
+        # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most.
+        parts = [package, *path.relative_to(directory).with_suffix("").parts]
+        depth = len(parts) - 1
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > depth:
+                target = "." * node.level + (node.module or "")
+                raise AuditError(
+                    f"{path}:{node.lineno}: relative import beyond the top package: from {target}"
+                )
 
 
 def _scan(roots: list[str], search: SearchPath, scan_cache: str | None) -> grimp.ImportGraph:
     # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
     # re-parsing the packages already scanned while the closure grows.
-    with _package_finder(search):
+    with _grimp_adapters(search):
         try:
             return grimp.build_graph(
                 *roots, include_external_packages=True, cache_dir=scan_cache
             )
         except SourceSyntaxError as exc:
-            raise AuditError(
-                f"{exc.filename}:{exc.lineno or '?'}: syntax error: {(exc.text or '').strip()}"
-            ) from None
+            text = (exc.text or "").strip()
+            if "\x00" in text:
+                text = "the file contains null bytes"
+            raise AuditError(f"{exc.filename}:{exc.lineno or '?'}: syntax error: {text}") from None
         except UnicodeDecodeError as exc:
             raise AuditError(f"cannot decode a module as UTF-8: {exc.reason}") from None
         except (GrimpException, ValueError, OSError) as exc:
             raise AuditError(f"cannot build the import graph: {exc}") from None
+        except BaseException as exc:  # grimp's Rust core can panic (a BaseException)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise AuditError(f"grimp failed while scanning {', '.join(roots)}: {exc}") from None
 
 
 def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[str]:
@@ -201,11 +254,12 @@ def _cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
 
 
 def _python_files(directory: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        files.extend(Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
-    return files
+    return [
+        Path(dirpath, f)
+        for dirpath, _, filenames in walk_once(directory)
+        for f in sorted(filenames)
+        if f.endswith(".py")
+    ]
 
 
 def _digest(path: Path) -> str:

@@ -18,6 +18,10 @@ from .cachedir import read_json, write_json_atomically
 from .models import ImportKind
 
 _CACHE_FORMAT = 1
+#: Larger files are not parsed (ast.parse of a 50 MB generated module takes
+#: gigabytes): their imports are all taken as module-level, which can only
+#: make a contract stricter, never hide a violation.
+MAX_CLASSIFIED_BYTES = 5_000_000
 
 
 def _is_type_checking_test(test: ast.expr) -> bool:
@@ -82,6 +86,8 @@ class ImportKinds:
         try:
             source = path.read_bytes()
         except OSError:
+            return {}
+        if len(source) > MAX_CLASSIFIED_BYTES:
             return {}
         digest = hashlib.sha256(source).hexdigest()
         entry = self._directory / f"{_CACHE_FORMAT}-{digest}.json" if self._directory else None

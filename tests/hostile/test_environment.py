@@ -60,9 +60,6 @@ def test_unreachable_index_says_there_is_no_network(tmp_path):
     assert_clean_error(result, f"cannot install {tree}", "no network", "127.0.0.1:9")
 
 
-@pytest.mark.xfail(strict=True, reason="the environment build passes --refresh-package to uv, "
-                   "which uv refuses with UV_OFFLINE: 'the argument `UV_OFFLINE` (environment "
-                   "variable) cannot be used with `--refresh`'")
 def test_offline_with_nothing_cached_says_the_network_is_disabled(tmp_path):
     tree = _project(tmp_path, "VALUE = 1\n")
     env = {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "uv")}
@@ -75,8 +72,6 @@ def test_offline_with_nothing_cached_says_the_network_is_disabled(tmp_path):
     assert "--refresh" not in reason
 
 
-@pytest.mark.xfail(strict=True, reason="same as above: with UV_OFFLINE=1 the build fails on "
-                   "uv's --refresh conflict even though everything needed is in uv's cache")
 def test_offline_with_a_warm_uv_cache_still_measures(tmp_path):
     """Offline CI runners with a restored uv cache must work: hatchling is in uv's cache."""
     tree = _project(tmp_path, "VALUE = 1\n")
