@@ -134,7 +134,7 @@ def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @_common(_FOOTPRINT_FORMATS)
 @_footprint_options
 def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
@@ -145,13 +145,13 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
     """
     from .audit import audit_many
 
-    audits = audit_many(list(paths), _audit_options(kwargs, with_contracts=False))
+    audits = audit_many(list(paths or (".",)), _audit_options(kwargs, with_contracts=False))
     _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
     sys.exit(exit_code(audits))
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @_common(FORMATS)
 @_footprint_options
 @click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
@@ -165,6 +165,7 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
     from .compare import parse_reduction
 
     options = _audit_options(kwargs, with_contracts=True)
+    paths = paths or (".",)
     if before_spec is None:
         audits = audit_many(list(paths), options)
         _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)

@@ -189,3 +189,12 @@ def test_fixtures_are_not_modified_by_a_report(shared_cache):
     run_cli("report", "fixtures/slim", "--before", "fixtures/bloated", "--probe-runs", "1",
             env=shared_cache)
     assert tree_digest(FIXTURES) == before
+
+
+def test_path_defaults_to_the_current_directory(shared_cache):
+    implicit = run_cli("footprint", "--format", "json", "--probe-runs", "1",
+                       cwd=FIXTURES / "slim", env=shared_cache)
+    assert implicit.code == 0, implicit.stderr
+    package = json.loads(implicit.stdout)["packages"][0]
+    assert package["name"] == "order-pipeline"
+    assert package["footprint"]["distributions"] == 1
