@@ -12,10 +12,10 @@ from .budgets import WHERE as BUDGET_TABLE
 from .budgets import Budgets, evaluate_budgets, parse_budgets
 from .check import CheckOptions, check_target, contract_specs
 from .discover import Target, discover, open_target
-from .errors import AuditError
+from .errors import AuditError, NothingToCheck
 from .footprint import measure_footprint
 from .gitref import checkout_at, is_commit, repository_of
-from .models import PackageAudit
+from .models import Finding, PackageAudit
 from .package_footprint import measure_package_footprint
 
 
@@ -39,10 +39,15 @@ def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
 def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     """Contracts (static), then footprint and budgets: the whole audit of one target."""
     budgets = _budgets(target)  # malformed budgets fail before any slow work
-    if options.with_contracts and target.tree is not None:
-        audit, _ = check_target(target, options.check)
-    else:
-        audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
+    audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
+    if options.with_contracts:  # a wheel or requirement is read from its isolated environment
+        try:
+            audit, _ = check_target(target, options.check)
+        except NothingToCheck as exc:
+            audit.findings.append(Finding(
+                rule="contracts-not-applied", level="warning",
+                message=f"{exc} (only top-level modules): contracts were not applied",
+            ))
     audit.footprint = _footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     return audit
@@ -111,8 +116,6 @@ def forbidden_modules(target: Target, options: CheckOptions) -> list[str]:
     This is the run-time side of the contracts: it also catches what static
     analysis cannot see (an entry-point plugin, an ``importlib`` call).
     """
-    if target.tree is None:
-        return []
     modules: list[str] = []
     for spec in contract_specs(target, options):
         if spec.options.get("type") != "forbidden":

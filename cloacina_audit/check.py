@@ -14,7 +14,7 @@ from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
 from .distributions import import_names, installed_distributions
 from .environment import isolated_environment
-from .errors import AuditError
+from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
 from .models import ContractResult, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
@@ -110,7 +110,7 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
         search = SearchPath(site)
         packages = [n for n in import_names(dist) if "." not in n and search.find_package(n)]
         if not packages:
-            raise AuditError(f"{target.spec}: {target.name} installs no Python package to check")
+            raise NothingToCheck(f"{target.spec}: {target.name} installs no Python package to check")
         tree = SourceTree(root=site[0], name=target.name, version=dist.version,
                           packages=packages, search_paths=site)
         # The installed environment is the search path: no other interpreter's packages.

@@ -20,3 +20,10 @@ class AuditError(Exception):
         if len(text) > self.MAX_LENGTH:
             text = text[: self.MAX_LENGTH - 1] + "…"
         super().__init__(text)
+
+
+class NothingToCheck(AuditError):
+    """The target installs no import package (only top-level modules): no graph to check.
+
+    ``check`` reports it as bad input; ``report`` still measures the footprint.
+    """

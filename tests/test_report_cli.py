@@ -5,6 +5,7 @@ from __future__ import annotations
 import html.parser
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,54 @@ def test_path_defaults_to_the_current_directory(shared_cache):
     package = json.loads(implicit.stdout)["packages"][0]
     assert package["name"] == "order-pipeline"
     assert package["footprint"]["distributions"] == 1
+
+
+def test_a_wheel_baseline_gets_contracts_and_forbidden_modules(tmp_path, shared_cache):
+    write_tree(tmp_path, {
+        "proj/pyproject.toml": """
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+            [project]
+            name = "wheelwf"
+            version = "0.1"
+            dependencies = ["sqlalchemy"]
+        """,
+        "proj/wheelwf/__init__.py": "from wheelwf import db\n",
+        "proj/wheelwf/db.py": "import sqlalchemy\n",
+    })
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run([str(uv), "build", "-q", "--wheel", str(tmp_path / "proj"), "-o",
+                    str(tmp_path / "dist")], check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+
+    result = run_cli("report", "fixtures/slim", "--before", str(wheel), "--format", "json",
+                     "--probe-runs", "1", env=shared_cache)
+
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    broken = [c for c in report["before"]["contracts"] if not c["kept"]]
+    assert [c["name"] for c in broken] == ["Workflow code must not pull in database drivers or ORMs"]
+    chain = broken[0]["violations"][0]["chain"]
+    assert [(s["importer"], s["imported"]) for s in chain] == [("wheelwf.db", "sqlalchemy")]
+    assert report["before"]["footprint"]["import"]["forbidden_loaded"] == ["sqlalchemy"]
+    assert report["delta"]["contracts"]["broken_before"] == 1
+    assert report["delta"]["contracts"]["broken_after"] == 0
+
+
+def test_a_requirement_baseline_is_installed_and_compared(shared_cache):
+    result = run_cli("report", "fixtures/slim", "--before", "typing_extensions==4.16.0",
+                     "--format", "json", "--probe-runs", "1", env=shared_cache)
+
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    before = report["before"]
+    assert before["name"] == "typing-extensions"
+    assert before["footprint"]["distributions"] == 0  # dependencies: it has none
+    assert before["footprint"]["install_bytes"] > 0
+    assert before["footprint"]["import"]["modules"] > 0
+    assert before["contracts"] == []
+    assert [f["rule"] for f in before["findings"]] == ["contracts-not-applied"]
+    text = run_cli("report", "fixtures/slim", "--before", "typing_extensions==4.16.0",
+                   "--probe-runs", "1", env=shared_cache)
+    assert "before: warning" in text.stdout and "contracts were not applied" in text.stdout

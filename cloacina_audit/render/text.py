@@ -205,6 +205,10 @@ def _comparison(console: Console, comparison: Comparison) -> None:
     console.rule(Text("Before and after", style="bold"))
     console.print(Text(f"before: {comparison.before.path}", style="dim"))
     console.print(Text(f"after:  {comparison.after.path}", style="dim"))
+    for finding in comparison.before.findings:  # the before version has no section of its own
+        line = Text.assemble(("before: ", "dim"), (finding.level, _LEVEL_STYLES[finding.level]))
+        line.append(f"  {finding.message}  [{finding.rule}]")
+        console.print(line)
     table = Table(box=box.SIMPLE)
     table.add_column("")
     for heading in ("Before", "After", "Change", "%"):
