@@ -161,7 +161,10 @@ def bench_scenario(name: str, python: Path, runs: int, work: Path) -> dict[str, 
     directory = work / name.split(":")[0]
     directory.mkdir()
     write_config(directory, roots, contracts)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # Without PYTHONDONTWRITEBYTECODE the untimed warm-up run leaves bytecode, so both
+    # tools start as they do after a normal install (pip compiles lint-imports' .pyc).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")}
     env["NO_COLOR"] = "1"
     lint = [str(python.parent / "lint-imports"), "--no-logo"]
     ours = [*cloacina_audit_command(), "check", "--python", str(python), "--format", "json"]

@@ -22,7 +22,6 @@ import os
 import re
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,8 +99,9 @@ def build_package_graph(
             return cached
 
     roots = {name: _require_package(name, search) for name in packages}
+    files = {name: _python_files(directory) for name, directory in roots.items()}
     for name, directory in roots.items():
-        _refuse_relative_imports_beyond_top(name, directory)
+        _refuse_relative_imports_beyond_top(name, directory, files[name])
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
             graph = _scan(list(roots), search, scan_cache if follow else None)
@@ -124,7 +124,7 @@ def build_package_graph(
         kinds=ImportKinds(cache_dir),
     )
     if cache_file is not None:
-        _store(cache_file, result)
+        _store(cache_file, result, files)
     return result
 
 
@@ -137,15 +137,24 @@ def _require_package(name: str, search: SearchPath) -> Path:
 
 def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
     """``os.walk`` following symlinks, as Python's imports do, but never into a directory
-    already walked: a link to ``.`` or to a parent would otherwise loop forever."""
-    seen: set[str] = set()
+    already walked (same device and inode): a link to ``.`` or to a parent would
+    otherwise loop forever."""
+    seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
-        seen.add(os.path.realpath(dirpath))
+        seen.add(_identity(dirpath))
         dirnames[:] = sorted(
             d for d in dirnames
-            if d != "__pycache__" and os.path.realpath(os.path.join(dirpath, d)) not in seen
+            if d != "__pycache__" and _identity(os.path.join(dirpath, d)) not in seen
         )
         yield dirpath, dirnames, filenames
+
+
+def _identity(path: str) -> tuple[int, int]:
+    try:
+        status = os.stat(path)
+    except OSError:  # vanished or unreadable: os.walk will skip it
+        return (-1, -1)
+    return (status.st_dev, status.st_ino)
 
 
 class _LoopFreeFileSystem(FileSystem):
@@ -163,23 +172,29 @@ def _grimp_adapters(search: SearchPath) -> Iterator[None]:
         grimp_settings.configure(PACKAGE_FINDER=previous[0], FILE_SYSTEM=previous[1])
 
 
-_RELATIVE_IMPORT = re.compile(rb"^[ \t]*from[ \t]+\.", re.MULTILINE)
+#: ``from ..x`` / ``from . . x``: group 1 holds the dots. One dot never climbs above the
+#: top package (every module sits at depth 1 or deeper), so only two or more are sought,
+#: and the pattern starts with a literal, which ``re`` finds fast. A match may be text in
+#: a string or a comment: the syntax tree decides.
+_RELATIVE_IMPORT = re.compile(rb"from[ \t]+((?:\.[ \t]*){2,})")
 
 
-def _refuse_relative_imports_beyond_top(package: str, directory: Path) -> None:
+def _refuse_relative_imports_beyond_top(package: str, directory: Path, files: list[Path]) -> None:
     """Python raises ImportError for ``from ... import x`` above the top package;
     grimp would drop such an import silently (or fail), so say where it is."""
-    for path in _python_files(directory):
+    for path in files:
+        # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most.
+        parts = [package, *path.relative_to(directory).with_suffix("").parts]
+        depth = len(parts) - 1
         source = path.read_bytes()
-        if not _RELATIVE_IMPORT.search(source):
+        levels = (match.group(1).count(b".") for match in _RELATIVE_IMPORT.finditer(source))
+        if max(levels, default=0) <= depth:
             continue
+        # Only a syntax tree tells a real statement from text in a string.
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):
             continue  # grimp reports the syntax error
-        # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most.
-        parts = [package, *path.relative_to(directory).with_suffix("").parts]
-        depth = len(parts) - 1
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level > depth:
                 target = "." * node.level + (node.module or "")
@@ -254,26 +269,40 @@ def _cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
 
 
 def _python_files(directory: Path) -> list[Path]:
-    return [
-        Path(dirpath, f)
-        for dirpath, _, filenames in walk_once(directory)
-        for f in sorted(filenames)
-        if f.endswith(".py")
-    ]
+    """The module files grimp scans in a package: ``.py`` files of its subpackages.
+
+    Like grimp, this does not descend into directories without ``__init__.py``
+    (data, templates, locale trees) nor ones whose names are not identifiers.
+    """
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in walk_once(directory):
+        if "__init__.py" not in filenames:
+            dirnames.clear()
+            continue
+        dirnames[:] = [d for d in dirnames if d.isidentifier()]
+        found += [
+            Path(dirpath, f)
+            for f in sorted(filenames)
+            if f.endswith(".py") and f.count(".") == 1 and not f.startswith(".")
+        ]
+    return found
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _fingerprint(roots: dict[str, Path]) -> dict[str, str]:
-    files = [path for directory in roots.values() for path in _python_files(directory)]
-    # hashlib releases the GIL while hashing: threads make this I/O-and-hash loop parallel.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return dict(zip(map(str, files), pool.map(_digest, files)))
+def _fingerprint(roots: dict[str, Path], known: dict[str, list[Path]] | None = None) -> dict[str, str]:
+    """sha256 of every module file of ``roots``; ``known`` holds file lists already walked."""
+    known = known or {}
+    return {
+        str(path): _digest(path)
+        for name, directory in roots.items()
+        for path in (known[name] if name in known else _python_files(directory))
+    }
 
 
-def _store(cache_file: Path, result: PackageGraph) -> None:
+def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]]) -> None:
     graph = result.graph
     imports = [
         [importer, imported, detail["line_number"], detail["line_contents"]]
@@ -283,7 +312,7 @@ def _store(cache_file: Path, result: PackageGraph) -> None:
     ]
     document = {
         "roots": {name: str(path) for name, path in result.roots.items()},
-        "files": _fingerprint(result.roots),
+        "files": _fingerprint(result.roots, files),
         "externals": sorted(result.externals),
         "modules": sorted(graph.modules),
         "squashed": sorted(m for m in graph.modules if graph.is_module_squashed(m)),

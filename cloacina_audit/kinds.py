@@ -68,25 +68,43 @@ def classify_source(source: bytes) -> dict[int, ImportKind]:
     return kinds
 
 
+def _starts_at_module_level(line: bytes) -> bool:
+    """An import statement that starts in column 0 runs at import time.
+
+    Statements in a function or under ``if TYPE_CHECKING:`` are indented, unless
+    they share the line with their ``def``/``if`` header, which does not start
+    with ``import``/``from``. This spares parsing the file for most chains.
+    """
+    return line.startswith((b"import ", b"from "))
+
+
 class ImportKinds:
     """Classifies import lines, caching each file's map under ``cache_dir`` by content."""
 
     def __init__(self, cache_dir: Path | None) -> None:
         self._directory = cache_dir / "kinds" if cache_dir else None
+        self._sources: dict[Path, bytes] = {}
         self._memory: dict[Path, dict[int, ImportKind]] = {}
 
     def of_line(self, path: Path | None, line: int) -> ImportKind:
         if path is None:
             return "module"
-        if path not in self._memory:
-            self._memory[path] = self._load(path)
+        if path in self._memory:
+            return self._memory[path].get(line, "module")
+        if path not in self._sources:
+            try:
+                self._sources[path] = path.read_bytes()
+            except OSError:
+                self._sources[path] = b""
+        source = self._sources[path]
+        lines = source.split(b"\n", line)
+        if len(lines) >= line and _starts_at_module_level(lines[line - 1]):
+            return "module"
+        self._memory[path] = self._classify(source)
+        del self._sources[path]
         return self._memory[path].get(line, "module")
 
-    def _load(self, path: Path) -> dict[int, ImportKind]:
-        try:
-            source = path.read_bytes()
-        except OSError:
-            return {}
+    def _classify(self, source: bytes) -> dict[int, ImportKind]:
         if len(source) > MAX_CLASSIFIED_BYTES:
             return {}
         digest = hashlib.sha256(source).hexdigest()

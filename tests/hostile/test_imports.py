@@ -163,6 +163,10 @@ BEYOND = {
     "three-dots-in-init": ("__init__.py", "import json\nfrom ... import x\n"),
     "two-dots-in-module": ("mod.py", "import json\nfrom .. import x\n"),
     "two-dots-to-a-forbidden-name": ("mod.py", "import json\nfrom ..cloacina.runtime import x\n"),
+    "spaced-dots": ("mod.py", "import json\nfrom . . import x\n"),
+    "after-a-semicolon": ("mod.py", "import json\nx = 1; from .. import x\n"),
+    "one-line-if": ("mod.py", "import json\nif x: from ..y import z\n"),
+    "in-a-function": ("mod.py", "import json\ndef f(): from .. import x\n"),
 }
 
 
@@ -181,5 +185,6 @@ def test_relative_import_to_the_top_package_itself_is_fine(tmp_path):
         "pkg/__init__.py": "from . import mod\n",
         "pkg/mod.py": "from . import sub\n",
         "pkg/sub/__init__.py": "from .. import mod\nfrom ..mod import *\n",
+        "pkg/text.py": 'DOC = """\nfrom ... import x\n"""\n# from .... import y\n',
     })
     assert_verdict(audit(tree, "check", str(tree)), 0)

@@ -1,0 +1,87 @@
+"""Import kinds: the column-0 shortcut must agree with the syntax tree on any source."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloacina_audit.kinds import ImportKinds, classify_source
+
+_names = itertools.count()
+
+
+def _import_lines(kind: str) -> st.SearchStrategy[list[tuple[str, str | None]]]:
+    """One import statement as (line, expected kind of the statement or None) pairs."""
+    name = f"m{next(_names)}"
+    return st.sampled_from([
+        [(f"import {name}", kind)],
+        [(f"from {name} import x", kind)],
+        [(f"from {name} import (", kind), ("    a,", None), ("    b,", None), (")", None)],
+        [(f"import {name}; y = 1", kind)],
+    ])
+
+
+def _block(kind: str, depth: int) -> st.SearchStrategy[list[tuple[str, str | None]]]:
+    """A list of statements whose imports all run as ``kind``."""
+    deferred = "type_checking" if kind == "type_checking" else "function"
+    leaves = [
+        _import_lines(kind),
+        st.just([("x = 1", None)]),
+        st.just([(f"def one_liner(): import n{next(_names)}", deferred)]),
+        st.just([(f"if TYPE_CHECKING: import n{next(_names)}", "type_checking")]),
+        st.just([("s = '''", None), ("import not_an_import", None), ("'''", None)]),
+    ]
+    if depth > 0:
+        def nested(header: str, inner: str) -> st.SearchStrategy:
+            return _block(inner, depth - 1).map(
+                lambda body: [(header, None)] + [("    " + line, k) for line, k in body]
+            )
+
+        leaves += [
+            nested("def f():", deferred),
+            nested("async def g():", deferred),
+            nested("class C:", kind),
+            nested("if TYPE_CHECKING:", "type_checking"),
+            nested("if sys.version_info >= (3, 11):", kind),
+            nested("try:", kind).map(lambda b: b + [("except ImportError:", None), ("    pass", None)]),
+            nested("with context():", kind),
+        ]
+    return st.lists(st.one_of(leaves), min_size=1, max_size=5).map(
+        lambda parts: [line for part in parts for line in part]
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(_block("module", depth=3))
+def test_every_import_line_gets_the_kind_its_nesting_says(tmp_path_factory, lines):
+    source = "\n".join(line for line, _ in lines) + "\n"
+    path = Path(tmp_path_factory.mktemp("kinds")) / "module.py"
+    path.write_text(source)
+    expected = {number: kind for number, (_, kind) in enumerate(lines, start=1) if kind}
+
+    kinds = ImportKinds(cache_dir=None)
+    assert {line: kinds.of_line(path, line) for line in expected} == expected
+    parsed = classify_source(source.encode())
+    assert {line: parsed[line] for line in expected} == expected
+
+
+def test_a_file_that_is_not_python_counts_as_module_level(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def f(:\n    import x\n")
+    assert ImportKinds(cache_dir=None).of_line(path, 2) == "module"
+    assert ImportKinds(cache_dir=None).of_line(tmp_path / "missing.py", 1) == "module"
+
+
+def test_classification_is_cached_by_content(tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_text("def f():\n    import x\n")
+    cache = tmp_path / "cache"
+    assert ImportKinds(cache).of_line(path, 2) == "function"
+    entries = list((cache / "kinds").iterdir())
+    assert len(entries) == 1
+    path.write_text("if TYPE_CHECKING:\n    import x\n")
+    assert ImportKinds(cache).of_line(path, 2) == "type_checking"
+    assert len(list((cache / "kinds").iterdir())) == 2
