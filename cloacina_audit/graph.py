@@ -55,6 +55,9 @@ class PackageGraph:
     from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
+    #: Per audited package: module files Python can import but grimp does not scan
+    #: (see ``PackageFiles.skipped``).
+    skipped: dict[str, dict[Path, list[Path]]] = field(default_factory=dict)
 
     def module_file(self, module: str) -> Path | None:
         parts = module.split(".")
@@ -90,16 +93,19 @@ def build_package_graph(
     packages: list[str], search: SearchPath, cache_dir: Path | None, follow: bool = True
 ) -> PackageGraph:
     """Graph ``packages`` and, when ``follow``, the closure of packages they reach."""
+    roots = {name: _require_package(name, search) for name in packages}
+    walked = {name: walk_package(directory) for name, directory in roots.items()}
+    files = {name: found.modules for name, found in walked.items()}
+    skipped = {name: found.skipped for name, found in walked.items()}
     key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
-        cached = _load_cached(cache_file, search)
+        cached = _load_cached(cache_file, search, files)
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
+            cached.skipped = skipped
             return cached
 
-    roots = {name: _require_package(name, search) for name in packages}
-    files = {name: _python_files(directory) for name, directory in roots.items()}
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(name, directory, files[name])
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
@@ -122,6 +128,7 @@ def build_package_graph(
         roots=roots,
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
+        skipped=skipped,
     )
     if cache_file is not None:
         _store(cache_file, result, files)
@@ -268,24 +275,48 @@ def _cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def _python_files(directory: Path) -> list[Path]:
-    """The module files grimp scans in a package: ``.py`` files of its subpackages.
+@dataclass
+class PackageFiles:
+    #: The module files grimp scans: ``.py`` files of the package and its subpackages.
+    modules: list[Path]
+    #: Module files Python imports but grimp never scans, keyed by the topmost
+    #: directory without ``__init__.py`` above them. Such a directory inside a
+    #: package is an implicit namespace package (PEP 420): ``import pkg.sub.m``
+    #: works, but grimp does not descend into it (python-grimp/grimp#298).
+    skipped: dict[Path, list[Path]]
 
-    Like grimp, this does not descend into directories without ``__init__.py``
-    (data, templates, locale trees) nor ones whose names are not identifiers.
+
+def walk_package(directory: Path) -> PackageFiles:
+    """The module files of package ``directory``, in one walk.
+
+    Like grimp, the walk skips directories whose names are not identifiers. A
+    directory without ``__init__.py`` is entered only when it holds modules itself,
+    so data, template and locale trees are listed once, not walked.
     """
-    found: list[Path] = []
+    found = PackageFiles(modules=[], skipped={})
+    namespace_top: dict[str, Path] = {}  # walked directory -> its topmost init-less ancestor
     for dirpath, dirnames, filenames in walk_once(directory):
-        if "__init__.py" not in filenames:
+        dirnames[:] = [d for d in dirnames if d.isidentifier()]
+        modules = _module_files(dirpath, filenames)
+        top = namespace_top.get(dirpath)
+        if top is None and "__init__.py" in filenames:
+            found.modules += modules
+            continue
+        if not modules:
             dirnames.clear()
             continue
-        dirnames[:] = [d for d in dirnames if d.isidentifier()]
-        found += [
-            Path(dirpath, f)
-            for f in sorted(filenames)
-            if f.endswith(".py") and f.count(".") == 1 and not f.startswith(".")
-        ]
+        top = top or Path(dirpath)
+        found.skipped.setdefault(top, []).extend(modules)
+        namespace_top.update((os.path.join(dirpath, d), top) for d in dirnames)
     return found
+
+
+def _module_files(dirpath: str, filenames: list[str]) -> list[Path]:
+    return [
+        Path(dirpath, f)
+        for f in sorted(filenames)
+        if f.endswith(".py") and f.count(".") == 1 and not f.startswith(".")
+    ]
 
 
 def _digest(path: Path) -> str:
@@ -298,7 +329,7 @@ def _fingerprint(roots: dict[str, Path], known: dict[str, list[Path]] | None = N
     return {
         str(path): _digest(path)
         for name, directory in roots.items()
-        for path in (known[name] if name in known else _python_files(directory))
+        for path in (known[name] if name in known else walk_package(directory).modules)
     }
 
 
@@ -324,7 +355,9 @@ def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]])
         pass  # a read-only cache only costs speed
 
 
-def _load_cached(cache_file: Path, search: SearchPath) -> PackageGraph | None:
+def _load_cached(
+    cache_file: Path, search: SearchPath, known: dict[str, list[Path]]
+) -> PackageGraph | None:
     document = read_json(cache_file)
     if not isinstance(document, dict):
         return None
@@ -334,7 +367,7 @@ def _load_cached(cache_file: Path, search: SearchPath) -> PackageGraph | None:
             return None
         if any(search.find_package(name) for name in document["externals"]):
             return None  # something the package imports has been installed since
-        if _fingerprint(roots) != document["files"]:
+        if _fingerprint(roots, known) != document["files"]:
             return None
         graph = grimp.ImportGraph()
         squashed = set(document["squashed"])

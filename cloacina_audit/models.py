@@ -101,6 +101,8 @@ class Footprint:
     native_bytes: int
     by_distribution: list[DistributionFootprint] = field(default_factory=list)
     import_probe: ImportProbe | None = None
+    #: Why the import was not probed, when it was not.
+    import_not_probed: str | None = None
     environment: str = ""
     pyc_bytes: int = 0
     outside_bytes: int = 0

@@ -18,6 +18,11 @@ from .cloaca_wheel import CLOACA, cloaca_footprint, is_native
 from .discover import Target
 from .models import DistributionFootprint, Footprint
 
+NOT_PROBED = (
+    "a Cloacina package is imported by the cloaca server, which is measured from its "
+    "wheel here, not installed"
+)
+
 
 def measure_package_footprint(
     target: Target, *, cache_dir: Path | None, cloaca_wheel: Path | None = None
@@ -52,6 +57,7 @@ def measure_package_footprint(
         package=package,
         environment=source,
         archive_bytes=target.archive_bytes,
+        import_not_probed=NOT_PROBED,
     )
 
 

@@ -179,6 +179,11 @@ def test_footprint_counts_sources_vendored_code_and_cloaca_from_its_wheel(tmp_pa
     assert footprint["distributions"] == 2
     assert footprint["native_files"] == 4
     assert footprint["import"] is None  # cloaca cannot be installed here: no probe
+    assert "measured from its wheel" in footprint["import_not_probed"]
+    text = run_cli("footprint", str(package), "--cloaca-wheel", str(wheel))
+    assert "Import: not probed: a Cloacina package is imported by the cloaca server" in " ".join(
+        text.stdout.split()
+    )
 
 
 def test_report_on_an_archive_records_the_archive_size(tmp_path):

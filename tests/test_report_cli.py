@@ -42,6 +42,7 @@ def test_fixture_import_probe_sees_the_engine_only_in_bloated(fixture_report):
     assert "sqlalchemy" in loaded_before
     assert any(m.startswith("cloacina.runtime") for m in loaded_before)
     assert loaded_after == []
+    assert fixture_report["after"]["footprint"]["import_not_probed"] is None
 
 
 def test_fixture_contracts_broken_before_kept_after(fixture_report):

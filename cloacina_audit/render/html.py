@@ -387,6 +387,8 @@ def _footprint(footprint: Footprint) -> str:
     ]
     if footprint.import_probe is not None:
         parts.append(_import_probe(footprint.import_probe))
+    elif footprint.import_not_probed:
+        parts.append(f"<p>Import: not probed: {esc(footprint.import_not_probed)}</p>")
     if footprint.by_distribution or footprint.package:
         rows = [
             [

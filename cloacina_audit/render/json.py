@@ -153,6 +153,7 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "by_distribution": [_distribution(d) for d in footprint.by_distribution],
         "package": _distribution(footprint.package) if footprint.package else None,
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
+        "import_not_probed": footprint.import_not_probed,
     }
 
 

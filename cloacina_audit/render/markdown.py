@@ -185,6 +185,8 @@ def _footprint(name: str, footprint: Footprint) -> str:
             f"{format_seconds(probe.seconds_median)} (median); "
             f"forbidden modules loaded: {forbidden}"
         )
+    elif footprint.import_not_probed:
+        parts.append(f"**Import:** not probed: {cell(footprint.import_not_probed)}")
     if footprint.by_distribution or footprint.package:
         rows = [
             [

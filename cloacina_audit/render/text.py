@@ -166,6 +166,8 @@ def _footprint(console: Console, footprint: Footprint) -> None:
         console.print(Text(f"  ? {dist.name} not measured: {dist.unmeasured}", style="yellow"))
     if footprint.import_probe is not None:
         _import_probe(console, footprint.import_probe)
+    elif footprint.import_not_probed:
+        console.print(Text(f"Import: not probed: {footprint.import_not_probed}", style="dim"))
 
 
 def _import_probe(console: Console, probe: ImportProbe) -> None:

@@ -92,8 +92,9 @@ def test_dangling_symlink_is_skipped(tmp_path):
 
 
 @pytest.mark.xfail(strict=True, reason="modules under a directory without __init__.py are "
-                   "silently dropped (grimp skips the directory), and so is the import of them: "
-                   "exit 0 although Python reaches sqlalchemy")
+                   "not analysed (grimp skips the directory, python-grimp/grimp#298; a "
+                   "warning names it), and so is the import of them: exit 0 although "
+                   "Python reaches sqlalchemy")
 @pytest.mark.parametrize("imported", [True, False], ids=["imported-by-init", "not-imported"])
 def test_namespace_subdirectory_is_part_of_the_package(tmp_path, imported):
     tree = project(tmp_path / "tree", {
@@ -105,6 +106,34 @@ def test_namespace_subdirectory_is_part_of_the_package(tmp_path, imported):
     assert_verdict(result, 1)
     assert "pkg.sub.m" in {step["importer"] for chain in _violations(result.stdout)
                            for step in chain}
+
+
+def test_namespace_subdirectory_is_named_in_a_warning_until_it_becomes_a_package(tmp_path):
+    """Until grimp scans such directories, the user is told which modules went unchecked."""
+    tree = project(tmp_path / "tree", {
+        "pkg/__init__.py": "import pkg.sub.m\n",
+        "pkg/sub/m.py": "import sqlalchemy\n",
+        "pkg/sub/deeper/d.py": "X = 1\n",
+        "pkg/ok/__init__.py": "",
+        "pkg/ok/static/css/site.css": "body {}\n",  # no modules: nothing to warn about
+        "pkg/ok/not-importable/tool.py": "import sqlalchemy\n",  # not a package name
+    })
+    result = audit(tree, "check", str(tree), "--format", "json")
+    assert_verdict(result, 0)
+    findings = json.loads(result.stdout)["packages"][0]["findings"]
+    assert [(f["rule"], f["level"]) for f in findings] == [("module-not-analysed", "warning")]
+    assert findings[0]["file"].endswith("pkg/sub/m.py")
+    assert "e.g. pkg.sub.m" in findings[0]["message"]
+    text = audit(tree, "check", str(tree))  # from the graph cache this time
+    assert_verdict(text, 0)
+    assert "pkg/sub/ has no __init__.py: 2 modules" in " ".join(text.stdout.split())
+
+    (tree / "pkg/sub/__init__.py").write_text("")
+    result = audit(tree, "check", str(tree), "--format", "json")
+    assert_verdict(result, 1)
+    assert "pkg.sub.m" in _importers(result.stdout)
+    [finding] = json.loads(result.stdout)["packages"][0]["findings"]
+    assert finding["message"].startswith("pkg/sub/deeper/ has no __init__.py: 1 module in it")
 
 
 def test_top_level_directory_without_init_is_not_a_package(tmp_path):
