@@ -16,7 +16,7 @@ from .distributions import import_names, installed_distributions
 from .environment import isolated_environment
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
-from .models import ContractResult, Finding, PackageAudit, Violation
+from .models import ContractResult, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -88,33 +88,9 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         name=target.name,
         path=target.spec,
         contracts=[_shown(result, target) for result in check_contracts(specs, package_graph)],
-        findings=[
-            replace(f, file=target.show(f.file)) if f.file else f
-            for f in target.findings + _unanalysed_modules(target.packages, package_graph)
-        ],
+        findings=[replace(f, file=target.show(f.file)) if f.file else f for f in target.findings],
     )
     return audit, package_graph
-
-
-def _unanalysed_modules(packages: list[str], package_graph: PackageGraph) -> list[Finding]:
-    """A warning per namespace directory whose modules no contract can see."""
-    findings = []
-    for name in packages:
-        directory = package_graph.roots[name]
-        for top, files in package_graph.skipped[name].items():
-            example = ".".join((name, *files[0].relative_to(directory).with_suffix("").parts))
-            count = f"{len(files)} modules" if len(files) > 1 else "1 module"
-            findings.append(Finding(
-                rule="module-not-analysed",
-                level="warning",
-                message=(
-                    f"{top.relative_to(directory.parent)}/ has no __init__.py: {count} in it "
-                    f"(e.g. {example}) can be imported but grimp does not scan them, so no "
-                    "contract checks their imports; add an __init__.py"
-                ),
-                file=str(files[0]),
-            ))
-    return findings
 
 
 @contextlib.contextmanager

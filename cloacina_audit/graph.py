@@ -7,6 +7,11 @@ the graph, so chains through them are visible. Names that are not packages on
 the search path (the stdlib, single-module distributions, missing packages)
 stay as grimp's squashed external nodes.
 
+Modules under a directory without ``__init__.py`` inside a package are part of
+it (PEP 420 namespace portions: ``import pkg.sub.m`` works). grimp's own module
+finder skips them (python-grimp/grimp#298); this module lists them to grimp
+through its ``MODULE_FINDER`` setting, so their imports are scanned too.
+
 The scanned imports are cached, keyed on file *content*: a cache entry records
 the sha256 of every file it was built from and is used only if all of them
 still match and no module was added or removed.
@@ -28,7 +33,9 @@ from pathlib import Path
 
 import grimp
 from grimp.adaptors.filesystem import FileSystem
+from grimp.application.ports.modulefinder import AbstractModuleFinder, FoundPackage, ModuleFile
 from grimp.application.config import settings as grimp_settings
+from grimp.domain.valueobjects import Module
 from grimp.exceptions import GrimpException, SourceSyntaxError
 
 from . import __version__
@@ -55,9 +62,6 @@ class PackageGraph:
     from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
-    #: Per audited package: module files Python can import but grimp does not scan
-    #: (see ``PackageFiles.skipped``).
-    skipped: dict[str, dict[Path, list[Path]]] = field(default_factory=dict)
 
     def module_file(self, module: str) -> Path | None:
         parts = module.split(".")
@@ -78,10 +82,15 @@ class PackageGraph:
         and ``a/b/__init__.py``, so whatever those import is reached too.
         """
         graph = copy.deepcopy(self.graph)
+        runs_code: dict[str, bool] = {}
         for module in self.graph.modules:
             if "." not in module or self.graph.is_module_squashed(module):
                 continue
             parent = module.rsplit(".", 1)[0]
+            # A namespace package (no __init__.py) runs nothing of its own: the
+            # code that runs is its nearest regular ancestor's __init__.py.
+            while "." in parent and not _runs_code(self, parent, runs_code):
+                parent = parent.rsplit(".", 1)[0]
             if parent in self.graph.modules:
                 graph.add_import(
                     importer=module, imported=parent, line_number=0, line_contents=IMPLICIT
@@ -89,28 +98,33 @@ class PackageGraph:
         return graph
 
 
+def _runs_code(package_graph: PackageGraph, module: str, memo: dict[str, bool]) -> bool:
+    if module not in memo:
+        memo[module] = package_graph.module_file(module) is not None
+    return memo[module]
+
+
 def build_package_graph(
     packages: list[str], search: SearchPath, cache_dir: Path | None, follow: bool = True
 ) -> PackageGraph:
     """Graph ``packages`` and, when ``follow``, the closure of packages they reach."""
     roots = {name: _require_package(name, search) for name in packages}
-    walked = {name: walk_package(directory) for name, directory in roots.items()}
+    walked = {name: walk_package(directory, audited=True) for name, directory in roots.items()}
     files = {name: found.modules for name, found in walked.items()}
-    skipped = {name: found.skipped for name, found in walked.items()}
     key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
         cached = _load_cached(cache_file, search, files)
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
-            cached.skipped = skipped
             return cached
 
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(name, directory, files[name])
+    finder = _ModuleFinder(walked)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
-            graph = _scan(list(roots), search, scan_cache if follow else None)
+            graph = _scan(list(roots), search, finder, scan_cache if follow else None)
             reached = _external_top_levels(graph, packages)
             new = {
                 name: found
@@ -128,10 +142,9 @@ def build_package_graph(
         roots=roots,
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
-        skipped=skipped,
     )
     if cache_file is not None:
-        _store(cache_file, result, files)
+        _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()})
     return result
 
 
@@ -143,23 +156,54 @@ def _require_package(name: str, search: SearchPath) -> Path:
 
 
 def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
-    """``os.walk`` following symlinks, as Python's imports do, but never into a directory
-    already walked (same device and inode): a link to ``.`` or to a parent would
-    otherwise loop forever."""
+    """``os.walk`` top-down, following symlinks as Python's imports do, but never into
+    a directory already walked (same device and inode): a link to ``.`` or to a
+    parent would otherwise loop forever. Subdirectories come sorted, without
+    ``__pycache__``; pruning ``dirnames`` in place skips them, as with ``os.walk``.
+
+    Only symlinks are stat'ed: a plain directory's inode comes with its entry.
+    """
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
-        seen.add(_identity(dirpath))
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d != "__pycache__" and _identity(os.path.join(dirpath, d)) not in seen
-        )
+    pending = [(os.fspath(directory), _identity(directory))]
+    while pending:
+        dirpath, identity = pending.pop()
+        if identity in seen:
+            continue
+        seen.add(identity)
+        children, filenames = _list_directory(dirpath, device=identity[0])
+        unseen = {name: ident for name, ident in children.items() if ident not in seen}
+        dirnames = sorted(unseen)
         yield dirpath, dirnames, filenames
+        # Popped last-in first-out: reversed, so the first name is walked first.
+        pending += [(os.path.join(dirpath, d), unseen[d]) for d in reversed(dirnames)]
 
 
-def _identity(path: str) -> tuple[int, int]:
+def _list_directory(path: str, device: int) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Subdirectories (with their identity) and other entries of ``path``."""
+    children: dict[str, tuple[int, int]] = {}
+    filenames: list[str] = []
+    try:
+        entries = list(os.scandir(path))
+    except OSError:  # vanished or unreadable: skipped, as os.walk does
+        return children, filenames
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            filenames.append(entry.name)
+        elif entry.name != "__pycache__":
+            children[entry.name] = (
+                _identity(entry.path) if entry.is_symlink() else (device, entry.inode())
+            )
+    return children, filenames
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
     try:
         status = os.stat(path)
-    except OSError:  # vanished or unreadable: os.walk will skip it
+    except OSError:  # vanished or unreadable: listing it will find nothing
         return (-1, -1)
     return (status.st_dev, status.st_ino)
 
@@ -169,14 +213,53 @@ class _LoopFreeFileSystem(FileSystem):
         yield from walk_once(directory_name)
 
 
+class _ModuleFinder(AbstractModuleFinder):
+    """grimp's module finder, replaced by ``walk_package``: namespace portions included."""
+
+    def __init__(self, walked: dict[str, PackageFiles]) -> None:
+        #: Every package found so far; the audited ones come walked already.
+        self.walked = dict(walked)
+
+    def find_package(
+        self, package_name: str, package_directory: str, file_system: object
+    ) -> FoundPackage:
+        directory = Path(package_directory)
+        if package_name not in self.walked:
+            self.walked[package_name] = walk_package(directory, audited=False)
+        found = self.walked[package_name]
+        return FoundPackage(
+            name=package_name,
+            directory=package_directory,
+            module_files=frozenset(
+                ModuleFile(module=Module(module_name(package_name, directory, path)),
+                           mtime=path.stat().st_mtime)
+                for path in found.modules
+            ),
+            namespace_packages=frozenset(
+                module_name(package_name, directory, path) for path in found.namespace_dirs
+            ),
+        )
+
+
+def module_name(package: str, directory: Path, path: Path) -> str:
+    """``pkg.sub.m`` for ``<directory>/sub/m.py``, ``pkg.sub`` for ``sub/__init__.py`` or ``sub/``."""
+    parts = path.relative_to(directory).parts
+    if path.suffix == ".py":
+        parts = parts[:-1] + (() if path.stem == "__init__" else (path.stem,))
+    return ".".join((package, *parts))
+
+
 @contextlib.contextmanager
-def _grimp_adapters(search: SearchPath) -> Iterator[None]:
-    previous = (grimp_settings.PACKAGE_FINDER, grimp_settings.FILE_SYSTEM)
-    grimp_settings.configure(PACKAGE_FINDER=search, FILE_SYSTEM=_LoopFreeFileSystem())
+def _grimp_adapters(search: SearchPath, finder: _ModuleFinder) -> Iterator[None]:
+    keys = ("PACKAGE_FINDER", "FILE_SYSTEM", "MODULE_FINDER")
+    previous = {key: getattr(grimp_settings, key) for key in keys}
+    grimp_settings.configure(
+        PACKAGE_FINDER=search, FILE_SYSTEM=_LoopFreeFileSystem(), MODULE_FINDER=finder
+    )
     try:
         yield
     finally:
-        grimp_settings.configure(PACKAGE_FINDER=previous[0], FILE_SYSTEM=previous[1])
+        grimp_settings.configure(**previous)
 
 
 #: ``from ..x`` / ``from . . x``: group 1 holds the dots. One dot never climbs above the
@@ -210,10 +293,12 @@ def _refuse_relative_imports_beyond_top(package: str, directory: Path, files: li
                 )
 
 
-def _scan(roots: list[str], search: SearchPath, scan_cache: str | None) -> grimp.ImportGraph:
+def _scan(
+    roots: list[str], search: SearchPath, finder: _ModuleFinder, scan_cache: str | None
+) -> grimp.ImportGraph:
     # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
     # re-parsing the packages already scanned while the closure grows.
-    with _grimp_adapters(search):
+    with _grimp_adapters(search, finder):
         try:
             return grimp.build_graph(
                 *roots, include_external_packages=True, cache_dir=scan_cache
@@ -277,37 +362,42 @@ def _cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
 
 @dataclass
 class PackageFiles:
-    #: The module files grimp scans: ``.py`` files of the package and its subpackages.
+    #: Every module file Python can import from the package.
     modules: list[Path]
-    #: Module files Python imports but grimp never scans, keyed by the topmost
-    #: directory without ``__init__.py`` above them. Such a directory inside a
-    #: package is an implicit namespace package (PEP 420): ``import pkg.sub.m``
-    #: works, but grimp does not descend into it (python-grimp/grimp#298).
-    skipped: dict[Path, list[Path]]
+    #: Directories inside the package without ``__init__.py`` that hold modules:
+    #: implicit namespace packages (PEP 420).
+    namespace_dirs: list[Path]
 
 
-def walk_package(directory: Path) -> PackageFiles:
+def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     """The module files of package ``directory``, in one walk.
 
-    Like grimp, the walk skips directories whose names are not identifiers. A
-    directory without ``__init__.py`` is entered only when it holds modules itself,
-    so data, template and locale trees are listed once, not walked.
+    Like grimp, the walk skips directories whose names are not identifiers, and
+    files with more than one dot. Unlike grimp's, it includes modules under
+    directories without ``__init__.py``. In an ``audited`` package it enters every
+    such directory; in a package it only follows into, one that holds no module
+    itself is not entered, so the data, template and locale trees of large
+    third-party packages are listed once instead of walked.
     """
-    found = PackageFiles(modules=[], skipped={})
-    namespace_top: dict[str, Path] = {}  # walked directory -> its topmost init-less ancestor
+    found = PackageFiles(modules=[], namespace_dirs=[])
+    initless: list[str] = []  # walked directories without __init__.py
+    namespace_modules: list[Path] = []
+    inside_namespace: set[str] = set()  # directories below one without __init__.py
     for dirpath, dirnames, filenames in walk_once(directory):
         dirnames[:] = [d for d in dirnames if d.isidentifier()]
         modules = _module_files(dirpath, filenames)
-        top = namespace_top.get(dirpath)
-        if top is None and "__init__.py" in filenames:
-            found.modules += modules
+        found.modules += modules
+        if dirpath not in inside_namespace and "__init__.py" in filenames:
             continue
-        if not modules:
+        if not modules and not audited:
             dirnames.clear()
             continue
-        top = top or Path(dirpath)
-        found.skipped.setdefault(top, []).extend(modules)
-        namespace_top.update((os.path.join(dirpath, d), top) for d in dirnames)
+        if "__init__.py" not in filenames:
+            initless.append(dirpath)
+        namespace_modules += modules
+        inside_namespace.update(os.path.join(dirpath, d) for d in dirnames)
+    holding = {str(parent) for path in namespace_modules for parent in path.parents}
+    found.namespace_dirs = [Path(d) for d in initless if d in holding]
     return found
 
 
@@ -329,7 +419,7 @@ def _fingerprint(roots: dict[str, Path], known: dict[str, list[Path]] | None = N
     return {
         str(path): _digest(path)
         for name, directory in roots.items()
-        for path in (known[name] if name in known else walk_package(directory).modules)
+        for path in (known[name] if name in known else walk_package(directory, audited=False).modules)
     }
 
 

@@ -91,10 +91,6 @@ def test_dangling_symlink_is_skipped(tmp_path):
 # __init__.py is not found as a package: exit 2, one line.
 
 
-@pytest.mark.xfail(strict=True, reason="modules under a directory without __init__.py are "
-                   "not analysed (grimp skips the directory, python-grimp/grimp#298; a "
-                   "warning names it), and so is the import of them: exit 0 although "
-                   "Python reaches sqlalchemy")
 @pytest.mark.parametrize("imported", [True, False], ids=["imported-by-init", "not-imported"])
 def test_namespace_subdirectory_is_part_of_the_package(tmp_path, imported):
     tree = project(tmp_path / "tree", {
@@ -108,32 +104,60 @@ def test_namespace_subdirectory_is_part_of_the_package(tmp_path, imported):
                            for step in chain}
 
 
-def test_namespace_subdirectory_is_named_in_a_warning_until_it_becomes_a_package(tmp_path):
-    """Until grimp scans such directories, the user is told which modules went unchecked."""
+def test_namespace_directories_are_scanned_at_any_depth_and_cached_by_content(tmp_path):
+    """grimp's own finder skips these (python-grimp/grimp#298); ours lists them."""
     tree = project(tmp_path / "tree", {
-        "pkg/__init__.py": "import pkg.sub.m\n",
-        "pkg/sub/m.py": "import sqlalchemy\n",
-        "pkg/sub/deeper/d.py": "X = 1\n",
+        "pkg/__init__.py": "",
+        "pkg/plugins/builtin/x.py": "X = 1\n",  # plugins/ holds no module itself
         "pkg/ok/__init__.py": "",
-        "pkg/ok/static/css/site.css": "body {}\n",  # no modules: nothing to warn about
+        "pkg/ok/static/css/site.css": "body {}\n",
         "pkg/ok/not-importable/tool.py": "import sqlalchemy\n",  # not a package name
-    })
-    result = audit(tree, "check", str(tree), "--format", "json")
-    assert_verdict(result, 0)
-    findings = json.loads(result.stdout)["packages"][0]["findings"]
-    assert [(f["rule"], f["level"]) for f in findings] == [("module-not-analysed", "warning")]
-    assert findings[0]["file"].endswith("pkg/sub/m.py")
-    assert "e.g. pkg.sub.m" in findings[0]["message"]
-    text = audit(tree, "check", str(tree))  # from the graph cache this time
-    assert_verdict(text, 0)
-    assert "pkg/sub/ has no __init__.py: 2 modules" in " ".join(text.stdout.split())
+        ".importlinter": """
+            [importlinter]
+            root_package = pkg
 
-    (tree / "pkg/sub/__init__.py").write_text("")
+            [importlinter:contract:light]
+            name = the builtin plugin stays light
+            type = forbidden
+            source_modules = pkg.plugins.builtin.x
+            forbidden_modules = sqlalchemy
+        """,
+    })
+    assert_verdict(audit(tree, "check", str(tree)), 0)
+
+    (tree / "pkg/plugins/builtin/x.py").write_text("from .. import y\n")
+    (tree / "pkg/plugins/y.py").write_text("import sqlalchemy\n")
     result = audit(tree, "check", str(tree), "--format", "json")
     assert_verdict(result, 1)
-    assert "pkg.sub.m" in _importers(result.stdout)
-    [finding] = json.loads(result.stdout)["packages"][0]["findings"]
-    assert finding["message"].startswith("pkg/sub/deeper/ has no __init__.py: 1 module in it")
+    [chain] = _violations(result.stdout)
+    assert [(s["importer"], s["imported"], s["statement"]) for s in chain] == [
+        ("pkg.plugins.builtin.x", "pkg.plugins.y", "from .. import y"),
+        ("pkg.plugins.y", "sqlalchemy", "import sqlalchemy"),
+    ]
+
+
+def test_implicit_chain_skips_a_namespace_parent_to_the_init_that_runs(tmp_path):
+    tree = project(tmp_path / "tree", {
+        "pkg/__init__.py": "import sqlalchemy\n",
+        "pkg/sub/m.py": "X = 1\n",
+        ".importlinter": """
+            [importlinter]
+            root_package = pkg
+
+            [importlinter:contract:light]
+            name = m stays light
+            type = forbidden
+            source_modules = pkg.sub.m
+            forbidden_modules = sqlalchemy
+        """,
+    })
+    result = audit(tree, "check", str(tree), "--preset", "none", "--format", "json")
+    assert_verdict(result, 1)
+    [chain] = _violations(result.stdout)
+    assert [(s["importer"], s["imported"], s["kind"]) for s in chain] == [
+        ("pkg.sub.m", "pkg", "implicit"), ("pkg", "sqlalchemy", "module"),
+    ]
+    assert chain[0]["statement"] == "(implicit) importing pkg.sub.m runs pkg/__init__.py"
 
 
 def test_top_level_directory_without_init_is_not_a_package(tmp_path):
