@@ -28,10 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from .errors import AuditError
 from .models import BudgetResult, Footprint
+from .names import canonical_name
 from .sizes import parse_size
 
 WHERE = "tool.cloacina-audit.budget"
@@ -138,7 +137,7 @@ def _at_most(key: str, limit: int, actual: int | None) -> BudgetResult:
 
 def forbidden_distributions(patterns: list[str], footprint: Footprint) -> list[str]:
     """Canonical names of closure distributions that match one of ``patterns``."""
-    canonical = [canonicalize_name(d.name) for d in footprint.by_distribution]
+    canonical = [canonical_name(d.name) for d in footprint.by_distribution]
     return [
         name
         for name in canonical

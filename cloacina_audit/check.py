@@ -12,8 +12,6 @@ from .budgets import parse_budgets
 from .config import ImportPolicy, find_importlinter_config
 from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
-from .distributions import import_names, installed_distributions
-from .environment import isolated_environment
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
 from .models import ContractResult, PackageAudit, Violation
@@ -101,6 +99,10 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
     sdist is built by its build backend, which is the one time uv runs code of
     the audited distribution (and only in the isolated environment).
     """
+    # Imported here: only wheels and requirements need them, and check must start fast.
+    from .distributions import import_names, installed_distributions
+    from .environment import isolated_environment
+
     with isolated_environment(target, cache_dir=options.cache_dir) as environment:
         site = [Path(p) for p in environment.site_packages]
         installed = installed_distributions(site)

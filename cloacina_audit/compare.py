@@ -9,10 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from packaging.utils import canonicalize_name
-
 from .errors import AuditError
 from .models import DistributionFootprint, Footprint, PackageAudit
+from .names import canonical_name
 
 Number = int | float
 
@@ -156,8 +155,8 @@ def distribution_changes(
     Removed and changed rows come in ``before`` order, added rows after them in
     ``after`` order.
     """
-    old = {canonicalize_name(d.name): d for d in before}
-    new = {canonicalize_name(d.name): d for d in after}
+    old = {canonical_name(d.name): d for d in before}
+    new = {canonical_name(d.name): d for d in after}
     changes: list[DistributionChange] = []
     for name, b in old.items():
         a = new.get(name)

@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from .config import (
     AuditConfig,
     audit_config_from_pyproject,
@@ -27,6 +24,7 @@ from .errors import AuditError
 from .loader_rules import check_loader_rules, top_level_names
 from .manifest import Manifest, read_manifest
 from .models import Finding
+from .names import canonical_name
 
 TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
 
@@ -140,11 +138,14 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
         raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
     if _looks_like_path(spec):
         raise AuditError(f"{spec}: no such file or directory")
+    # Imported here: only requirements need it, and check must start fast.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         requirement = Requirement(spec)
     except InvalidRequirement:
         raise AuditError(f"{spec}: no such path, and not a valid requirement") from None
-    return Target(kind="requirement", spec=spec, name=canonicalize_name(requirement.name))
+    return Target(kind="requirement", spec=spec, name=canonical_name(requirement.name))
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -154,7 +155,7 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def _wheel_name(path: Path) -> str:
-    return canonicalize_name(path.name.split("-")[0])
+    return canonical_name(path.name.split("-")[0])
 
 
 def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
@@ -185,7 +186,7 @@ def _cloacina_package_target(spec: str, root: Path) -> Target:
     if not packages:
         raise AuditError(f"{spec}: no Python package in workflow/ (a directory with __init__.py)")
     search_paths = [d for d in (workflow, root / "vendor") if d.is_dir()]
-    tree = SourceTree(root=root, name=canonicalize_name(manifest.name or root.name),
+    tree = SourceTree(root=root, name=canonical_name(manifest.name or root.name),
                       version=manifest.version, packages=packages, search_paths=search_paths)
     return Target(
         kind="cloacina_package",
@@ -226,7 +227,7 @@ def read_source_tree(
     search_paths = sorted({d.parent for d in found}, key=str)
     return SourceTree(
         root=root,
-        name=canonicalize_name(name),
+        name=canonical_name(name),
         version=version if isinstance(version, str) else None,
         packages=sorted(d.name for d in found),
         search_paths=search_paths,
@@ -299,6 +300,6 @@ def _path_sources(root: Path, pyproject: dict[str, Any]) -> dict[str, SourceTree
                 continue
             seen.add(source_root)
             source_data = read_toml(source_root / "pyproject.toml")
-            found[canonicalize_name(dist)] = read_source_tree(source_root, source_data)
+            found[canonical_name(dist)] = read_source_tree(source_root, source_data)
             pending.append((source_root, source_data))
     return found

@@ -36,10 +36,10 @@ from pathlib import Path
 
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from .errors import AuditError
 from .models import DistributionFootprint, Footprint
+from .names import canonical_name
 
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Folders that wheel repair tools (auditwheel, delocate, delvewheel) fill with shared libraries.
@@ -104,7 +104,7 @@ def installed_distributions(site_packages: Iterable[Path]) -> dict[str, Installe
             raw_name = metadata["Name"] if metadata else None
             if not raw_name:
                 continue
-            name = canonicalize_name(raw_name)
+            name = canonical_name(raw_name)
             if name not in found:
                 found[name] = InstalledDistribution(
                     name=name,
@@ -124,29 +124,29 @@ def resolve_closure(
     root_extras: Iterable[str] = (),
 ) -> Closure:
     """Follow Requires-Dist from the root, markers and extras evaluated for ``markers``."""
-    root = canonicalize_name(root)
+    root = canonical_name(root)
     requested: dict[str, set[str]] = {}
     edges: dict[str, set[str]] = {}
     pending: deque[str] = deque()
 
     def want(name: str, extras: Iterable[str]) -> None:
-        extras = {canonicalize_name(e) for e in extras}
+        extras = {canonical_name(e) for e in extras}
         known = requested.get(name)
         if known is None or not extras <= known:
             requested.setdefault(name, set()).update(extras)
             pending.append(name)
 
-    direct = _applicable(root_requirements, {canonicalize_name(e) for e in root_extras}, markers)
-    edges[root] = {canonicalize_name(r.name) for r in direct}
+    direct = _applicable(root_requirements, {canonical_name(e) for e in root_extras}, markers)
+    edges[root] = {canonical_name(r.name) for r in direct}
     for requirement in direct:
-        want(canonicalize_name(requirement.name), requirement.extras)
+        want(canonical_name(requirement.name), requirement.extras)
     while pending:
         name = pending.popleft()
         dist = installed.get(name)
         if name == root or dist is None:
             continue
         for requirement in _applicable(dist.requirements(), requested[name], markers):
-            dependency = canonicalize_name(requirement.name)
+            dependency = canonical_name(requirement.name)
             edges.setdefault(name, set()).add(dependency)
             want(dependency, requirement.extras)
     members = sorted(n for n in requested if n != root)
@@ -303,7 +303,7 @@ def measure_closure(
     installed (a project measured in an environment that lacks it); the root is
     then reported unmeasured with ``root_unmeasured`` as the reason.
     """
-    root = canonicalize_name(root)
+    root = canonical_name(root)
     root_dist = installed.get(root)
     if root_dist is None and root_requirements is None:
         raise AuditError(f"{root} is not installed in the environment being measured")
@@ -351,7 +351,7 @@ def measure_closure(
 
 def _set_unique_bytes(closure: Closure, members: list[DistributionFootprint]) -> None:
     """For each direct dependency: the bytes that leave the closure when it is dropped."""
-    by_name = {canonicalize_name(m.name): m for m in members}
+    by_name = {canonical_name(m.name): m for m in members}
     everything = closure.reachable(closure.direct)
     for name in closure.direct:
         member = by_name.get(name)

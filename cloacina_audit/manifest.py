@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 from .config import read_toml
 from .models import Finding
 
@@ -195,6 +193,9 @@ def validate_manifest(
 def _checked_specifier(report: _Reporter, value: str | None) -> str | None:
     if value is None:
         return None
+    # Imported here: only Cloacina packages have manifests, and check must start fast.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         SpecifierSet(value)
     except InvalidSpecifier:

@@ -9,8 +9,6 @@ from collections.abc import Container
 from dataclasses import dataclass
 from html import escape
 
-from packaging.utils import canonicalize_name
-
 from ..compare import Delta, compute_delta
 from ..models import (
     AuditReport,
@@ -20,6 +18,7 @@ from ..models import (
     ImportProbe,
     PackageAudit,
 )
+from ..names import canonical_name
 from ._format import (
     KIND_LABELS,
     budgets_summary,
@@ -259,7 +258,7 @@ def _segments(footprint: Footprint, colored: set[str]) -> list[_Segment]:
     segments = []
     other = footprint.install_bytes
     for dist in largest_first(footprint.by_distribution):
-        name = canonicalize_name(dist.name)
+        name = canonical_name(dist.name)
         if dist.bytes and name in colored:
             segments.append(_Segment(name, dist.bytes))
             other -= dist.bytes
@@ -276,7 +275,7 @@ def _figure(bars: list[tuple[str, Footprint]], caption: str) -> str:
     sizes: dict[str, int] = {}
     for _, footprint in bars:
         for dist in footprint.by_distribution:
-            name = canonicalize_name(dist.name)
+            name = canonical_name(dist.name)
             sizes[name] = max(sizes.get(name, 0), dist.bytes or 0)
     ranked = [n for n, b in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])) if b > 0]
     colors = dict(zip(ranked, PALETTE, strict=False))
