@@ -243,9 +243,12 @@ class _ModuleFinder(AbstractModuleFinder):
 
 def module_name(package: str, directory: Path, path: Path) -> str:
     """``pkg.sub.m`` for ``<directory>/sub/m.py``, ``pkg.sub`` for ``sub/__init__.py`` or ``sub/``."""
-    parts = path.relative_to(directory).parts
-    if path.suffix == ".py":
-        parts = parts[:-1] + (() if path.stem == "__init__" else (path.stem,))
+    relative = str(path)[len(str(directory)) + 1:]  # string work: called for every module
+    parts = relative.split(os.sep) if relative else []
+    if relative.endswith(".py"):
+        stem = parts.pop()[:-3]
+        if stem != "__init__":
+            parts.append(stem)
     return ".".join((package, *parts))
 
 
@@ -272,10 +275,11 @@ _RELATIVE_IMPORT = re.compile(rb"from[ \t]+((?:\.[ \t]*){2,})")
 def _refuse_relative_imports_beyond_top(package: str, directory: Path, files: list[Path]) -> None:
     """Python raises ImportError for ``from ... import x`` above the top package;
     grimp would drop such an import silently (or fail), so say where it is."""
+    prefix = len(str(directory))
     for path in files:
-        # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most.
-        parts = [package, *path.relative_to(directory).with_suffix("").parts]
-        depth = len(parts) - 1
+        # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most,
+        # one per separator after a/.
+        depth = str(path)[prefix:].count(os.sep)
         source = path.read_bytes()
         levels = (match.group(1).count(b".") for match in _RELATIVE_IMPORT.finditer(source))
         if max(levels, default=0) <= depth:
