@@ -1,4 +1,5 @@
-"""Wall time of cloacina-audit's ``--env current`` measurement against ``pipdeptree --summary -c size``.
+"""Wall time and peak memory of cloacina-audit's ``--env current`` measurement against
+``pipdeptree --summary -c size``.
 
 Both measure the same environment, every installed distribution:
 
@@ -7,9 +8,10 @@ Both measure the same environment, every installed distribution:
 
 cloacina-audit's side is what ``footprint --env current`` runs before the import
 probe: ask the interpreter for its paths and markers, read every dist-info,
-stat every RECORD file and its ``__pycache__``. pipdeptree's side is its CLI
-(a Rust engine) in a subprocess; our side runs in-process but includes the
-interpreter query, itself a subprocess. Each figure is the median of --repeat runs.
+stat every RECORD file and its ``__pycache__``. Each side runs as its own
+process (start-up included on both), under ``/usr/bin/time`` for peak RSS; the
+runs alternate between the two tools so that a change in machine load hits both.
+Each figure is the median of --repeat runs.
 
 The totals differ on purpose: pipdeptree sums RECORD entries as listed (hard links
 counted per name, ``.pyc`` written after install not counted), cloacina-audit counts
@@ -24,16 +26,18 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloacina_audit.discover import discover  # noqa: E402
 from cloacina_audit.distributions import installed_distributions, measure_installed  # noqa: E402
 from cloacina_audit.environment import current_environment  # noqa: E402
-from cloacina_audit.footprint import measure_footprint  # noqa: E402
 from cloacina_audit.sizes import format_bytes  # noqa: E402
+
+_TIME = Path("/usr/bin/time")
 
 
 def ours(python: str) -> tuple[int, int, int]:
@@ -44,13 +48,27 @@ def ours(python: str) -> tuple[int, int, int]:
     return len(measured), total, sum(1 for d in measured if not d.measured)
 
 
-def pipdeptree(executable: str, python: str) -> tuple[int, int]:
-    completed = subprocess.run(
-        [executable, "--python", python, "--summary", "-c", "size", "-o", "json"],
-        capture_output=True, text=True, check=True,
-    )
-    summary = json.loads(completed.stdout)
-    return summary["total_packages"], summary["total_size_raw"]
+@dataclass
+class Runs:
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+    output: str = ""
+
+    def add(self, command: list[str]) -> None:
+        """Run ``command`` under /usr/bin/time: wall time here, peak RSS from time(1)."""
+        with tempfile.NamedTemporaryFile("r") as report:
+            start = time.perf_counter()
+            completed = subprocess.run(
+                [str(_TIME), "-f", "%M", "-o", report.name, *command],
+                capture_output=True, text=True, check=True,
+            )
+            self.seconds.append(time.perf_counter() - start)
+            self.peak_kb.append(int(report.read().split()[-1]))
+        self.output = completed.stdout
+
+    def summary(self) -> str:
+        return (f"{statistics.median(self.seconds) * 1000:8.1f} ms, "
+                f"peak {statistics.median(self.peak_kb) / 1024:5.1f} MB")
 
 
 def timed(function, *args, repeat: int):
@@ -69,6 +87,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pipdeptree", default=None,
                         help="pipdeptree executable (default: next to this Python)")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--target",
                         help="also time a full footprint (closure + import probe) of this distribution")
     args = parser.parse_args()
@@ -77,17 +96,35 @@ def main() -> None:
     if not Path(executable).exists():
         executable = shutil.which("pipdeptree") or sys.exit("pipdeptree not found; pass --pipdeptree")
 
-    pipdeptree(executable, args.python)  # warm the file system caches for both sides
-    our_time, (our_count, our_bytes, unmeasured) = timed(ours, args.python, repeat=args.repeat)
-    their_time, (their_count, their_bytes) = timed(pipdeptree, executable, args.python, repeat=args.repeat)
+    if args.measure_only:  # the child process of our side
+        print(json.dumps(ours(args.python)))
+        return
+    if not _TIME.exists():
+        sys.exit(f"{_TIME} is needed for peak memory")
 
-    print(f"environment: {args.python}")
-    print(f"cloacina-audit --env current: {our_time * 1000:8.1f} ms  "
+    our_command = [sys.executable, __file__, "--measure-only", "--python", args.python]
+    their_command = [executable, "--python", args.python, "--summary", "-c", "size", "-o", "json"]
+    our_runs, their_runs = Runs(), Runs()
+    Runs().add(their_command)  # warm the file system caches for both sides
+    for _ in range(args.repeat):
+        our_runs.add(our_command)
+        their_runs.add(their_command)
+    our_count, our_bytes, unmeasured = json.loads(our_runs.output)
+    summary = json.loads(their_runs.output)
+    their_count, their_bytes = summary["total_packages"], summary["total_size_raw"]
+    our_time, their_time = (statistics.median(r.seconds) for r in (our_runs, their_runs))
+
+    print(f"environment: {args.python}, {args.repeat} alternating runs each, medians")
+    print(f"cloacina-audit --env current: {our_runs.summary()}  "
           f"{our_count} distributions, {format_bytes(our_bytes)} ({our_bytes} B), {unmeasured} unmeasured")
-    print(f"pipdeptree --summary -c size: {their_time * 1000:8.1f} ms  "
+    print(f"pipdeptree --summary -c size: {their_runs.summary()}  "
           f"{their_count} distributions, {format_bytes(their_bytes)} ({their_bytes} B)")
     print(f"ratio (cloacina-audit / pipdeptree): {our_time / their_time:.2f}x")
     if args.target:
+        # Imported here: the measuring child process must not pay for the contract engine.
+        from cloacina_audit.discover import discover
+        from cloacina_audit.footprint import measure_footprint
+
         target = discover(args.target)
         footprint_time, footprint = timed(
             lambda: measure_footprint(target, env="current", python=args.python, probe_runs=1), repeat=1
