@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grimp
-from grimp.adaptors.filesystem import FileSystem
 from grimp.application.ports.modulefinder import AbstractModuleFinder, FoundPackage, ModuleFile
 from grimp.application.config import settings as grimp_settings
 from grimp.domain.valueobjects import Module
@@ -208,11 +207,6 @@ def _identity(path: str | Path) -> tuple[int, int]:
     return (status.st_dev, status.st_ino)
 
 
-class _LoopFreeFileSystem(FileSystem):
-    def walk(self, directory_name: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        yield from walk_once(directory_name)
-
-
 class _ModuleFinder(AbstractModuleFinder):
     """grimp's module finder, replaced by ``walk_package``: namespace portions included."""
 
@@ -254,11 +248,10 @@ def module_name(package: str, directory: Path, path: Path) -> str:
 
 @contextlib.contextmanager
 def _grimp_adapters(search: SearchPath, finder: _ModuleFinder) -> Iterator[None]:
-    keys = ("PACKAGE_FINDER", "FILE_SYSTEM", "MODULE_FINDER")
-    previous = {key: getattr(grimp_settings, key) for key in keys}
-    grimp_settings.configure(
-        PACKAGE_FINDER=search, FILE_SYSTEM=_LoopFreeFileSystem(), MODULE_FINDER=finder
-    )
+    """Packages are found on our search path, and their modules by our walk (which
+    follows symlinks without looping, and includes namespace directories)."""
+    previous = {key: getattr(grimp_settings, key) for key in ("PACKAGE_FINDER", "MODULE_FINDER")}
+    grimp_settings.configure(PACKAGE_FINDER=search, MODULE_FINDER=finder)
     try:
         yield
     finally:
