@@ -119,7 +119,7 @@ def build_package_graph(
             return cached
 
     for name, directory in roots.items():
-        _refuse_relative_imports_beyond_top(name, directory, files[name])
+        _refuse_relative_imports_beyond_top(directory, files[name])
     finder = _ModuleFinder(walked)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
@@ -265,7 +265,7 @@ def _grimp_adapters(search: SearchPath, finder: _ModuleFinder) -> Iterator[None]
 _RELATIVE_IMPORT = re.compile(rb"from[ \t]+((?:\.[ \t]*){2,})")
 
 
-def _refuse_relative_imports_beyond_top(package: str, directory: Path, files: list[Path]) -> None:
+def _refuse_relative_imports_beyond_top(directory: Path, files: list[Path]) -> None:
     """Python raises ImportError for ``from ... import x`` above the top package;
     grimp would drop such an import silently (or fail), so say where it is."""
     prefix = len(str(directory))
