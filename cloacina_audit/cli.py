@@ -7,6 +7,7 @@ comparisons) when they run, so that ``check``, the pre-commit hook, starts fast.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,7 +68,7 @@ def _check_options(kwargs: dict) -> CheckOptions:
 
 def _emit(report: AuditReport, fmt: str, output: Path | None) -> None:
     to_terminal = output is None and sys.stdout.isatty()
-    width = click.get_terminal_size()[0] if to_terminal else 100
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
     text = render(report, fmt, color=to_terminal and "NO_COLOR" not in os.environ, width=width)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
