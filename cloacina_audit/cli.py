@@ -7,8 +7,8 @@ comparisons) when they run, so that ``check``, the pre-commit hook, starts fast.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from .check import CheckOptions, check_target
 from .discover import open_target
 from .errors import AuditError
 from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
+from .output import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
 from .render import FORMATS, render
 
 if TYPE_CHECKING:
@@ -29,9 +30,17 @@ _CHECK_FORMATS = ("text", "json", "sarif", "github")
 _FOOTPRINT_FORMATS = ("text", "json", "markdown", "github", "html")
 
 
+def _apply(options: list, command):
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _common(formats: tuple[str, ...]):
+    """Options every command has: input, output and how the output looks."""
+
     def decorate(command):
-        options = [
+        return _apply([
             click.option("--format", "fmt", type=click.Choice(formats), default="text",
                          show_default=True, help="Output format."),
             click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -40,71 +49,34 @@ def _common(formats: tuple[str, ...]):
                          help="An import-linter configuration to use instead of the project's."),
             click.option("--preset", help='Contract preset from contracts/ ("none" to disable).'),
             click.option("--python", help="Interpreter whose environment provides dependencies."),
-            click.option("--type-checking-imports", type=click.Choice(["count", "ignore"]),
-                         help="Whether imports under `if TYPE_CHECKING:` can break contracts."),
-            click.option("--deferred-imports", type=click.Choice(["count", "ignore"]),
-                         help="Whether imports inside functions can break contracts."),
             click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                          help="Cache directory (default: $CLOACINA_AUDIT_CACHE_DIR or ~/.cache)."),
             click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        ]
-        for option in reversed(options):
-            command = option(command)
-        return command
+            click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto",
+                         show_default=True,
+                         help="Colour the text report: auto follows NO_COLOR, FORCE_COLOR and "
+                              "whether stdout is a terminal."),
+            click.option("--quiet", "-q", is_flag=True,
+                         help="Only what fails, no progress; a summary line at the end."),
+            click.option("--verbose", "-v", is_flag=True,
+                         help="Every import chain, not only the best one per statement."),
+        ], command)
 
     return decorate
 
 
-def _check_options(kwargs: dict) -> CheckOptions:
-    return CheckOptions(
-        python=kwargs["python"],
-        config_file=kwargs["config_file"],
-        preset=kwargs["preset"],
-        type_checking_imports=kwargs["type_checking_imports"],
-        deferred_imports=kwargs["deferred_imports"],
-        cache_dir=None if kwargs["no_cache"] else cache_root(kwargs["cache_dir"]),
-    )
-
-
-def _emit(report: AuditReport, fmt: str, output: Path | None) -> None:
-    to_terminal = output is None and sys.stdout.isatty()
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
-    text = render(report, fmt, color=to_terminal and "NO_COLOR" not in os.environ, width=width)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AuditError(f"--output {output}: cannot write: {exc.strerror}") from None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cloacina-audit")
-def cli() -> None:
-    """Keep Cloacina workflow packages slim, and prove it."""
-
-
-@cli.command()
-@click.argument("paths", nargs=-1)
-@_common(_CHECK_FORMATS)
-def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
-    """Check import boundary contracts statically; never runs the package's code.
-
-    PATH defaults to the current directory. A directory with only an
-    import-linter configuration is checked the way lint-imports would check it.
-    """
-    options = _check_options(kwargs)
-    audits = []
-    for path in paths or (".",):
-        with open_target(path, options.config_file) as target:
-            audits.append(check_target(target, options)[0])
-    _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
-    sys.exit(exit_code(audits))
+def _import_policy_options(command):
+    """Only commands that check contracts take these."""
+    return _apply([
+        click.option("--type-checking-imports", type=click.Choice(["count", "ignore"]),
+                     help="Whether imports under `if TYPE_CHECKING:` can break contracts."),
+        click.option("--deferred-imports", type=click.Choice(["count", "ignore"]),
+                     help="Whether imports inside functions can break contracts."),
+    ], command)
 
 
 def _footprint_options(command):
-    options = [
+    return _apply([
         click.option("--env", type=click.Choice(["isolated", "current"]), default="isolated",
                      show_default=True,
                      help="Build an isolated uv environment, or measure --python's as it is."),
@@ -114,13 +86,101 @@ def _footprint_options(command):
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
                      help="Measure cloaca from this wheel instead of the published one."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    ], command)
 
 
-def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
+@dataclass
+class _Output:
+    """Where the report goes and how it looks, settled before any work starts."""
+
+    fmt: str
+    path: Path | None
+    stream: ReportStream
+    color: bool
+    width: int
+    detail: int
+    #: Whether a spinner may run on stderr.
+    progress: bool
+
+
+def _start(fmt: str, output: Path | None, kwargs: dict) -> _Output:
+    """Validate what the options alone decide, and claim stdout for the report."""
+    if kwargs["quiet"] and kwargs["verbose"]:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    if output is not None and not output.parent.is_dir():
+        raise AuditError(f"--output {output}: no such directory: {output.parent}")
+    stream = ReportStream.claim()
+    if output is None and stream.fd is None:
+        raise AuditError("standard output is closed: nowhere to write the report (use --output FILE)")
+    to_terminal = output is None and stream.is_terminal
+    return _Output(
+        fmt=fmt,
+        path=output,
+        stream=stream,
+        color=(output is None or kwargs["color"] == "always")
+        and use_color(kwargs["color"], to_terminal, os.environ),
+        width=report_width(stream.fd if to_terminal else None, os.environ),
+        detail=-1 if kwargs["quiet"] else 1 if kwargs["verbose"] else 0,
+        progress=not kwargs["quiet"] and sys.stderr.isatty(),
+    )
+
+
+def _check_options(kwargs: dict) -> CheckOptions:
+    return CheckOptions(
+        python=kwargs["python"],
+        config_file=kwargs["config_file"],
+        preset=kwargs["preset"],
+        type_checking_imports=kwargs.get("type_checking_imports"),
+        deferred_imports=kwargs.get("deferred_imports"),
+        cache_dir=None if kwargs["no_cache"] else cache_root(kwargs["cache_dir"]),
+    )
+
+
+def _emit(report: AuditReport, out: _Output) -> None:
+    text = render(report, out.fmt, color=out.color, width=out.width, detail=out.detail)
+    if out.path is None:
+        out.stream.write(text if text.endswith("\n") else text + "\n")
+        return
+    try:
+        out.path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise AuditError(f"--output {out.path}: cannot write: {exc.strerror}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
+@click.version_option(__version__, "-V", "--version", prog_name="cloacina-audit")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Keep Cloacina workflow packages slim, and prove it."""
+    if ctx.invoked_subcommand is None:
+        # What click prints for a usage error, without the error: the usage and a hint.
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
+        ctx.exit(EXIT_INPUT_ERROR)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@_common(_CHECK_FORMATS)
+@_import_policy_options
+def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
+    """Check import contracts; runs no package code.
+
+    PATH defaults to the current directory. A directory with only an
+    import-linter configuration is checked the way lint-imports would check it.
+    """
+    out = _start(fmt, output, kwargs)
+    options = _check_options(kwargs)
+    audits = []
+    for path in paths or (".",):
+        with open_target(path, options.config_file) as target:
+            audits.append(check_target(target, options)[0])
+    _emit(AuditReport(packages=audits, tool_version=__version__), out)
+    sys.exit(exit_code(audits))
+
+
+def _audit_options(kwargs: dict, out: _Output, with_contracts: bool) -> AuditOptions:
     from .audit import AuditOptions
 
     return AuditOptions(
@@ -129,7 +189,7 @@ def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
         env=kwargs["env"],
         probe_runs=kwargs["probe_runs"],
         import_timeout=kwargs["import_timeout"],
-        progress=sys.stderr.isatty(),
+        progress=out.progress,
         cloaca_wheel=kwargs["cloaca_wheel"],
     )
 
@@ -139,21 +199,24 @@ def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:
 @_common(_FOOTPRINT_FORMATS)
 @_footprint_options
 def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
-    """Measure install and import footprint, and check footprint budgets.
+    """Measure install and import footprint.
 
     PATH is a project directory, a Cloacina package directory or .cloacina
     archive, a wheel, or a requirement such as prefect-client==3.8.8.
+    Footprint budgets are checked too.
     """
+    out = _start(fmt, output, kwargs)
     from .audit import audit_many
 
-    audits = audit_many(list(paths or (".",)), _audit_options(kwargs, with_contracts=False))
-    _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
+    audits = audit_many(list(paths or (".",)), _audit_options(kwargs, out, with_contracts=False))
+    _emit(AuditReport(packages=audits, tool_version=__version__), out)
     sys.exit(exit_code(audits))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1)
 @_common(FORMATS)
+@_import_policy_options
 @_footprint_options
 @click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
               help="Compare with this version: a path, a git ref, or a requirement.")
@@ -161,36 +224,53 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
               help='Goal for the install-size reduction against --before, e.g. "80%".')
 def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: str | None,
            target_reduction: str | None, **kwargs) -> None:
-    """Contracts and footprint in one audit; with --before, a before-and-after comparison."""
-    from .audit import audit_comparison, audit_many
+    """Contracts and footprint, before and after.
+
+    With --before, the audit is compared with an earlier version.
+    """
     from .compare import parse_reduction
 
-    options = _audit_options(kwargs, with_contracts=True)
     paths = paths or (".",)
+    goal = None
+    if target_reduction is not None:  # refused before the audit, not after it
+        try:
+            goal = parse_reduction(target_reduction)
+        except AuditError as exc:
+            raise AuditError(f"--target-reduction: {exc}") from None
+    if before_spec is not None and len(paths) != 1:
+        raise AuditError("--before compares one package: give exactly one PATH")
+    out = _start(fmt, output, kwargs)
+    from .audit import audit_comparison, audit_many
+
+    options = _audit_options(kwargs, out, with_contracts=True)
     if before_spec is None:
         audits = audit_many(list(paths), options)
-        _emit(AuditReport(packages=audits, tool_version=__version__), fmt, output)
+        _emit(AuditReport(packages=audits, tool_version=__version__), out)
         sys.exit(exit_code(audits))
-    if len(paths) != 1:
-        raise AuditError("--before compares one package: give exactly one PATH")
     before, after, configured_goal = audit_comparison(before_spec, paths[0], options)
-    goal = target_reduction or configured_goal
-    comparison = Comparison(
-        before=before, after=after, target_reduction=parse_reduction(goal) if goal else None
-    )
+    if goal is None and configured_goal:
+        goal = parse_reduction(configured_goal)
+    comparison = Comparison(before=before, after=after, target_reduction=goal)
     report = AuditReport(packages=[after], tool_version=__version__, comparison=comparison)
-    _emit(report, fmt, output)
+    _emit(report, out)
     sys.exit(exit_code([after]))
 
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
+        _flush_stdout()  # --help and --version, the only output written through sys.stdout
+        sys.exit(code if isinstance(code, int) else 0)
     except AuditError as exc:
         click.echo(f"cloacina-audit: error: {exc}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
+    except ReaderGone:
+        # `| head` closed the pipe: the reader chose to stop reading, so nothing is said,
+        # but the report was not delivered whole, so the exit code is not a verdict.
+        sys.exit(EXIT_INPUT_ERROR)
     except click.exceptions.Exit as exc:
+        _flush_stdout()
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         click.echo(f"cloacina-audit: error: {' '.join(exc.format_message().split())}", err=True)
@@ -211,3 +291,29 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INPUT_ERROR)
+
+
+def _flush_stdout() -> None:
+    """Write what click printed now, so that a full or closed stdout is an error, not a
+    complaint from the interpreter at exit."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(EXIT_INPUT_ERROR)
+    except (OSError, ValueError) as exc:
+        _silence_stdout()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        click.echo(f"cloacina-audit: error: cannot write to standard output: {reason}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+def _silence_stdout() -> None:
+    """Drop what could not be written, so the interpreter does not try again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -65,6 +65,13 @@ class ContractSpec:
     def name(self) -> str:
         return str(self.options.get("name") or self.options.get("id") or "unnamed contract")
 
+    @property
+    def instructions(self) -> tuple[str, ...]:
+        """The ``instructions`` option: how to fix a violation (import-linter ignores it)."""
+        value = self.options.get("instructions", "")
+        lines = [value] if isinstance(value, str) else list(value)
+        return tuple(line.strip() for line in lines if line.strip())
+
 
 # --- where contracts come from -----------------------------------------------
 
@@ -201,6 +208,7 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         violations=[] if kept else violations,
         warnings=warnings,
         origin=spec.origin,
+        instructions=spec.instructions,
     )
 
 
@@ -214,6 +222,8 @@ def _instantiate(spec: ContractSpec, options: dict[str, Any], session: dict[str,
         raise AuditError(
             f"{spec.origin}: contract {spec.name!r} has unknown type {contract_type!r}"
         ) from None
+    # `instructions` is ours: import-linter 2.x refuses options its contract class lacks.
+    options = {key: value for key, value in options.items() if key != "instructions"}
     try:
         return contract_class(name=spec.name, session_options=session, contract_options=options)
     except InvalidContractOptions as exc:

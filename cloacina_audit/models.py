@@ -56,6 +56,8 @@ class ContractResult:
     warnings: list[str] = field(default_factory=list)
     #: Where the contract came from: ``preset:cloacina`` or a config file path.
     origin: str = ""
+    #: How to fix a violation, from the contract's ``instructions`` option (one line each).
+    instructions: tuple[str, ...] = ()
 
 
 @dataclass

@@ -9,16 +9,25 @@ from . import github, html, json, markdown, sarif, text
 FORMATS: tuple[str, ...] = ("text", "json", "markdown", "sarif", "github", "html")
 
 
-def render(report: AuditReport, fmt: str, *, color: bool = False, width: int = 80) -> str:
-    """The report in format ``fmt``; ``color`` and ``width`` apply to ``text`` only."""
+def render(
+    report: AuditReport, fmt: str, *, color: bool = False, width: int = 80, detail: int = 0
+) -> str:
+    """The report in format ``fmt``; ``color`` and ``width`` apply to ``text`` only.
+
+    ``detail`` is -1 (``--quiet``: what fails and the summary), 0, or 1 (``--verbose``: every
+    chain of every offending statement) for the formats meant for people; JSON, SARIF and
+    GitHub annotations are always complete.
+    """
     if fmt == "text":
-        return text.render(report, color=color, width=width)
+        return text.render(report, color=color, width=width, detail=detail)
+    if fmt == "markdown":
+        return markdown.render(report, detail=detail)
+    if fmt == "html":
+        return html.render(report, detail=detail)
     renderers = {
         "json": json.render,
-        "markdown": markdown.render,
         "sarif": sarif.render,
         "github": github.render,
-        "html": html.render,
     }
     if fmt not in renderers:
         raise AuditError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")

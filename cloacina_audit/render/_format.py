@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..compare import Change, Delta
+from ..names import canonical_name
 from ..sizes import format_bytes as format_size
 from ..models import (
     BudgetResult,
@@ -19,14 +21,94 @@ from ..models import (
     Violation,
 )
 
-#: How each import kind is shown, so a reader tells deferred from module-level
-#: from implicit-parent imports at a glance.
+#: How each import kind is shown in every format meant for people (the README's table uses
+#: the same words); JSON and SARIF properties keep the stable ``kind`` values, the keys here.
 KIND_LABELS: dict[str, str] = {
     "module": "module-level",
     "function": "deferred",
     "type_checking": "TYPE_CHECKING",
     "implicit": "implicit parent",
+    "lazy": "lazy",
 }
+
+
+@dataclass(frozen=True)
+class StatementGroup:
+    """The violations of one contract that start at one statement: what a person fixes.
+
+    ``violations`` keep the order the contract check gave them, so the first is the
+    best chain (the check puts what runs at import time and shortest first).
+    """
+
+    violations: tuple[Violation, ...]
+
+    @property
+    def statement(self) -> ImportStep:
+        return self.violations[0].chain[0]
+
+    @property
+    def best(self) -> Violation:
+        return self.violations[0]
+
+    @property
+    def others(self) -> int:
+        return len(self.violations) - 1
+
+
+def statement_key(step: ImportStep) -> tuple[str, int, str]:
+    """Chains that start on the same line of the same file start at the same statement."""
+    return (step.file, step.line, step.imported if step.line <= 0 else "")
+
+
+def group_by_statement(violations: Iterable[Violation]) -> list[StatementGroup]:
+    """Violations grouped by their first step, groups in the order of their best chain."""
+    groups: dict[tuple[str, int, str], list[Violation]] = {}
+    for violation in violations:
+        groups.setdefault(statement_key(violation.chain[0]), []).append(violation)
+    return [StatementGroup(tuple(group)) for group in groups.values()]
+
+
+def offending_statements(audits: Iterable[PackageAudit]) -> int:
+    """Distinct statements that start a violation, across every contract."""
+    return len(
+        {
+            (audit.path, *statement_key(violation.chain[0]))
+            for audit in audits
+            for contract in audit.contracts
+            for violation in contract.violations
+        }
+    )
+
+
+def summary_line(audits: list[PackageAudit]) -> str:
+    """One line to end a report with: ``2 contracts: 0 kept, 2 broken; 4 offending
+    statements in 12 import chains``, then budgets and error findings when there are any."""
+    contracts = [c for audit in audits for c in audit.contracts]
+    broken = [c for c in contracts if not c.kept]
+    if contracts:
+        kept = len(contracts) - len(broken)
+        text = f"{plural(len(contracts), 'contract')}: {kept} kept, {len(broken)} broken"
+    else:
+        text = "no contracts checked"
+    if broken:
+        chains = sum(len(c.violations) for c in broken)
+        text += (
+            f"; {plural(offending_statements(audits), 'offending statement')}"
+            f" in {plural(chains, 'import chain')}"
+        )
+    budgets = [b for audit in audits for b in audit.budgets]
+    if budgets:
+        exceeded = sum(1 for b in budgets if not b.ok)
+        text += f"; {plural(len(budgets), 'budget')}: {len(budgets) - exceeded} met, {exceeded} exceeded"
+    errors = sum(1 for audit in audits for f in audit.findings if f.level == "error")
+    if errors:
+        text += f"; {plural(errors, 'error')} in findings"
+    return text
+
+
+def distribution_name(name: str) -> str:
+    """Every table spells a distribution one way: its canonical (PEP 503) name."""
+    return canonical_name(name)
 
 def format_signed_size(n: int | float) -> str:
     return ("+" if n > 0 else "") + format_size(n)
@@ -205,9 +287,11 @@ def display_path(file: str, package_path: str, base: str | None = None) -> str:
 def distribution_rows(footprint: Footprint) -> list[tuple[str, DistributionFootprint]]:
     """``(label, distribution)`` for a breakdown table: the dependencies largest first,
     then the package itself, labelled as such."""
-    rows = [(d.name, d) for d in largest_first(footprint.by_distribution)]
+    rows = [(distribution_name(d.name), d) for d in largest_first(footprint.by_distribution)]
     if footprint.package is not None:
-        rows.append((f"{footprint.package.name} (this package)", footprint.package))
+        rows.append(
+            (f"{distribution_name(footprint.package.name)} (this package)", footprint.package)
+        )
     return rows
 
 

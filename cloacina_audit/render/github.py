@@ -15,6 +15,8 @@ from ._format import (
     failed_budgets,
     format_budget_value,
     goal_line,
+    group_by_statement,
+    plural,
     step_location,
     step_statement,
 )
@@ -58,20 +60,26 @@ def escape_property(text: str) -> str:
 
 
 def _violations(contract: ContractResult, audit: PackageAudit, base: str | None) -> list[str]:
+    """One annotation per offending statement: its best chain, how many others, the fix."""
     lines = []
-    for violation in contract.violations:
-        first = violation.chain[0]
+    for group in group_by_statement(contract.violations):
+        first = group.statement
         steps = [
             f"{step_location(step, audit.path, base)}  {step_statement(step)}"
             f"  [{KIND_LABELS[step.kind]}]"
-            for step in violation.chain
+            for step in group.best.chain
         ]
+        if group.others:
+            steps.append(f"(and {plural(group.others, 'other chain')} from this statement)")
+        if contract.instructions:
+            steps.append("How to fix: " + " ".join(contract.instructions))
         properties: dict[str, str | int | None] = {
             "file": display_path(first.file, audit.path, base),
             "line": first.line,
             "title": contract.name,
         }
-        lines.append(command_line("error", properties, "\n".join([chain_line(violation), *steps])))
+        message = "\n".join([chain_line(group.best), *steps])
+        lines.append(command_line("error", properties, message))
     return lines
 
 

@@ -22,6 +22,8 @@ from ..models import (
     PackageAudit,
 )
 
+from ._format import group_by_statement
+
 SCHEMA_VERSION = 1
 
 
@@ -116,7 +118,26 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "origin": contract.origin,
         "warnings": list(contract.warnings),
         "violations": [{"chain": [_step(s) for s in v.chain]} for v in contract.violations],
+        "instructions": list(contract.instructions),
+        "statements": _statements(contract),
     }
+
+
+def _statements(contract: ContractResult) -> list[dict[str, Any]]:
+    """The violations grouped by the statement they start at (indexes into ``violations``,
+    the best chain first)."""
+    index = {id(v): i for i, v in enumerate(contract.violations)}
+    return [
+        {
+            "file": group.statement.file,
+            "line": group.statement.line,
+            "statement": group.statement.statement,
+            "kind": group.statement.kind,
+            "importer": group.statement.importer,
+            "violations": [index[id(v)] for v in group.violations],
+        }
+        for group in group_by_statement(contract.violations)
+    ]
 
 
 def _step(step: ImportStep) -> dict[str, Any]:

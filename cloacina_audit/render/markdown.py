@@ -23,6 +23,7 @@ from ._format import (
     format_signed_size,
     format_size,
     goal_line,
+    group_by_statement,
     install_size,
     metric_cells,
     optional_count,
@@ -31,23 +32,26 @@ from ._format import (
     short_path,
     step_location,
     step_statement,
+    summary_line,
     verdict,
 )
 
 HEADING = "## cloacina-audit report"
 MARKER = "<!-- cloacina-audit -->"
-#: Chains shown per contract; a PR comment must stay under GitHub's 65,536 characters.
-MAX_VIOLATIONS = 10
+#: Offending statements shown per contract; a PR comment must stay under GitHub's 65,536
+#: characters.
+MAX_STATEMENTS = 10
 
 _VERDICT_ICONS = {"ok": "✅", "contract broken": "❌", "budget exceeded": "⚠️"}
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, *, detail: int = 0) -> str:
     parts = [f"{HEADING}\n{MARKER}", _summary(report.packages)]
     if report.comparison is not None:
         parts.append(_comparison(report.comparison))
     for audit in report.packages:
-        parts.append(_package(audit))
+        parts.append(_package(audit, detail))
+    parts.append(f"**Result:** {cell(summary_line(report.packages))}")
     parts.append(f"<sub>cloacina-audit {cell(report.tool_version)}</sub>")
     return "\n\n".join(part for part in parts if part) + "\n"
 
@@ -131,10 +135,12 @@ def _distribution_changes(delta: Delta) -> str:
     return f"<details><summary>{count} changed</summary>\n\n{body}\n\n</details>"
 
 
-def _package(audit: PackageAudit) -> str:
-    parts = [f"### {code(audit.name)}"]
+def _package(audit: PackageAudit, detail: int) -> str:
+    parts = [f"### {code(audit.name)}", f"Path: {code(audit.path)}"]
     for contract in audit.contracts:
-        parts.append(_contract(contract, audit.path))
+        if detail < 0 and contract.kept:
+            continue
+        parts.append(_contract(contract, audit.path, detail))
     if audit.findings:
         parts.append(_findings(audit))
     if audit.footprint is not None:
@@ -144,21 +150,34 @@ def _package(audit: PackageAudit) -> str:
     return "\n\n".join(parts)
 
 
-def _contract(contract: ContractResult, package_path: str) -> str:
+def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     if contract.kept:
         return f"✅ **{cell(contract.name)}** kept"
-    count = plural(len(contract.violations), "violation")
+    groups = group_by_statement(contract.violations)
+    count = plural(len(groups), "offending statement")
+    if len(contract.violations) > len(groups):
+        count += f" in {plural(len(contract.violations), 'chain')}"
     parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
-    for violation in contract.violations[:MAX_VIOLATIONS]:
-        steps = [
-            f"{short_path(step_location(step, package_path))}  {step_statement(step)}"
-            f"  [{KIND_LABELS[step.kind]}]"
-            for step in violation.chain
-        ]
-        parts.append(code_block("\n".join([chain_line(violation), *steps])))
-    hidden = len(contract.violations) - MAX_VIOLATIONS
+    for group in groups[:MAX_STATEMENTS]:
+        shown = group.violations if detail > 0 else group.violations[:1]
+        blocks = []
+        for violation in shown:
+            steps = [] if detail < 0 else [
+                f"{short_path(step_location(step, package_path))}  {step_statement(step)}"
+                f"  [{KIND_LABELS[step.kind]}]"
+                for step in violation.chain
+            ]
+            blocks.append("\n".join([chain_line(violation), *steps]))
+        parts.append(code_block("\n\n".join(blocks)))
+        if detail <= 0 and group.others:
+            parts.append(f"… and {plural(group.others, 'other chain')} from this statement")
+    hidden = len(groups) - MAX_STATEMENTS
     if hidden > 0:
-        parts.append(f"… and {plural(hidden, 'more violation')} (see the JSON or SARIF report)")
+        parts.append(
+            f"… and {plural(hidden, 'more offending statement')} (see the JSON or SARIF report)"
+        )
+    if contract.instructions:
+        parts.append("**How to fix:** " + "<br>".join(cell(i) for i in contract.instructions))
     return "\n\n".join(parts)
 
 
@@ -181,7 +200,7 @@ def _footprint(name: str, footprint: Footprint) -> str:
     if probe is not None:
         forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"
         parts.append(
-            f"**Import:** {format_count(probe.modules)} modules in "
+            f"**Import:** {plural(probe.modules, 'module')} in "
             f"{format_seconds(probe.seconds_median)} (median); "
             f"forbidden modules loaded: {forbidden}"
         )

@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for code scanning: one rule per contract, one result per violation.
+"""SARIF 2.1.0 for code scanning: one rule per contract, one result per offending statement.
 
 Locations are forward-slash paths relative to ``base`` (the current directory
 by default, which in CI is the repository root), so GitHub shows each result on
@@ -21,6 +21,8 @@ from ._format import (
     display_path,
     failed_budgets,
     format_budget_value,
+    group_by_statement,
+    plural,
     step_statement,
 )
 
@@ -84,25 +86,34 @@ def _rule(
 
 def _contract_help(contract: ContractResult) -> str:
     origin = f" from {contract.origin}" if contract.origin else ""
-    return f"Import-linter {contract.type} contract{origin}: {contract.name}."
+    text = f"Import-linter {contract.type} contract{origin}: {contract.name}."
+    if contract.instructions:
+        text += " How to fix: " + " ".join(contract.instructions)
+    return text
 
 
 def _violation_results(
     rule_id: str, contract: ContractResult, audit: PackageAudit, root: str
 ) -> list[dict[str, Any]]:
+    """One result per offending statement, on that statement: its location does not move
+    when a different chain from it becomes the best one, so code scanning keeps the alert."""
     results = []
-    for violation in contract.violations:
-        first, *rest = violation.chain
+    for group in group_by_statement(contract.violations):
+        first, *rest = group.best.chain
+        text = f"{contract.name}: {chain_line(group.best)}"
+        if group.others:
+            text += f" (and {plural(group.others, 'other chain')} from this statement)"
         results.append(
             {
                 "ruleId": rule_id,
                 "level": "error",
-                "message": {"text": f"{contract.name}: {chain_line(violation)}"},
+                "message": {"text": text},
                 "locations": [_step_location(first, audit, root)],
                 "relatedLocations": [
                     {"id": number, **_step_location(step, audit, root)}
                     for number, step in enumerate(rest, start=1)
                 ],
+                "properties": {"chains": len(group.violations)},
             }
         )
     return results

@@ -33,6 +33,9 @@ from ._format import (
     format_signed_size,
     format_size,
     goal_line,
+    group_by_statement,
+    distribution_name,
+    summary_line,
     install_size,
     metric_cells,
     optional_count,
@@ -44,19 +47,22 @@ from ._format import (
     verdict,
 )
 
-_STEP_INDENT = 6
+_STATEMENT_INDENT = 3
+_CHAIN_INDENT = 5
+_STEP_INDENT = 7
 _KIND_STYLES = {
     "module": "bold red",
     "implicit": "magenta",
     "function": "yellow",
     "type_checking": "dim",
+    "lazy": "yellow",
 }
 _VERDICT_STYLES = {"ok": "green", "contract broken": "bold red", "budget exceeded": "yellow"}
 _LEVEL_STYLES = {"error": "bold red", "warning": "yellow", "note": "dim"}
 _STATUS_MARKS = {"added": "+", "removed": "-", "changed": "~"}
 
 
-def render(report: AuditReport, *, color: bool = False, width: int = 80) -> str:
+def render(report: AuditReport, *, color: bool = False, width: int = 80, detail: int = 0) -> str:
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -68,60 +74,87 @@ def render(report: AuditReport, *, color: bool = False, width: int = 80) -> str:
         emoji=False,
     )
     for audit in report.packages:
-        _package(console, audit)
+        _package(console, audit, detail)
     if report.comparison is not None:
         _comparison(console, report.comparison)
     if len(report.packages) > 1:
         _summary(console, report.packages)
+    console.print(Text.assemble(("Result: ", "bold"), summary_line(report.packages)))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
-def _package(console: Console, audit: PackageAudit) -> None:
+def _package(console: Console, audit: PackageAudit, detail: int) -> None:
     console.rule(Text.assemble((audit.name, "bold"), "  ", (audit.path, "dim")))
     if audit.contracts:
-        _contracts(console, audit)
+        _contracts(console, audit, detail)
     if audit.findings:
         _findings(console, audit)
     if audit.footprint is not None:
-        _footprint(console, audit.footprint)
+        _footprint(console, audit.footprint, detail)
     if audit.budgets:
-        _budgets(console, audit)
+        _budgets(console, audit, detail)
     console.print()
 
 
-def _contracts(console: Console, audit: PackageAudit) -> None:
+def _contracts(console: Console, audit: PackageAudit, detail: int) -> None:
     console.print(Text(f"Contracts ({contracts_summary(audit)})", style="bold"))
     for contract in audit.contracts:
-        _contract(console, contract, audit.path)
+        if detail < 0 and contract.kept:
+            continue
+        _contract(console, contract, audit.path, detail)
 
 
-def _contract(console: Console, contract: ContractResult, package_path: str) -> None:
+def _contract(console: Console, contract: ContractResult, package_path: str, detail: int) -> None:
     mark = Text("✓ ", style="green") if contract.kept else Text("✗ ", style="bold red")
-    header = Text.assemble(mark, contract.name)
-    if contract.violations:
-        header.append(f"  {plural(len(contract.violations), 'violation')}", style="red")
-    details = ", ".join(part for part in (contract.type, contract.origin) if part)
-    header.append(f"  [{details}]", style="dim")
-    console.print(Padding(header, (0, 0, 0, 1)))
-    for warning in contract.warnings:
-        console.print(Padding(Text(f"! {warning}", style="yellow"), (0, 0, 0, 3)))
-    for number, violation in enumerate(contract.violations, start=1):
-        console.print(Padding(Text(f"{number}. {chain_line(violation)}"), (0, 0, 0, 3)))
-        for step in violation.chain:
-            _step(console, step, package_path)
+    console.print(Padding(Text.assemble(mark, contract.name), (0, 0, 0, 1)))
+    groups = group_by_statement(contract.violations)
+    about = [part for part in (contract.type, contract.origin) if part]
+    if groups:
+        counts = plural(len(groups), "offending statement")
+        if len(contract.violations) > len(groups):
+            counts += f" in {plural(len(contract.violations), 'chain')}"
+        about.append(counts)
+    console.print(Padding(Text(" · ".join(about), style="dim"), (0, 0, 0, _STATEMENT_INDENT)))
+    if detail >= 0:
+        for warning in contract.warnings:
+            _hanging(console, Text("! ", style="yellow"), Text(warning, style="yellow"),
+                     _STATEMENT_INDENT)
+    for group in groups:
+        _step(console, group.statement, package_path, _STATEMENT_INDENT)
+        shown = group.violations if detail > 0 else group.violations[:1]
+        for violation in shown:
+            line = Text(chain_line(violation), style="dim" if detail < 0 else "")
+            if detail <= 0 and group.others:
+                line.append(f"  (+{plural(group.others, 'other chain')}; -v shows all)", style="dim")
+            _hanging(console, Text("→ ", style="dim"), line, _CHAIN_INDENT)
+            if detail >= 0:
+                for step in violation.chain[1:]:
+                    _step(console, step, package_path, _STEP_INDENT)
+    if contract.instructions and not contract.kept:
+        _hanging(console, Text("How to fix: ", style="bold"),
+                 Text("\n".join(contract.instructions)), _STATEMENT_INDENT)
 
 
-def _step(console: Console, step: ImportStep, package_path: str) -> None:
+def _hanging(console: Console, label: Text, body: Text, indent: int) -> None:
+    """``label`` then ``body``, wrapped lines of the body aligned under its first one."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(label, body)
+    console.print(Padding(grid, (0, 0, 0, indent)))
+
+
+def _step(console: Console, step: ImportStep, package_path: str, indent: int) -> None:
     """``file:line  statement  [kind]`` on one line, or the statement below when too long."""
     location = Text(short_path(step_location(step, package_path)), style="cyan")
     kind = Text(f"[{KIND_LABELS[step.kind]}]", style=_KIND_STYLES[step.kind])
     statement = Text(step_statement(step))
     line = Text.assemble(location, "  ", statement, "  ", kind)
-    if line.cell_len <= console.width - _STEP_INDENT:
-        console.print(Padding(line, (0, 0, 0, _STEP_INDENT)))
+    if line.cell_len <= console.width - indent:
+        console.print(Padding(line, (0, 0, 0, indent)))
         return
-    console.print(Padding(Text.assemble(location, "  ", kind), (0, 0, 0, _STEP_INDENT)))
-    console.print(Padding(statement, (0, 0, 0, _STEP_INDENT + 2)))
+    console.print(Padding(Text.assemble(location, "  ", kind), (0, 0, 0, indent)))
+    console.print(Padding(statement, (0, 0, 0, indent + 2)))
 
 
 def _findings(console: Console, audit: PackageAudit) -> None:
@@ -135,7 +168,7 @@ def _findings(console: Console, audit: PackageAudit) -> None:
         console.print(Padding(line, (0, 0, 0, 1)))
 
 
-def _footprint(console: Console, footprint: Footprint) -> None:
+def _footprint(console: Console, footprint: Footprint, detail: int) -> None:
     summary = (
         f"Footprint: {plural(footprint.distributions, 'distribution')}, "
         f"{format_size(footprint.install_bytes)} installed, "
@@ -146,7 +179,7 @@ def _footprint(console: Console, footprint: Footprint) -> None:
     if footprint.environment:
         console.print(Text(f"Measured in {footprint.environment}", style="dim"))
     rows = distribution_rows(footprint)
-    if rows:
+    if rows and detail >= 0:
         table = Table(box=box.SIMPLE)
         table.add_column("Distribution")
         table.add_column("Version")
@@ -163,7 +196,7 @@ def _footprint(console: Console, footprint: Footprint) -> None:
             )
         console.print(table)
     for dist in footprint.unmeasured:
-        console.print(Text(f"  ? {dist.name} not measured: {dist.unmeasured}", style="yellow"))
+        console.print(Text(f"  ? {distribution_name(dist.name)} not measured: {dist.unmeasured}", style="yellow"))
     if footprint.import_probe is not None:
         _import_probe(console, footprint.import_probe)
     elif footprint.import_not_probed:
@@ -174,7 +207,7 @@ def _import_probe(console: Console, probe: ImportProbe) -> None:
     runs = f"over {probe.runs} runs" if probe.runs > 1 else "in 1 run"
     console.print(
         Text(
-            f"Import: {format_count(probe.modules)} modules "
+            f"Import: {plural(probe.modules, 'module')} "
             f"({format_count(probe.non_stdlib_modules)} outside the standard library), "
             f"median {format_seconds(probe.seconds_median)} {runs}"
         )
@@ -186,13 +219,15 @@ def _import_probe(console: Console, probe: ImportProbe) -> None:
         console.print(Text("No forbidden module loaded", style="green"))
 
 
-def _budgets(console: Console, audit: PackageAudit) -> None:
+def _budgets(console: Console, audit: PackageAudit, detail: int) -> None:
     table = Table(title=f"Budgets ({budgets_summary(audit)})", box=box.SIMPLE)
     table.add_column("Budget")
     table.add_column("Limit", justify="right")
     table.add_column("Actual", justify="right")
     table.add_column("OK")
     for budget in audit.budgets:
+        if detail < 0 and budget.ok:
+            continue
         table.add_row(
             budget.name,
             format_budget_value(budget.name, budget.limit),
@@ -262,7 +297,7 @@ def _summary(console: Console, audits: list[PackageAudit]) -> None:
     for audit in audits:
         outcome = verdict(audit)
         table.add_row(
-            audit.name,
+            Text.assemble(audit.name, "\n", (audit.path, "dim")),
             contracts_summary(audit),
             install_size(audit),
             budgets_summary(audit),
