@@ -6,11 +6,12 @@ comparisons) when they run, so that ``check``, the pre-commit hook, starts fast.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -148,7 +149,7 @@ def _emit(report: AuditReport, out: _Output) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             invoke_without_command=True)
+             invoke_without_command=True, subcommand_metavar="COMMAND [ARGS]...")
 @click.version_option(__version__, "-V", "--version", prog_name="cloacina-audit")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -275,6 +276,15 @@ def main() -> None:
     except click.ClickException as exc:
         click.echo(f"cloacina-audit: error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(EXIT_INPUT_ERROR)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            _internal_error(exc)
+        _silence_stdout()
+        click.echo(f"cloacina-audit: error: cannot write: {exc.strerror}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
     except click.exceptions.Abort:
         click.echo("cloacina-audit: aborted", err=True)
         sys.exit(130)
@@ -282,15 +292,23 @@ def main() -> None:
         click.echo("cloacina-audit: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
-        if os.environ.get("CLOACINA_AUDIT_DEBUG"):
-            raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        click.echo(
-            f"cloacina-audit: internal error: {type(exc).__name__}: {message} "
-            "(set CLOACINA_AUDIT_DEBUG=1 for details)",
-            err=True,
-        )
-        sys.exit(EXIT_INPUT_ERROR)
+        _internal_error(exc)
+
+
+#: Errors of a full or failing disk: the environment's fault, not the tool's.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _internal_error(exc: BaseException) -> NoReturn:
+    if os.environ.get("CLOACINA_AUDIT_DEBUG"):
+        raise exc
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    click.echo(
+        f"cloacina-audit: internal error: {type(exc).__name__}: {message} "
+        "(set CLOACINA_AUDIT_DEBUG=1 for details)",
+        err=True,
+    )
+    sys.exit(EXIT_INPUT_ERROR)
 
 
 def _flush_stdout() -> None:

@@ -83,27 +83,26 @@ def offending_statements(audits: Iterable[PackageAudit]) -> int:
 def summary_line(audits: list[PackageAudit]) -> str:
     """One line to end a report with: ``2 contracts: 0 kept, 2 broken; 4 offending
     statements in 12 import chains``, then budgets and error findings when there are any."""
+    parts = []
     contracts = [c for audit in audits for c in audit.contracts]
     broken = [c for c in contracts if not c.kept]
     if contracts:
         kept = len(contracts) - len(broken)
-        text = f"{plural(len(contracts), 'contract')}: {kept} kept, {len(broken)} broken"
-    else:
-        text = "no contracts checked"
+        parts.append(f"{plural(len(contracts), 'contract')}: {kept} kept, {len(broken)} broken")
     if broken:
         chains = sum(len(c.violations) for c in broken)
-        text += (
-            f"; {plural(offending_statements(audits), 'offending statement')}"
+        parts.append(
+            f"{plural(offending_statements(audits), 'offending statement')}"
             f" in {plural(chains, 'import chain')}"
         )
     budgets = [b for audit in audits for b in audit.budgets]
     if budgets:
         exceeded = sum(1 for b in budgets if not b.ok)
-        text += f"; {plural(len(budgets), 'budget')}: {len(budgets) - exceeded} met, {exceeded} exceeded"
+        parts.append(f"{plural(len(budgets), 'budget')}: {len(budgets) - exceeded} met, {exceeded} exceeded")
     errors = sum(1 for audit in audits for f in audit.findings if f.level == "error")
     if errors:
-        text += f"; {plural(errors, 'error')} in findings"
-    return text
+        parts.append(f"{plural(errors, 'error')} in findings")
+    return "; ".join(parts) or "no contracts or budgets checked"
 
 
 def distribution_name(name: str) -> str:
