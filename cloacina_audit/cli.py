@@ -140,7 +140,7 @@ def _check_options(kwargs: dict) -> CheckOptions:
 def _emit(report: AuditReport, out: _Output) -> None:
     text = render(report, out.fmt, color=out.color, width=out.width, detail=out.detail)
     if out.path is None:
-        out.stream.write(text if text.endswith("\n") else text + "\n")
+        out.stream.write(text if not text or text.endswith("\n") else text + "\n")
         return
     try:
         out.path.write_text(text, encoding="utf-8")
