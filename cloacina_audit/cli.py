@@ -260,7 +260,7 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
     try:
-        code = cli.main(standalone_mode=False)
+        code = cli.main(prog_name="cloacina-audit", standalone_mode=False)
         _flush_stdout()  # --help and --version, the only output written through sys.stdout
         sys.exit(code if isinstance(code, int) else 0)
     except AuditError as exc:
@@ -285,8 +285,8 @@ def main() -> None:
         _silence_stdout()
         click.echo(f"cloacina-audit: error: cannot write: {exc.strerror}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
-    except click.exceptions.Abort:
-        click.echo("cloacina-audit: aborted", err=True)
+    except click.exceptions.Abort:  # click's name for a KeyboardInterrupt
+        click.echo("cloacina-audit: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("cloacina-audit: interrupted", err=True)
