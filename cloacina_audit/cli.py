@@ -162,7 +162,7 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(_CHECK_FORMATS)
 @_import_policy_options
 def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
@@ -196,7 +196,7 @@ def _audit_options(kwargs: dict, out: _Output, with_contracts: bool) -> AuditOpt
 
 
 @cli.command()
-@click.argument("paths", nargs=-1)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(_FOOTPRINT_FORMATS)
 @_footprint_options
 def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
@@ -215,7 +215,7 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
 
 
 @cli.command()
-@click.argument("paths", nargs=-1)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(FORMATS)
 @_import_policy_options
 @_footprint_options

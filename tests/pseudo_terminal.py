@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import selectors
+import signal
 import struct
 import subprocess
 import sys
@@ -54,12 +55,13 @@ def _pty(columns: int, rows: int = 50) -> tuple[int, int]:
 
 def run_in_terminal(*args: str, columns: int = 80, stdout: str = "tty", stderr: str = "same",
                     env: dict[str, str] | None = None, cwd: Path | None = None,
-                    timeout: float = 300) -> TerminalRun:
+                    timeout: float = 300, interrupt_after: float | None = None) -> TerminalRun:
     """``python -m cloacina_audit ARGS`` with stdout on a terminal (``"tty"``) or a pipe,
     and stderr on the same terminal (``"same"``), a terminal of its own (``"tty"``) or a pipe.
 
     The environment is the test's, minus what would decide colour or width behind the
-    test's back (NO_COLOR, FORCE_COLOR, COLUMNS, LINES), plus ``env``.
+    test's back (NO_COLOR, FORCE_COLOR, COLUMNS, LINES), plus ``env``. With
+    ``interrupt_after``, the run gets SIGINT after that many seconds, as Ctrl-C sends it.
     """
     full_env = {k: v for k, v in os.environ.items()
                 if k not in {"NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TERM"}}
@@ -98,11 +100,15 @@ def run_in_terminal(*args: str, columns: int = 80, stdout: str = "tty", stderr: 
     selector = selectors.DefaultSelector()
     for fd in readers:
         selector.register(fd, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     try:
         while readers:
             if time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(args, timeout)
+            if interrupt_after is not None and time.monotonic() - started > interrupt_after:
+                os.killpg(child.pid, signal.SIGINT)
+                interrupt_after = None
             for key, _ in selector.select(timeout=1):
                 try:
                     data = os.read(key.fd, 65536)

@@ -85,7 +85,7 @@ def test_check_groups_chains_by_offending_statement() -> None:
     assert default.code == 1
     chains = _chain_lines(default.stdout)
     assert len(chains) == 7  # one per (contract, statement): 4 + 3
-    others = sum(int(m) for m in re.findall(r"\(\+(\d+) other chains?;", default.stdout))
+    others = sum(int(m) for m in re.findall(r"\(\+(\d+) other chains?\)", default.stdout))
     assert len(chains) + others == 12
     assert default.stdout.rstrip().splitlines()[-1] == (
         "Result: 2 contracts: 0 kept, 2 broken; 4 offending statements in 12 import chains"

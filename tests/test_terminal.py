@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyte
 import pytest
 
 from pseudo_terminal import SGR, TerminalRun, run_in_terminal
@@ -167,6 +168,26 @@ def test_footprint_quiet_has_no_spinner(shared_cache: dict[str, str]) -> None:
     assert result_line(run.screen()) == "Result: 4 budgets: 4 met, 0 exceeded"
 
 
+@pytest.mark.parametrize("command", [
+    ("footprint", SLIM),
+    ("report", SLIM, "--before", BLOATED),
+])
+@pytest.mark.parametrize(("stdout", "env", "coloured"), [
+    ("tty", {"NO_COLOR": "1"}, False),
+    ("pipe", {"FORCE_COLOR": "1"}, True),
+])
+def test_measuring_commands_follow_no_color_and_force_color(
+    command: tuple[str, ...], stdout: str, env: dict[str, str], coloured: bool,
+    shared_cache: dict[str, str],
+) -> None:
+    run = run_in_terminal(*command, "--probe-runs", "1", stdout=stdout, stderr="pipe",
+                          env={**shared_cache, **env})
+    assert run.code == 0, run.text("stderr")
+    assert bool(SGR.search(run.stdout)) is coloured
+    assert rule_width(run) == (80 if stdout == "tty" else 100)
+    assert run.stderr == b""  # stderr is no terminal: no spinner
+
+
 def test_footprint_piped_keeps_the_spinner_on_the_terminal(shared_cache: dict[str, str]) -> None:
     run = run_in_terminal("footprint", SLIM, "--format", "json", "--probe-runs", "1",
                           stdout="pipe", stderr="tty", env=shared_cache)
@@ -206,3 +227,14 @@ def test_report_formats_at_a_terminal(fmt: str, shared_cache: dict[str, str]) ->
         assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     else:
         assert all(line.startswith("::") for line in text.splitlines())
+
+
+def test_ctrl_c_at_a_terminal_stops_the_spinner_and_gives_the_cursor_back(tmp_path: Path) -> None:
+    run = run_in_terminal("footprint", SLIM, "--probe-runs", "1", interrupt_after=2.0,
+                          env={"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.code == 130, run.text()
+    assert b"\x1b[?25l" in run.stdout  # the spinner ran
+    screen = pyte.Screen(80, 50)
+    pyte.ByteStream(screen).feed(run.stdout)
+    assert not screen.cursor.hidden
+    assert run.screen()[-1] == "cloacina-audit: interrupted"

@@ -79,8 +79,19 @@ def render(report: AuditReport, *, color: bool = False, width: int = 80, detail:
         _comparison(console, report.comparison)
     if len(report.packages) > 1:
         _summary(console, report.packages)
+    if detail <= 0 and _hides_chains(report.packages):
+        console.print(Text("Other chains from the same statements: -v shows them all.", style="dim"))
     console.print(Text.assemble(("Result: ", "bold"), summary_line(report.packages)))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _hides_chains(audits: list[PackageAudit]) -> bool:
+    return any(
+        group.others
+        for audit in audits
+        for contract in audit.contracts
+        for group in group_by_statement(contract.violations)
+    )
 
 
 def _package(console: Console, audit: PackageAudit, detail: int) -> None:
@@ -125,7 +136,7 @@ def _contract(console: Console, contract: ContractResult, package_path: str, det
         for violation in shown:
             line = Text(chain_line(violation), style="dim" if detail < 0 else "")
             if detail <= 0 and group.others:
-                line.append(f"  (+{plural(group.others, 'other chain')}; -v shows all)", style="dim")
+                line.append(f"  (+{plural(group.others, 'other chain')})", style="dim")
             _hanging(console, Text("→ ", style="dim"), line, _CHAIN_INDENT)
             if detail >= 0:
                 for step in violation.chain[1:]:
