@@ -114,12 +114,14 @@ def _start(fmt: str, output: Path | None, kwargs: dict) -> _Output:
     if output is None and stream.fd is None:
         raise AuditError("standard output is closed: nowhere to write the report (use --output FILE)")
     to_terminal = output is None and stream.is_terminal
+    # FORCE_COLOR is about what a terminal or CI log shows; a report file has colour only
+    # when asked for by name.
+    color = kwargs["color"] if output is None else kwargs["color"].replace("auto", "never")
     return _Output(
         fmt=fmt,
         path=output,
         stream=stream,
-        color=(output is None or kwargs["color"] == "always")
-        and use_color(kwargs["color"], to_terminal, os.environ),
+        color=use_color(color, to_terminal, os.environ),
         width=report_width(stream.fd if to_terminal else None, os.environ),
         detail=-1 if kwargs["quiet"] else 1 if kwargs["verbose"] else 0,
         progress=not kwargs["quiet"] and sys.stderr.isatty(),

@@ -57,6 +57,10 @@ def test_multi_package_summary_names_each_path() -> None:
     text = render(many_packages_report(), "text", width=100)
     summary = text.split("Summary", 1)[1]
     assert "fixtures/bloated" in summary and "fixtures/slim" in summary
+    markdown = render(many_packages_report(), "markdown")
+    rows = [line for line in markdown.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith("| `bloated-flow`<br>`fixtures/bloated` | ")
+    assert rows[1].startswith("| `slim-flow`<br>`fixtures/slim` | ")
     html = render(many_packages_report(), "html")
     summary_table = html.split("<h2>Summary</h2>", 1)[1].split("</table>", 1)[0]
     assert "fixtures/bloated" in summary_table and "fixtures/slim" in summary_table

@@ -84,7 +84,7 @@ def code_block(text: str) -> str:
 def _summary(audits: list[PackageAudit]) -> str:
     rows = [
         [
-            code(a.name),
+            f"{code(a.name)}<br>{code(a.path)}",
             contracts_summary(a),
             install_size(a),
             budgets_summary(a),
