@@ -67,7 +67,7 @@ class ContractSpec:
 
     @property
     def instructions(self) -> tuple[str, ...]:
-        """The ``instructions`` option: how to fix a violation (import-linter ignores it)."""
+        """The ``instructions`` option, one line each: how to fix a violation."""
         value = self.options.get("instructions", "")
         lines = [value] if isinstance(value, str) else list(value)
         return tuple(line.strip() for line in lines if line.strip())
