@@ -110,6 +110,9 @@ def _start(fmt: str, output: Path | None, kwargs: dict) -> _Output:
         raise click.UsageError("--quiet and --verbose exclude each other")
     if output is not None and not output.parent.is_dir():
         raise AuditError(f"--output {output}: no such directory: {output.parent}")
+    if kwargs["color"] == "never":
+        # Never means the spinner on stderr too (rich reads NO_COLOR), and uv's messages.
+        os.environ["NO_COLOR"] = "1"
     stream = ReportStream.claim()
     if output is None and stream.fd is None:
         raise AuditError("standard output is closed: nowhere to write the report (use --output FILE)")

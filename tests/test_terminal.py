@@ -188,6 +188,14 @@ def test_measuring_commands_follow_no_color_and_force_color(
     assert run.stderr == b""  # stderr is no terminal: no spinner
 
 
+def test_color_never_is_a_colourless_spinner_too(shared_cache: dict[str, str]) -> None:
+    run = run_in_terminal("footprint", SLIM, "--probe-runs", "1", "--color", "never",
+                          stderr="tty", env=shared_cache)
+    assert run.code == 0
+    assert_spinner_ran_and_left_nothing(run)
+    assert not SGR.search(run.stderr) and not SGR.search(run.stdout)
+
+
 def test_footprint_piped_keeps_the_spinner_on_the_terminal(shared_cache: dict[str, str]) -> None:
     run = run_in_terminal("footprint", SLIM, "--format", "json", "--probe-runs", "1",
                           stdout="pipe", stderr="tty", env=shared_cache)
