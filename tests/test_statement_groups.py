@@ -126,3 +126,13 @@ def test_json_keeps_every_violation_and_adds_the_grouping() -> None:
         {"file": "flow/helpers.py", "line": 9, "statement": "import cloacina.database",
          "kind": "module", "importer": "flow.helpers", "violations": [1]},
     ]
+
+
+def test_quiet_shows_error_findings_only() -> None:
+    from report_samples import many_packages_report
+
+    text = render(many_packages_report(), "text", width=100)
+    assert "manifest/framework-dependency" in text  # a warning
+    quiet = render(many_packages_report(), "text", width=100, detail=-1)
+    assert "manifest/framework-dependency" not in quiet
+    assert "max-install-size" in quiet and "max-distributions" in quiet  # exceeded budgets

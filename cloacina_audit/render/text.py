@@ -15,6 +15,7 @@ from ..models import (
     AuditReport,
     Comparison,
     ContractResult,
+    Finding,
     Footprint,
     ImportProbe,
     ImportStep,
@@ -98,8 +99,9 @@ def _package(console: Console, audit: PackageAudit, detail: int) -> None:
     console.rule(Text.assemble((audit.name, "bold"), "  ", (audit.path, "dim")))
     if audit.contracts:
         _contracts(console, audit, detail)
-    if audit.findings:
-        _findings(console, audit)
+    findings = [f for f in audit.findings if detail >= 0 or f.level == "error"]
+    if findings:
+        _findings(console, audit, findings)
     if audit.footprint is not None:
         _footprint(console, audit.footprint, detail)
     if audit.budgets:
@@ -168,9 +170,9 @@ def _step(console: Console, step: ImportStep, package_path: str, indent: int) ->
     console.print(Padding(statement, (0, 0, 0, indent + 2)))
 
 
-def _findings(console: Console, audit: PackageAudit) -> None:
+def _findings(console: Console, audit: PackageAudit, findings: list[Finding]) -> None:
     console.print(Text("Findings", style="bold"))
-    for finding in audit.findings:
+    for finding in findings:
         line = Text(finding.level, style=_LEVEL_STYLES[finding.level])
         if finding.file:
             line.append(f"  {finding_location(finding, audit.path)}", style="cyan")
