@@ -10,6 +10,7 @@ them all. Only a file that is not TOML at all is an :class:`AuditError`.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,36 @@ class Manifest:
 
 def default_entry_module(name: str) -> str:
     return f"{name.replace('-', '_')}.tasks"
+
+
+def resolve_manifest(data: dict[str, Any], layout: Layout) -> dict[str, Any] | None:
+    """The manifest as Cloacina's one resolver completes it, or None where it refuses.
+
+    Mirrors ``resolve_manifest_str`` (crates/cloacina-workflow-plugin/src/manifest.rs):
+    explicit values win; ``[package]`` gets ``interface``, ``interface_version`` and
+    ``extension``; ``[metadata].language`` is inferred from the layout (both or
+    neither: refused); a Python package (``language`` compared case-insensitively)
+    gets ``entry_module = "<name_with_underscores>.tasks"`` when it has a string name.
+    """
+    resolved = copy.deepcopy(data)
+    package = resolved.setdefault("package", {})
+    if not isinstance(package, dict):
+        return None
+    package.setdefault("interface", DEFAULT_INTERFACE)
+    package.setdefault("interface_version", DEFAULT_INTERFACE_VERSION)
+    package.setdefault("extension", DEFAULT_EXTENSION)
+    metadata = resolved.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return None
+    if "language" not in metadata:
+        if layout.looks_like_rust == layout.has_workflow_dir:
+            return None
+        metadata["language"] = "rust" if layout.looks_like_rust else "python"
+    language = metadata["language"]
+    name = package.get("name")
+    if isinstance(language, str) and language.lower() == "python" and isinstance(name, str):
+        metadata.setdefault("entry_module", default_entry_module(name))
+    return resolved
 
 
 def read_manifest(package_dir: Path) -> tuple[Manifest, list[Finding]]:

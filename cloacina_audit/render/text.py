@@ -38,6 +38,7 @@ from ._format import (
     optional_count,
     optional_size,
     plural,
+    shipped_lines,
     short_path,
     step_location,
     step_statement,
@@ -145,6 +146,8 @@ def _footprint(console: Console, footprint: Footprint) -> None:
     console.print(Text(summary, style="bold"))
     if footprint.environment:
         console.print(Text(f"Measured in {footprint.environment}", style="dim"))
+    for line in shipped_lines(footprint):
+        console.print(Text(line, style="dim"))
     rows = distribution_rows(footprint)
     if rows:
         table = Table(box=box.SIMPLE)
