@@ -383,7 +383,7 @@ def _language(
 
 
 def _accumulators(report: _Reporter, metadata: dict[str, Any]) -> tuple[Accumulator, ...]:
-    """``accumulators: Vec<AccumulatorConfig>``: an array of tables (``[[metadata.accumulators]]``)."""
+    """``accumulators: Vec<AccumulatorConfig>``: ``[[metadata.accumulators]]`` tables."""
     value = metadata.get("accumulators")
     if value is None:
         return ()
@@ -546,7 +546,9 @@ class _Reporter:
             why = _REJECTED.get(key)
             if why:
                 shown = (
-                    f"[[metadata.{key}]]" if isinstance(value, list) else _display(("metadata",), key)
+                    f"[[metadata.{key}]]"
+                    if isinstance(value, list)
+                    else _display(("metadata",), key)
                 )
                 self.add(
                     "manifest-rejected-key", f"rejected key {shown}: {why}", ("metadata",), key

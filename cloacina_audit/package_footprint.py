@@ -162,7 +162,8 @@ def _rows(dists: dict[str, _Vendored]) -> list[DistributionFootprint]:
     size = {key: sum(m.size for m in d.members) for key, d in dists.items()}
     everything = _reachable(direct, edges)
     rows = []
-    for key, dist in sorted(dists.items(), key=lambda item: (canonical_name(item[1].name), item[0])):
+    by_name = sorted(dists.items(), key=lambda item: (canonical_name(item[1].name), item[0]))
+    for key, dist in by_name:
         row = _row(dist.name, dist.version, dist.members)
         if key in direct:
             row.direct = True
@@ -172,7 +173,9 @@ def _rows(dists: dict[str, _Vendored]) -> list[DistributionFootprint]:
     return rows
 
 
-def _reachable(start: Iterable[str], edges: dict[str, set[str]], blocked: str | None = None) -> set[str]:
+def _reachable(
+    start: Iterable[str], edges: dict[str, set[str]], blocked: str | None = None
+) -> set[str]:
     seen: set[str] = set()
     pending = [k for k in start if k != blocked]
     while pending:

@@ -1,4 +1,4 @@
-"""A package directory's ``.cloacina`` archive, packed the way ``cloacinactl package pack`` packs it.
+"""A package directory's ``.cloacina`` archive, packed as ``cloacinactl package pack`` packs it.
 
 ``pack_to`` (cloacina: crates/cloacinactl/src/nouns/package/pack.rs) compares the
 manifest on disk with the resolved one (``resolve_manifest_str``). When resolution
@@ -246,7 +246,9 @@ def _table(
         value = table[key]
         child = path + (key,)
         if isinstance(value, dict):
-            subtables.append((key, lambda v=value, c=child: _table(v, c, sections, array_item=False)))
+            subtables.append(
+                (key, lambda v=value, c=child: _table(v, c, sections, array_item=False))
+            )
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             def each(items=value, c=child) -> None:
                 for item in items:

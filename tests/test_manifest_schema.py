@@ -191,7 +191,9 @@ def test_rust_computation_graph_without_graph_name(tmp_path):
     package = write_tree(tmp_path / "r", {
         "package.toml": HEADER + '[metadata]\nworkflow_name = "w"\nlanguage = "rust"\n',
         "Cargo.toml": '[package]\nname = "r"\n',
-        "src/lib.rs": "#[cloacina_macros::computation_graph(\n  react = when_any(a)\n)]\npub mod g {}\n",
+        "src/lib.rs": (
+            "#[cloacina_macros::computation_graph(\n  react = when_any(a)\n)]\npub mod g {}\n"
+        ),
     })
     _, findings = read_manifest(package)
     assert levels(findings) == [("manifest-graph-name", "error")]
@@ -317,7 +319,8 @@ def test_every_example_shape_validates(tmp_path, shape):
     language, manifest = SHAPES[shape]
     package = _lay_out(tmp_path / shape, language, manifest, f"demo-{shape}")
     parsed, findings = read_manifest(package)
-    expected = [("manifest-workspace-placeholder", "warning")] if "__WORKSPACE__" in manifest else []
+    placeholder = [("manifest-workspace-placeholder", "warning")]
+    expected = placeholder if "__WORKSPACE__" in manifest else []
     assert levels(findings) == expected
     assert parsed.language == language
     if language == "python":
@@ -369,7 +372,9 @@ def test_the_repositorys_examples_with_their_sources_only_one_lacks_graph_name(t
     without graph_name, which ``cloacinactl package pack`` refuses."""
     tree = _git("ls-tree", "-r", "--name-only", "HEAD").splitlines()
     directories = sorted(
-        p.rsplit("/", 1)[0] for p in tree if p.endswith("/package.toml") and p.startswith("examples/")
+        p.rsplit("/", 1)[0]
+        for p in tree
+        if p.endswith("/package.toml") and p.startswith("examples/")
     )
     wanted = ("/package.toml", "/Cargo.toml", "/src/lib.rs")
     errors = {}

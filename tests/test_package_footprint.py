@@ -84,7 +84,9 @@ def _wheel(directory: Path, name: str, version: str, files: dict[str, bytes], me
             f"Metadata-Version: 2.1\nName: {metadata.splitlines()[0]}\nVersion: {version}\n"
             + "".join(line + "\n" for line in metadata.splitlines()[1:])
         ).encode(),
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     if entry_points:
         contents[f"{dist_info}/entry_points.txt"] = entry_points.encode()
@@ -362,3 +364,33 @@ def test_requests_and_pyyaml_vendored_with_pip_are_six_distributions(tmp_path):
     assert result.code == 0, result.stderr
     delta = json.loads(result.stdout)["delta"]
     assert delta["archive_bytes_pct"] < -99 and delta["reduction"]["reached"] is True
+
+
+# --- what cloacinactl cannot pack ------------------------------------------------------------
+
+
+def test_a_symlink_is_packed_as_the_file_it_points_to(tmp_path):
+    outside = tmp_path / "shared.py"
+    outside.write_text("SHARED = 1\n" * 50)
+    package = slim_package(tmp_path / "pkg")
+    (package / "workflow/orders/shared.py").symlink_to(outside)
+    packed = pack_package(package, tmp_path / "out.cloacina")
+    with tarfile.open(tmp_path / "out.cloacina", "r:bz2") as tar:
+        member = tar.getmember("orders-1.2.0/workflow/orders/shared.py")
+        assert member.isreg() and member.size == outside.stat().st_size
+    assert footprint_of(str(package))["archive_bytes"] == packed.compressed_bytes
+
+
+@pytest.mark.parametrize("kind", ["broken", "loop"])
+def test_a_tree_cloacinactl_cannot_pack_is_one_clean_error(tmp_path, kind):
+    from conftest import assert_clean_error
+
+    package = slim_package(tmp_path / "pkg")
+    if kind == "broken":
+        (package / "workflow/orders/gone.py").symlink_to(tmp_path / "missing.py")
+    else:
+        (package / "workflow/orders/again").symlink_to(package / "workflow")
+    before = tree_digest(package)
+    result = run_cli("footprint", str(package))
+    assert_clean_error(result, "broken symbolic link" if kind == "broken" else "symbolic link loop")
+    assert tree_digest(package) == before

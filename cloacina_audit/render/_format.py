@@ -101,7 +101,8 @@ def shipped_lines(footprint: Footprint) -> list[str]:
         packed = " (packed here as cloacinactl packs it)" if footprint.archive_packed else ""
         lines.append(f"Archive: {format_size(footprint.archive_bytes)}{files}{packed}")
     for host in footprint.host_provided:
-        size = f", {format_size(host.footprint.bytes)}" if host.footprint and host.footprint.bytes else ""
+        measured = host.footprint.bytes if host.footprint else None
+        size = f", {format_size(measured)}" if measured else ""
         lines.append(
             f"Provided by the host, not counted: {host.name} "
             f"{host.version or '(version unknown)'}{size}: {host.source}"
