@@ -127,7 +127,8 @@ def archive_members(package_dir: Path) -> tuple[str, list[ArchiveMember], bool]:
     name, version = package.get("name"), package.get("version")
     # fidius names the top directory after the manifest; without a name and
     # version it refuses to pack, and the directory's own name stands in.
-    top = f"{name}-{version}" if name and version else package_dir.name
+    named = isinstance(name, str) and isinstance(version, str) and name and version
+    top = f"{name}-{version}" if named else package_dir.name
     return top, members, staged
 
 

@@ -394,3 +394,12 @@ def test_a_tree_cloacinactl_cannot_pack_is_one_clean_error(tmp_path, kind):
     result = run_cli("footprint", str(package))
     assert_clean_error(result, "broken symbolic link" if kind == "broken" else "symbolic link loop")
     assert tree_digest(package) == before
+
+
+def test_a_missing_cloaca_wheel_is_one_clean_error(tmp_path):
+    from conftest import assert_clean_error
+
+    package = slim_package(tmp_path / "pkg")
+    missing = tmp_path / "cloaca-1.0-py3-none-any.whl"
+    result = run_cli("footprint", str(package), "--cloaca-wheel", str(missing))
+    assert_clean_error(result, "cloaca-1.0-py3-none-any.whl")
