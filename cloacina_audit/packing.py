@@ -19,7 +19,8 @@ fidius leaves tar-rs at its default ``HeaderMode::Complete``: each header carrie
 the file's mtime, uid, gid and mode, so two packs of one tree differ in those
 fields. Here they are fixed as tar-rs's ``HeaderMode::Deterministic`` fixes them
 (mtime 1153704088, uid and gid 0, mode 0644, or 0755 when the owner may execute),
-so the figure is reproducible; it differs from a real pack's by a few bytes.
+so the figure is reproducible; the headers are otherwise laid out as tar-rs lays
+them out, and the size differs from a real pack's by a few bytes.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def _write_tar_bz2(top: str, members: list[ArchiveMember], out: BinaryIO | _Coun
         info.mtime = DETERMINISTIC_MTIME
         info.uid = info.gid = 0
         info.uname = info.gname = ""
-        emit(info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape"))
+        emit(_as_tar_rs_writes(info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")))
         written = 0
         for chunk in member.chunks():
             chunk = chunk[: member.size - written]  # a file that grew is cut at its header size
@@ -218,6 +219,24 @@ def _write_tar_bz2(top: str, members: list[ArchiveMember], out: BinaryIO | _Coun
         emit(b"\0" * (-member.size % _BLOCK))
     emit(b"\0" * (2 * _BLOCK))
     out.write(compressor.flush())
+
+
+def _as_tar_rs_writes(headers: bytes) -> bytes:
+    """Python's GNU headers as tar-rs writes them: the checksum as seven octal digits and a
+    NUL (Python: six, a NUL, a space), and a ``././@LongLink`` entry with mode 0644."""
+    blocks = bytearray(headers)
+    position = 0
+    while position < len(blocks):
+        header = position
+        position += _BLOCK
+        if blocks[header + 156] == ord(tarfile.GNUTYPE_LONGNAME):
+            blocks[header + 100 : header + 108] = b"0000644\0"
+            size = int(bytes(blocks[header + 124 : header + 135]), 8)
+            position += -(-size // _BLOCK) * _BLOCK  # the long name itself follows
+        block = blocks[header : header + _BLOCK]
+        checksum = sum(block[:148]) + 8 * ord(" ") + sum(block[156:])
+        blocks[header + 148 : header + 156] = b"%07o\0" % checksum
+    return bytes(blocks)
 
 
 # --- toml::to_string_pretty, for the staged manifest -------------------------------------

@@ -403,3 +403,30 @@ def test_a_missing_cloaca_wheel_is_one_clean_error(tmp_path):
     missing = tmp_path / "cloaca-1.0-py3-none-any.whl"
     result = run_cli("footprint", str(package), "--cloaca-wheel", str(missing))
     assert_clean_error(result, "cloaca-1.0-py3-none-any.whl")
+
+
+def test_headers_are_laid_out_as_tar_rs_writes_them(tmp_path):
+    import bz2
+
+    long_name = "workflow/orders/" + "step_" * 30 + ".py"
+    package = slim_package(tmp_path / "pkg", extra={long_name: "VALUE = 1\n"})
+    archive = tmp_path / "out.cloacina"
+    pack_package(package, archive)
+    raw = bz2.decompress(archive.read_bytes())
+    assert len(raw) % 512 == 0 and raw.endswith(b"\0" * 1024)
+    assert len(raw) < 10240  # two zero blocks end it: no padding to tarfile's 20-block records
+    headers, position = [], 0
+    while raw[position:position + 512].strip(b"\0"):
+        block = raw[position:position + 512]
+        headers.append(block)
+        size = int(block[124:135], 8)
+        position += 512 + -(-size // 512) * 512
+    for block in headers:
+        expected = sum(block[:148]) + 8 * 32 + sum(block[156:])
+        assert block[148:156] == b"%07o\0" % expected  # tar-rs: seven digits and a NUL
+        assert block[257:265] == b"ustar  \0"  # tar-rs Header::new_gnu
+    longlink = [b for b in headers if b[156:157] == b"L"]
+    assert len(longlink) == 1 and longlink[0][:13] == b"././@LongLink"
+    assert longlink[0][100:108] == b"0000644\0"
+    with tarfile.open(archive, "r:bz2") as tar:
+        assert f"orders-1.2.0/{long_name}" in tar.getnames()
