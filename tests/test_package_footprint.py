@@ -168,6 +168,11 @@ def test_report_of_slim_against_vendored_shows_the_archive_shrinking(offline_ven
     assert delta["archive_bytes_pct"] < -90
     assert delta["distributions"] == -2
     assert delta["reduction"]["reached"] is True
+    markdown = run_cli("report", str(slim), "--before", str(offline_vendored), "--format",
+                       "markdown").stdout
+    assert "| Archive size |" in markdown
+    assert f"Archive: {after['archive_bytes']} B, 4 files (packed here" in markdown
+    assert "Provided by the host, not counted: cloaca (version unknown)" in markdown
 
 
 def test_report_text_under_a_terminal_shows_archive_and_host(offline_vendored, tmp_path):
