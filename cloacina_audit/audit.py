@@ -93,9 +93,7 @@ def _budgets(target: Target) -> Budgets:
 
 def _footprint(target: Target, options: AuditOptions):
     if target.kind == "cloacina_package":
-        return measure_package_footprint(
-            target, cache_dir=options.check.cache_dir, cloaca_wheel=options.cloaca_wheel
-        )
+        return measure_package_footprint(target, cloaca_wheel=options.cloaca_wheel)
     if target.kind == "importlinter":
         raise AuditError(f"{target.spec}: a footprint needs a project, wheel, package or requirement")
     return measure_footprint(

@@ -86,7 +86,7 @@ def _footprint_options(command):
         click.option("--import-timeout", type=click.FloatRange(min=0, min_open=True),
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Measure cloaca from this wheel instead of the published one."),
+                     help="The host's cloaca, measured from this wheel (shown, never counted)."),
     ], command)
 
 

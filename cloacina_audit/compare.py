@@ -91,10 +91,16 @@ class Delta:
     contracts: list[ContractChange] = field(default_factory=list)
     #: The goal as a fraction (0.8 for "80%"), when one was set.
     target_reduction: float | None = None
+    #: The ``.cloacina`` archive's size, for Cloacina packages.
+    archive_bytes: Change = Change(None, None)
 
     def metrics(self) -> list[tuple[str, Change]]:
-        """``(key, change)`` for every compared figure, in :data:`METRIC_KEYS` order."""
-        return [(key, getattr(self, key)) for key in METRIC_KEYS]
+        """``(key, change)`` for every compared figure, in :data:`METRIC_KEYS` order, then
+        the archive size when either side has an archive."""
+        metrics = [(key, getattr(self, key)) for key in METRIC_KEYS]
+        if (self.archive_bytes.before, self.archive_bytes.after) != (None, None):
+            metrics.append(("archive_bytes", self.archive_bytes))
+        return metrics
 
     @property
     def reduction(self) -> float | None:
@@ -144,6 +150,7 @@ def compute_delta(
         ),
         contracts=contract_changes(before, after),
         target_reduction=target_reduction,
+        archive_bytes=Change(_figure(fb, "archive_bytes"), _figure(fa, "archive_bytes")),
     )
 
 

@@ -1,17 +1,29 @@
-"""``package.toml``: the closed manifest schema of a Cloacina package.
+"""``package.toml`` as the Cloacina server reads it: fidius's header, Cloacina's metadata.
 
-Validation never stops at the first problem: every unknown key, rejected key,
-missing field or wrong value becomes a :class:`Finding`, so a report lists
-them all. Only a file that is not TOML at all is an :class:`AuditError`.
+The schema is the structs', not the documentation's:
 
-:func:`validate_manifest` is pure (parsed TOML and the package layout in, a
-:class:`Manifest` and findings out); :func:`read_manifest` does the reading.
+- fidius ``PackageManifest<M>``, ``PackageHeader``, ``PythonPackageMeta`` and
+  ``WasmPackageMeta`` (fidius: crates/fidius-core/src/package.rs) have no
+  ``deny_unknown_fields``: serde drops keys they do not declare, so an unknown key
+  there is a warning (the server ignores it), not an error. ``[package].source_hash``
+  and a top-level ``[dependencies]`` are such keys: no struct has them.
+- Cloacina's ``CloacinaMetadata`` (cloacina: crates/cloacina-workflow-plugin/src/types.rs)
+  has ``deny_unknown_fields``: an unknown ``[metadata]`` key is an error.
+- Before either is read, ``resolve_manifest_str`` (crates/cloacina-workflow-plugin/src/
+  manifest.rs) fills in the defaults: :func:`resolve_manifest`.
+
+Validation never stops at the first problem: every key that the server refuses
+(error), ignores (warning) or does not enforce (note) becomes a :class:`Finding`.
+Only a file that is not TOML at all is an :class:`AuditError`.
+:func:`validate_manifest` is pure; :func:`read_manifest` reads the file and adds
+the checks that need the package's sources (:func:`lint_sources`).
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,14 +31,25 @@ from .config import read_toml
 from .models import Finding
 
 Language = Literal["python", "rust"]
+Level = Literal["error", "warning", "note"]
 
 DEFAULT_INTERFACE = "cloacina-workflow-plugin"
 DEFAULT_INTERFACE_VERSION = 1
 DEFAULT_EXTENSION = "cloacina"
+U32_MAX = 2**32 - 1
 
-_TOP_LEVEL_KEYS = {"package", "metadata", "dependencies"}
-_PACKAGE_KEYS = {"name", "version", "interface", "interface_version", "extension", "source_hash"}
-_REQUIRED_PACKAGE_KEYS = ("name", "version")
+#: ``PackageManifest<M>``'s fields.
+_TOP_LEVEL_KEYS = {"package", "metadata", "python", "wasm"}
+#: ``PackageHeader``'s fields.
+_PACKAGE_KEYS = {"name", "version", "interface", "interface_version", "extension", "runtime"}
+#: ``PackageHeader::runtime_strict``: what ``load_manifest`` (and so pack) accepts.
+_RUNTIMES = ("rust", "python", "wasm")
+#: ``PythonPackageMeta`` and ``WasmPackageMeta``: (required, optional strings, string lists).
+_RUNTIME_TABLES = {
+    "python": ("entry_module", {"requirements"}, set()),
+    "wasm": ("component", {"precompiled"}, {"capabilities"}),
+}
+#: ``CloacinaMetadata``'s ``Option<String>`` fields, and ``language: String``.
 _METADATA_STRINGS = {
     "language",
     "workflow_name",
@@ -39,16 +62,16 @@ _METADATA_STRINGS = {
     "input_strategy",
 }
 _METADATA_KEYS = _METADATA_STRINGS | {"accumulators", "providers"}
-_PROVIDER_SOURCES = ("version", "path", "git")
-_PROVIDER_GIT_REFS = ("tag", "branch", "rev")
-#: Keys the server refuses outright: (table, key) -> why.
+#: ``AccumulatorConfig``: ``name`` required, ``accumulator_type`` and a string map ``config``.
+_ACCUMULATOR_KEYS = {"name", "accumulator_type", "config"}
+#: ``ProviderDep::Detailed``: every field an optional string.
+_PROVIDER_KEYS = ("version", "path", "git", "tag", "branch", "rev")
+#: ``[metadata]`` keys that used to exist; deny_unknown_fields refuses them with the rest.
 _REJECTED = {
-    ((), "package_type"): "package types are not supported",
-    (("package",), "package_type"): "package types are not supported",
-    (("metadata",), "package_type"): "package types are not supported",
-    (("metadata",), "triggers"): "triggers are not declared in package.toml",
+    "package_type": "package types were removed; graph_name marks a computation graph",
+    "triggers": "triggers are declared in the workflow's code, not in package.toml",
 }
-_DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+WORKSPACE_PLACEHOLDER = "__WORKSPACE__"
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,13 @@ class Provider:
     tag: str | None = None
     branch: str | None = None
     rev: str | None = None
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    name: str
+    accumulator_type: str = "passthrough"
+    config: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,9 @@ class Manifest:
     interface: str = DEFAULT_INTERFACE
     interface_version: int = DEFAULT_INTERFACE_VERSION
     extension: str = DEFAULT_EXTENSION
-    source_hash: str | None = None
+    #: fidius's ``[package].runtime``; None means rust to fidius. Cloacina reads
+    #: ``[metadata].language`` instead.
+    runtime: str | None = None
     #: None when it is neither declared nor inferable (a finding says why).
     language: Language | None = None
     language_inferred: bool = False
@@ -103,9 +135,8 @@ class Manifest:
     entry_module: str | None = None
     reaction_mode: str | None = None
     input_strategy: str | None = None
-    accumulators: Any = None
+    accumulators: tuple[Accumulator, ...] = ()
     providers: tuple[Provider, ...] = ()
-    dependencies: dict[str, Any] = field(default_factory=dict)
 
     @property
     def archive_top_dir(self) -> str | None:
@@ -117,49 +148,76 @@ def default_entry_module(name: str) -> str:
     return f"{name.replace('-', '_')}.tasks"
 
 
+def resolve_manifest(data: dict[str, Any], layout: Layout) -> dict[str, Any] | None:
+    """The manifest as Cloacina's one resolver completes it, or None where it refuses.
+
+    Mirrors ``resolve_manifest_str`` (crates/cloacina-workflow-plugin/src/manifest.rs):
+    explicit values win; ``[package]`` gets ``interface``, ``interface_version`` and
+    ``extension``; ``[metadata].language`` is inferred from the layout (both or
+    neither: refused); a Python package (``language`` compared case-insensitively)
+    gets ``entry_module = "<name_with_underscores>.tasks"`` when it has a string name.
+    """
+    resolved = copy.deepcopy(data)
+    package = resolved.setdefault("package", {})
+    if not isinstance(package, dict):
+        return None
+    package.setdefault("interface", DEFAULT_INTERFACE)
+    package.setdefault("interface_version", DEFAULT_INTERFACE_VERSION)
+    package.setdefault("extension", DEFAULT_EXTENSION)
+    metadata = resolved.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return None
+    if "language" not in metadata:
+        if layout.looks_like_rust == layout.has_workflow_dir:
+            return None
+        metadata["language"] = "rust" if layout.looks_like_rust else "python"
+    language = metadata["language"]
+    name = package.get("name")
+    if isinstance(language, str) and language.lower() == "python" and isinstance(name, str):
+        metadata.setdefault("entry_module", default_entry_module(name))
+    return resolved
+
+
 def read_manifest(package_dir: Path) -> tuple[Manifest, list[Finding]]:
     """Read ``package_dir/package.toml``; malformed TOML raises AuditError."""
     path = package_dir / "package.toml"
     data = read_toml(path)
     text = path.read_text(encoding="utf-8")
-    return validate_manifest(data, Layout.of(package_dir), file=str(path), text=text)
+    manifest, findings = validate_manifest(data, Layout.of(package_dir), file=str(path), text=text)
+    return manifest, findings + lint_sources(package_dir, manifest, file=str(path))
 
 
 def validate_manifest(
     data: dict[str, Any], layout: Layout, *, file: str = "package.toml", text: str = ""
 ) -> tuple[Manifest, list[Finding]]:
-    """Check parsed TOML against the closed schema; ``text`` only serves line numbers."""
+    """Check parsed TOML as the server reads it; ``text`` only serves line numbers."""
     report = _Reporter(file, text)
-    report.unknown_and_rejected(data, (), _TOP_LEVEL_KEYS)
-
+    report.ignored_keys(data, (), _TOP_LEVEL_KEYS, "fidius PackageManifest")
     package = report.table(data, "package", required=True)
     metadata = report.table(data, "metadata")
-    dependencies = report.table(data, "dependencies")
-    report.unknown_and_rejected(package, ("package",), _PACKAGE_KEYS)
-    report.unknown_and_rejected(metadata, ("metadata",), _METADATA_KEYS)
+    report.ignored_keys(package, ("package",), _PACKAGE_KEYS, "fidius PackageHeader")
+    report.unknown_metadata_keys(metadata)
 
-    for key in _REQUIRED_PACKAGE_KEYS:
+    for key in ("name", "version"):
         if "package" in data and key not in package:
             report.add(
-                "manifest-missing-field",
-                f"missing required field [package].{key}",
-                ("package",),
-                None,
+                "manifest-missing-field", f"missing required field [package].{key}", ("package",)
             )
     name = report.string(package, ("package",), "name")
     version = report.string(package, ("package",), "version")
-    interface_version = report.integer(package, ("package",), "interface_version")
+    interface_version = report.u32(package, ("package",), "interface_version")
+    runtime = _runtime(report, data, package)
     strings = {key: report.string(metadata, ("metadata",), key) for key in _METADATA_STRINGS}
-    requires_python = _checked_specifier(report, strings["requires_python"])
-    entry_module = strings["entry_module"] or (default_entry_module(name) if name else None)
-    if strings["entry_module"] and not _DOTTED_NAME.match(strings["entry_module"]):
+    if strings["requires_python"] is not None:
         report.add(
-            "manifest-invalid-value",
-            f"[metadata].entry_module {strings['entry_module']!r} is not a dotted module name",
-            ("metadata",),
-            "entry_module",
+            "manifest-not-enforced",
+            "[metadata].requires_python is not enforced: the server reads it and checks nothing",
+            ("metadata",), "requires_python", level="note",
         )
     language, inferred = _language(report, strings["language"], layout)
+    entry_module = strings["entry_module"]
+    if entry_module is None and language == "python" and name:
+        entry_module = default_entry_module(name)
 
     manifest = Manifest(
         name=name,
@@ -169,70 +227,143 @@ def validate_manifest(
             DEFAULT_INTERFACE_VERSION if interface_version is None else interface_version
         ),
         extension=report.string(package, ("package",), "extension") or DEFAULT_EXTENSION,
-        source_hash=report.string(package, ("package",), "source_hash"),
+        runtime=runtime,
         language=language,
         language_inferred=inferred,
         workflow_name=strings["workflow_name"],
         graph_name=strings["graph_name"],
         description=strings["description"],
         author=strings["author"],
-        requires_python=requires_python,
+        requires_python=strings["requires_python"],
         entry_module=entry_module,
         reaction_mode=strings["reaction_mode"],
         input_strategy=strings["input_strategy"],
         accumulators=_accumulators(report, metadata),
         providers=_providers(report, metadata),
-        dependencies=dict(dependencies),
     )
     return manifest, report.findings
+
+
+def lint_sources(package_dir: Path, manifest: Manifest, *, file: str) -> list[Finding]:
+    """What ``cloacinactl package pack`` refuses after the schema: a computation graph
+    without ``graph_name``.
+
+    ``lint_python_source`` (crates/cloacinactl/src/nouns/package/manifest.rs) reads
+    the entry module (``<entry>.py``, else ``<entry>/__init__.py``) for
+    ``ComputationGraphBuilder`` or ``cloaca.reactor``; ``lint_rust_source`` reads
+    src/lib.rs for ``computation_graph(``. Both are plain substring searches.
+    """
+    if manifest.graph_name is not None:
+        return []
+    if manifest.language == "python" and manifest.entry_module:
+        base = package_dir.joinpath("workflow", *manifest.entry_module.split("."))
+        candidates = [base.with_name(base.name + ".py"), base / "__init__.py"]
+        markers = ("ComputationGraphBuilder", "cloaca.reactor")
+        what = "the entry module uses ComputationGraphBuilder or @cloaca.reactor"
+    elif manifest.language == "rust":
+        candidates = [package_dir / "src" / "lib.rs"]
+        markers = ("computation_graph(",)
+        what = "src/lib.rs defines a #[computation_graph]"
+    else:
+        return []
+    source = next((_read_text(c) for c in candidates if c.is_file()), None)
+    if source is None or not any(marker in source for marker in markers):
+        return []
+    report = _Reporter(file, _read_text(Path(file)) or "")
+    report.add(
+        "manifest-graph-name",
+        f"{what} but [metadata].graph_name is unset: cloacinactl package pack refuses a "
+        "computation-graph package without graph_name",
+        ("metadata",),
+    )
+    return report.findings
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 # --- the pieces ----------------------------------------------------------------
 
 
-def _checked_specifier(report: _Reporter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    # Imported here: only Cloacina packages have manifests, and check must start fast.
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        SpecifierSet(value)
-    except InvalidSpecifier:
+def _runtime(report: _Reporter, data: dict[str, Any], package: dict[str, Any]) -> str | None:
+    """``[package].runtime`` and its sections, as ``runtime_strict`` and
+    ``PackageManifest::validate_runtime`` check them."""
+    runtime = report.string(package, ("package",), "runtime")
+    if runtime is not None and runtime not in _RUNTIMES:
         report.add(
             "manifest-invalid-value",
-            f"[metadata].requires_python {value!r} is not a version specifier",
-            ("metadata",),
-            "requires_python",
+            f"[package].runtime {runtime!r} is unknown: fidius accepts "
+            + ", ".join(f'"{r}"' for r in _RUNTIMES),
+            ("package",), "runtime",
         )
-    return value
+        return runtime
+    effective = runtime or "rust"
+    for section, (required, optional, lists) in _RUNTIME_TABLES.items():
+        if section not in data:
+            if effective == section:
+                report.add(
+                    "manifest-missing-field",
+                    f'runtime = "{section}" requires a [{section}] section with `{required}`',
+                    ("package",), "runtime",
+                )
+            continue
+        table = report.table(data, section)
+        if effective != section:
+            report.add(
+                "manifest-invalid-value",
+                f'[{section}] is only valid when [package].runtime = "{section}"',
+                (section,),
+            )
+        struct = "fidius PythonPackageMeta" if section == "python" else "fidius WasmPackageMeta"
+        report.ignored_keys(table, (section,), {required} | optional | lists, struct)
+        if table and required not in table:
+            report.add(
+                "manifest-missing-field", f"missing required field [{section}].{required}",
+                (section,),
+            )
+        for key in {required} | optional:
+            report.string(table, (section,), key)
+        for key in lists:
+            value = table.get(key)
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                report.add(
+                    "manifest-invalid-value", f"[{section}].{key} must be an array of strings",
+                    (section,), key,
+                )
+    return runtime
 
 
 def _language(
     report: _Reporter, declared: str | None, layout: Layout
 ) -> tuple[Language | None, bool]:
+    """``[metadata].language``: inferred by the resolver when absent; cloacinactl's
+    ``language()`` takes exactly "python" or "rust", and ``validate_python_layout`` /
+    ``validate_rust_layout`` want the matching layout."""
     if declared is not None:
         if declared not in ("python", "rust"):
             report.add(
                 "manifest-language",
                 f'[metadata].language must be "python" or "rust", not {declared!r}',
-                ("metadata",),
-                "language",
+                ("metadata",), "language",
             )
             return None, False
         if declared == "python" and not layout.has_workflow_dir:
             report.add(
                 "manifest-language",
                 '[metadata].language is "python" but the package has no workflow/ directory',
-                ("metadata",),
-                "language",
+                ("metadata",), "language",
             )
         if declared == "rust" and not layout.looks_like_rust:
             report.add(
                 "manifest-language",
                 '[metadata].language is "rust" but the package has no Cargo.toml and src/lib.rs',
-                ("metadata",),
-                "language",
+                ("metadata",), "language",
             )
         return declared, False  # type: ignore[return-value]
     if layout.looks_like_rust and layout.has_workflow_dir:
@@ -247,69 +378,113 @@ def _language(
         "manifest-language",
         f"[metadata].language is missing and cannot be inferred: {why}",
         ("metadata",),
-        None,
     )
     return None, False
 
 
-def _accumulators(report: _Reporter, metadata: dict[str, Any]) -> Any:
+def _accumulators(report: _Reporter, metadata: dict[str, Any]) -> tuple[Accumulator, ...]:
+    """``accumulators: Vec<AccumulatorConfig>``: ``[[metadata.accumulators]]`` tables."""
     value = metadata.get("accumulators")
-    if value is not None and not isinstance(value, (list, dict)):
+    if value is None:
+        return ()
+    if not isinstance(value, list):
         report.add(
             "manifest-invalid-value",
-            "[metadata].accumulators must be a table or an array",
-            ("metadata",),
-            "accumulators",
+            "[metadata].accumulators must be an array of tables ([[metadata.accumulators]]),"
+            " each with a name",
+            ("metadata",), "accumulators",
         )
-        return None
-    return value
+        return ()
+    found = []
+    for index, item in enumerate(value):
+        where = ("metadata", "accumulators")
+        label = f"[[metadata.accumulators]] #{index + 1}"
+        if not isinstance(item, dict):
+            report.add("manifest-invalid-value", f"{label} must be a table", where)
+            continue
+        # AccumulatorConfig has no deny_unknown_fields: serde drops other keys.
+        for key in sorted(set(item) - _ACCUMULATOR_KEYS):
+            report.add(
+                "manifest-ignored-key",
+                f"{label}: key {key!r} is ignored (fidius AccumulatorConfig has no such field)",
+                where, level="warning",
+            )
+        name = item.get("name")
+        if not isinstance(name, str):
+            report.add(
+                "manifest-missing-field" if name is None else "manifest-invalid-value",
+                f"{label} needs a name (a string)", where,
+            )
+        kind = item.get("accumulator_type", "passthrough")
+        if not isinstance(kind, str):
+            report.add(
+                "manifest-invalid-value", f"{label}: accumulator_type must be a string", where
+            )
+            kind = "passthrough"
+        config = item.get("config", {})
+        if not isinstance(config, dict) or not all(isinstance(v, str) for v in config.values()):
+            report.add(
+                "manifest-invalid-value",
+                f"{label}: config must be a table of strings ([metadata.accumulators.config])",
+                where,
+            )
+            config = {}
+        if isinstance(name, str):
+            found.append(Accumulator(name, kind, tuple(sorted(config.items()))))
+    return tuple(found)
 
 
 def _providers(report: _Reporter, metadata: dict[str, Any]) -> tuple[Provider, ...]:
+    """``providers: HashMap<String, ProviderDep>``, ``ProviderDep`` untagged: a version
+    string, or a table whose fields (version, path, git, tag, branch, rev) are all
+    optional strings; serde drops other keys."""
     table = report.table(metadata, "providers", parent=("metadata",))
     providers = []
     for name, spec in table.items():
-        where = ("metadata", "providers", name)
+        where = ("metadata", "providers")
         if isinstance(spec, str):
-            providers.append(Provider(name=name, version=spec))
-            continue
-        if not isinstance(spec, dict):
+            provider = Provider(name=name, version=spec)
+        elif isinstance(spec, dict):
+            wrong = [k for k in _PROVIDER_KEYS if k in spec and not isinstance(spec[k], str)]
+            if wrong:
+                report.add(
+                    "manifest-invalid-value",
+                    f"[metadata.providers].{name}: {', '.join(wrong)} must be a string "
+                    "(ProviderDep: a version string or a table of strings)",
+                    where, name,
+                )
+                continue
+            for key in sorted(set(spec) - set(_PROVIDER_KEYS)):
+                report.add(
+                    "manifest-ignored-key",
+                    f"[metadata.providers].{name}: key {key!r} is ignored "
+                    "(ProviderDep has no such field)",
+                    where, name, level="warning",
+                )
+            provider = Provider(name=name, **{k: spec[k] for k in _PROVIDER_KEYS if k in spec})
+            if not (provider.version or provider.path or provider.git):
+                report.add(
+                    "manifest-invalid-value",
+                    f"[metadata.providers].{name} names no version, path or git: the compiler's "
+                    "cargo build cannot resolve it",
+                    where, name, level="warning",
+                )
+        else:
             report.add(
                 "manifest-invalid-value",
                 f"[metadata.providers].{name} must be a version string or a table",
-                ("metadata", "providers"),
-                name,
+                where, name,
             )
             continue
-        report.unknown_and_rejected(spec, where, set(_PROVIDER_SOURCES + _PROVIDER_GIT_REFS))
-        values = {
-            key: report.string(spec, where, key) for key in _PROVIDER_SOURCES + _PROVIDER_GIT_REFS
-        }
-        sources = [key for key in _PROVIDER_SOURCES if key in spec]
-        if len(sources) != 1:
+        values = [v for v in (provider.version, provider.path, provider.git) if v]
+        if any(WORKSPACE_PLACEHOLDER in v for v in values):
             report.add(
-                "manifest-invalid-value",
-                f"[metadata.providers.{name}] needs exactly one of version, path or git"
-                + (f" (has {', '.join(sources)})" if sources else ""),
-                where,
-                None,
+                "manifest-workspace-placeholder",
+                f"[metadata.providers].{name} holds an unrewritten {WORKSPACE_PLACEHOLDER} "
+                "placeholder: rewrite it to a real path or a published version before packing",
+                where, name, level="warning",
             )
-        refs = [key for key in _PROVIDER_GIT_REFS if key in spec]
-        if refs and "git" not in spec:
-            report.add(
-                "manifest-invalid-value",
-                f"[metadata.providers.{name}].{refs[0]} only applies to a git provider",
-                where,
-                refs[0],
-            )
-        elif len(refs) > 1:
-            report.add(
-                "manifest-invalid-value",
-                f"[metadata.providers.{name}] takes at most one of tag, branch or rev",
-                where,
-                refs[1],
-            )
-        providers.append(Provider(name=name, **values))
+        providers.append(provider)
     return tuple(providers)
 
 
@@ -331,38 +506,61 @@ class _Reporter:
         self.lines = text.splitlines()
         self.findings: list[Finding] = []
 
-    def add(self, rule: str, message: str, table: tuple[str, ...], key: str | None) -> None:
+    def add(
+        self, rule: str, message: str, table: tuple[str, ...], key: str | None = None,
+        *, level: Level = "error",
+    ) -> None:
         self.findings.append(
             Finding(
                 rule=rule,
                 message=f"{Path(self.file).name}: {message}",
-                level="error",
+                level=level,
                 file=self.file,
                 line=self._line_of(table, key),
             )
         )
 
-    def unknown_and_rejected(
-        self, table: dict[str, Any], where: tuple[str, ...], known: set[str]
+    def ignored_keys(
+        self, table: dict[str, Any], where: tuple[str, ...], known: set[str], struct: str
     ) -> None:
+        """Keys a struct without ``deny_unknown_fields`` drops: warnings."""
         for key in table:
-            why = _REJECTED.get((where, key))
+            if key in known:
+                continue
+            value = table[key]
+            shown = f"[{'.'.join(where + (key,))}]" if isinstance(value, dict) else _display(
+                where, key
+            )
+            kind = "table" if isinstance(value, dict) else "key"
+            self.add(
+                "manifest-ignored-key",
+                f"{kind} {shown} is ignored by the server ({struct} has no such field)",
+                where, key, level="warning",
+            )
+
+    def unknown_metadata_keys(self, metadata: dict[str, Any]) -> None:
+        """``CloacinaMetadata`` is ``deny_unknown_fields``: every other key is an error."""
+        for key, value in metadata.items():
+            if key in _METADATA_KEYS:
+                continue
+            why = _REJECTED.get(key)
             if why:
                 shown = (
-                    f"[[{'.'.join(where + (key,))}]]"
-                    if isinstance(table[key], list)
-                    else (_display(where, key))
+                    f"[[metadata.{key}]]"
+                    if isinstance(value, list)
+                    else _display(("metadata",), key)
                 )
                 self.add(
-                    "manifest-rejected-key",
-                    f"rejected key {shown}: {why}",
-                    where,
-                    key,
+                    "manifest-rejected-key", f"rejected key {shown}: {why}", ("metadata",), key
                 )
-            elif key not in known:
-                kind = "table" if isinstance(table[key], dict) else "key"
-                shown = f"[{'.'.join(where + (key,))}]" if kind == "table" else _display(where, key)
-                self.add("manifest-unknown-key", f"unknown {kind} {shown}", where, key)
+            else:
+                kind = "table" if isinstance(value, dict) else "key"
+                shown = f"[metadata.{key}]" if kind == "table" else _display(("metadata",), key)
+                self.add(
+                    "manifest-unknown-key",
+                    f"unknown {kind} {shown}: CloacinaMetadata refuses unknown fields",
+                    ("metadata",), key,
+                )
 
     def table(
         self,
@@ -375,14 +573,11 @@ class _Reporter:
         value = data.get(key)
         if value is None:
             if required:
-                self.add("manifest-missing-field", f"missing required table [{key}]", parent, None)
+                self.add("manifest-missing-field", f"missing required table [{key}]", parent)
             return {}
         if not isinstance(value, dict):
             self.add(
-                "manifest-invalid-value",
-                f"{_display(parent, key)} must be a table",
-                parent,
-                key,
+                "manifest-invalid-value", f"{_display(parent, key)} must be a table", parent, key
             )
             return {}
         return value
@@ -391,26 +586,22 @@ class _Reporter:
         value = table.get(key)
         if value is None:
             return None
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
             self.add(
-                "manifest-invalid-value",
-                f"{_display(where, key)} must be a non-empty string",
-                where,
-                key,
+                "manifest-invalid-value", f"{_display(where, key)} must be a string", where, key
             )
             return None
         return value
 
-    def integer(self, table: dict[str, Any], where: tuple[str, ...], key: str) -> int | None:
+    def u32(self, table: dict[str, Any], where: tuple[str, ...], key: str) -> int | None:
         value = table.get(key)
         if value is None:
             return None
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= U32_MAX:
             self.add(
                 "manifest-invalid-value",
-                f"{_display(where, key)} must be a positive integer",
-                where,
-                key,
+                f"{_display(where, key)} must be an integer from 0 to {U32_MAX} (a u32)",
+                where, key,
             )
             return None
         return value

@@ -94,6 +94,19 @@ class ImportProbe:
 
 
 @dataclass
+class HostProvided:
+    """What the host provides to a package at run time (Cloacina's ``cloaca``): shown, not counted."""
+
+    name: str
+    #: None when it cannot be known (the server's own version).
+    version: str | None
+    #: Where the figures come from (a wheel given on the command line, or why there are none).
+    source: str
+    #: Measured from a wheel, when one was given.
+    footprint: DistributionFootprint | None = None
+
+
+@dataclass
 class Footprint:
     #: Distributions in the runtime closure, the package itself excluded.
     distributions: int
@@ -111,8 +124,14 @@ class Footprint:
     #: The audited package's own distribution (counted in install_bytes, not in
     #: distributions or by_distribution).
     package: DistributionFootprint | None = None
-    #: Size of the ``.cloacina`` archive, for packages that came as one.
+    #: Size of the ``.cloacina`` archive: the given one, or the one packed from the directory.
     archive_bytes: int | None = None
+    #: Files in that archive.
+    archive_files: int | None = None
+    #: True when cloacina-audit packed the directory, False for an archive given as PATH.
+    archive_packed: bool | None = None
+    #: Provided by the host, not counted in this footprint.
+    host_provided: list[HostProvided] = field(default_factory=list)
 
     @property
     def unmeasured(self) -> list[DistributionFootprint]:

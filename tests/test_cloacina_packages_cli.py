@@ -161,7 +161,8 @@ def _vendored_package(tmp_path: Path) -> Path:
     })
 
 
-def test_footprint_counts_sources_vendored_code_and_cloaca_from_its_wheel(tmp_path):
+def test_footprint_counts_what_the_package_ships_and_shows_cloaca_apart(tmp_path):
+    # Issue 13 item 3 changed this: cloaca is the host's, shown apart and counted nowhere.
     from test_cloaca_wheel import FILES, fake_wheel
 
     package = _vendored_package(tmp_path / "pkg")
@@ -170,20 +171,21 @@ def test_footprint_counts_sources_vendored_code_and_cloaca_from_its_wheel(tmp_pa
     assert result.code == 0, result.stderr
     footprint = json.loads(result.stdout)["packages"][0]["footprint"]
     rows = {d["name"]: d for d in footprint["by_distribution"]}
-    assert set(rows) == {"tinylib", "cloaca"}
-    assert rows["tinylib"]["version"] == "vendored" and rows["tinylib"]["native_files"] == 1
-    assert rows["cloaca"]["native_files"] == 3
-    assert rows["cloaca"]["bytes"] >= sum(len(d) for d in FILES.values())
+    assert set(rows) == {"tinylib"}
+    assert rows["tinylib"]["version"] == "unknown" and rows["tinylib"]["native_files"] == 1
     own = footprint["package"]["bytes"]
-    assert footprint["install_bytes"] == own + rows["tinylib"]["bytes"] + rows["cloaca"]["bytes"]
-    assert footprint["distributions"] == 2
-    assert footprint["native_files"] == 4
+    assert footprint["install_bytes"] == own + rows["tinylib"]["bytes"]
+    assert footprint["distributions"] == 1
+    assert footprint["native_files"] == 1
+    [host] = footprint["host_provided"]
+    assert host["name"] == "cloaca" and host["version"] == "0.12.0"
+    assert host["native_files"] == 3
+    assert host["bytes"] >= sum(len(d) for d in FILES.values())
     assert footprint["import"] is None  # cloaca cannot be installed here: no probe
-    assert "measured from its wheel" in footprint["import_not_probed"]
-    text = run_cli("footprint", str(package), "--cloaca-wheel", str(wheel))
-    assert "Import: not probed: a Cloacina package is imported by the cloaca server" in " ".join(
-        text.stdout.split()
-    )
+    assert "provides the cloaca module" in footprint["import_not_probed"]
+    text = " ".join(run_cli("footprint", str(package), "--cloaca-wheel", str(wheel)).stdout.split())
+    assert "Import: not probed: a Cloacina package is imported by the Cloacina server" in text
+    assert "Provided by the host, not counted: cloaca 0.12.0" in text
 
 
 def test_report_on_an_archive_records_the_archive_size(tmp_path):

@@ -161,6 +161,7 @@ METRICS: dict[str, tuple[str, Formatter, Formatter]] = {
     "native_bytes": ("Native size", format_size, format_signed_size),
     "import_modules": ("Modules imported", format_count, format_signed_count),
     "import_seconds": ("Import time", format_seconds, format_signed_seconds),
+    "archive_bytes": ("Archive size", format_size, format_signed_size),
 }
 
 
@@ -171,6 +172,23 @@ def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
     after = "n/a" if change.after is None else fmt(change.after)
     absolute = "n/a" if change.absolute is None else signed(change.absolute)
     return label, before, after, absolute, format_percent(change.percent)
+
+
+def shipped_lines(footprint: Footprint) -> list[str]:
+    """The archive a Cloacina package ships, and what the host provides without counting it."""
+    lines = []
+    if footprint.archive_bytes is not None:
+        files = f", {plural(footprint.archive_files, 'file')}" if footprint.archive_files else ""
+        packed = " (packed here as cloacinactl packs it)" if footprint.archive_packed else ""
+        lines.append(f"Archive: {format_size(footprint.archive_bytes)}{files}{packed}")
+    for host in footprint.host_provided:
+        measured = host.footprint.bytes if host.footprint else None
+        size = f", {format_size(measured)}" if measured else ""
+        lines.append(
+            f"Provided by the host, not counted: {host.name} "
+            f"{host.version or '(version unknown)'}{size}: {host.source}"
+        )
+    return lines
 
 
 def contracts_summary(audit: PackageAudit) -> str:

@@ -17,6 +17,7 @@ from ..models import (
     DistributionFootprint,
     Finding,
     Footprint,
+    HostProvided,
     ImportProbe,
     ImportStep,
     PackageAudit,
@@ -60,7 +61,7 @@ def package_to_dict(audit: PackageAudit) -> dict[str, Any]:
 def delta_to_dict(delta: Delta) -> dict[str, Any]:
     """Signed changes under the footprint's own keys, each with a ``<key>_pct`` beside it."""
     data: dict[str, Any] = {}
-    for key in ("distributions", "install_bytes", "native_files", "native_bytes"):
+    for key in ("distributions", "install_bytes", "native_files", "native_bytes", "archive_bytes"):
         data.update(_change(key, getattr(delta, key)))
     if delta.import_modules.absolute is None and delta.import_seconds.absolute is None:
         data["import"] = None
@@ -171,10 +172,26 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "outside_bytes": footprint.outside_bytes,
         "environment": footprint.environment,
         "archive_bytes": footprint.archive_bytes,
+        "archive_files": footprint.archive_files,
+        "archive_packed": footprint.archive_packed,
         "by_distribution": [_distribution(d) for d in footprint.by_distribution],
         "package": _distribution(footprint.package) if footprint.package else None,
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
         "import_not_probed": footprint.import_not_probed,
+        "host_provided": [_host_provided(h) for h in footprint.host_provided],
+    }
+
+
+def _host_provided(host: HostProvided) -> dict[str, Any]:
+    measured = host.footprint
+    return {
+        "name": host.name,
+        "version": host.version,
+        "bytes": measured.bytes if measured else None,
+        "files": measured.files if measured else None,
+        "native_files": measured.native_files if measured else None,
+        "native_bytes": measured.native_bytes if measured else None,
+        "source": host.source,
     }
 
 

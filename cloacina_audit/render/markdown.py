@@ -29,6 +29,7 @@ from ._format import (
     optional_count,
     optional_size,
     plural,
+    shipped_lines,
     short_path,
     step_location,
     step_statement,
@@ -195,7 +196,7 @@ def _footprint(name: str, footprint: Footprint) -> str:
         f"{format_size(footprint.install_bytes)} installed, "
         f"{plural(footprint.native_files, 'native file')} ({format_size(footprint.native_bytes)})"
     )
-    parts = [summary]
+    parts = [summary, *(cell(line) for line in shipped_lines(footprint))]
     probe = footprint.import_probe
     if probe is not None:
         forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"

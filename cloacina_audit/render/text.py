@@ -42,6 +42,7 @@ from ._format import (
     optional_count,
     optional_size,
     plural,
+    shipped_lines,
     short_path,
     step_location,
     step_statement,
@@ -191,6 +192,8 @@ def _footprint(console: Console, footprint: Footprint, detail: int) -> None:
     console.print(Text(summary, style="bold"))
     if footprint.environment:
         console.print(Text(f"Measured in {footprint.environment}", style="dim"))
+    for line in shipped_lines(footprint):
+        console.print(Text(line, style="dim"))
     rows = distribution_rows(footprint)
     if rows and detail >= 0:
         table = Table(box=box.SIMPLE)
