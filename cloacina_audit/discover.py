@@ -25,6 +25,7 @@ from .loader_rules import check_loader_rules, top_level_names
 from .manifest import Manifest, read_manifest
 from .models import Finding
 from .names import canonical_name
+from .requirements import not_found, requirement_name
 
 TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
 
@@ -136,22 +137,10 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
         if path.suffix == ".cloacina":
             raise AuditError(f"{spec}: .cloacina archives are opened with open_target()")
         raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
-    if _looks_like_path(spec):
-        raise AuditError(f"{spec}: no such file or directory")
-    # Imported here: only requirements need it, and check must start fast.
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        requirement = Requirement(spec)
-    except InvalidRequirement:
-        raise AuditError(f"{spec}: no such path, and not a valid requirement") from None
-    return Target(kind="requirement", spec=spec, name=canonical_name(requirement.name))
-
-
-def _looks_like_path(spec: str) -> bool:
-    return "/" in spec or "\\" in spec or spec.startswith(".") or spec.endswith(
-        (".whl", ".cloacina", ".toml")
-    )
+    name = requirement_name(spec)
+    if name is None:
+        raise not_found(spec)
+    return Target(kind="requirement", spec=spec, name=canonical_name(name))
 
 
 def _wheel_name(path: Path) -> str:
