@@ -16,8 +16,11 @@ from .config import (
     AuditConfig,
     audit_config_from_pyproject,
     find_importlinter_config,
+    project_table,
+    project_version,
     read_importlinter_options,
     read_toml,
+    table_at,
 )
 from .archive import open_package_archive
 from .errors import AuditError
@@ -118,7 +121,7 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
     path = Path(spec)
     if path.is_dir():
         root = path.resolve()
-        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").is_file() else None
+        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
         if pyproject is not None and "project" in pyproject:
             return _project_target(spec, root, pyproject)
         if (path / "package.toml").is_file():
@@ -148,10 +151,13 @@ def _wheel_name(path: Path) -> str:
 
 
 def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
-    config = audit_config_from_pyproject(pyproject, f"{spec}/pyproject.toml")
+    where = f"{spec}/pyproject.toml"
+    config = audit_config_from_pyproject(pyproject, where)
     tree = read_source_tree(root, pyproject, config.packages)
     if not tree.packages:
         raise AuditError(f"{spec}: no Python package found (a directory with __init__.py)")
+    if "project" in pyproject:
+        project_version(pyproject["project"], where)
     return Target(
         kind="project",
         spec=spec,
@@ -204,20 +210,19 @@ def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
 def read_source_tree(
     root: Path, pyproject: dict[str, Any], packages: list[str] | None = None
 ) -> SourceTree:
-    project = pyproject.get("project", {})
-    name = project.get("name") if isinstance(project, dict) else None
-    if not isinstance(name, str) or not name:
-        name = root.name
-    version = project.get("version") if isinstance(project, dict) else None
+    where = f"{root}/pyproject.toml"
+    project = project_table(pyproject, where) if "project" in pyproject else {}
+    name = project.get("name") or root.name
+    version = project.get("version")
     if packages:
         found = [_locate_package(root, p) for p in packages]
     else:
-        found = _package_dirs(root, pyproject, name)
+        found = _package_dirs(root, pyproject, name, where)
     search_paths = sorted({d.parent for d in found}, key=str)
     return SourceTree(
         root=root,
         name=canonical_name(name),
-        version=version if isinstance(version, str) else None,
+        version=version,
         packages=sorted(d.name for d in found),
         search_paths=search_paths,
     )
@@ -230,8 +235,8 @@ def _locate_package(root: Path, package: str) -> Path:
     raise AuditError(f"{root}: configured package {package!r} not found under src/ or the root")
 
 
-def _package_dirs(root: Path, pyproject: dict[str, Any], name: str) -> list[Path]:
-    declared = _declared_packages(root, pyproject)
+def _package_dirs(root: Path, pyproject: dict[str, Any], name: str, where: str) -> list[Path]:
+    declared = _declared_packages(root, pyproject, where)
     if declared:
         return declared
     src = root / "src"
@@ -245,19 +250,26 @@ def _package_dirs(root: Path, pyproject: dict[str, Any], name: str) -> list[Path
     return [d for d in _packages_in(root) if d.name not in _NOT_PACKAGES]
 
 
-def _declared_packages(root: Path, pyproject: dict[str, Any]) -> list[Path]:
+def _declared_packages(root: Path, pyproject: dict[str, Any], where: str) -> list[Path]:
     """Packages named in the build backend's own configuration (hatch, setuptools)."""
-    tool = pyproject.get("tool", {})
-    hatch = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
-    candidates = hatch.get("packages", []) if isinstance(hatch, dict) else []
-    setuptools_packages = tool.get("setuptools", {}).get("packages", [])
+    hatch_key = "tool.hatch.build.targets.wheel"
+    candidates = table_at(pyproject, hatch_key, where).get("packages", [])
+    if not isinstance(candidates, list) or not all(isinstance(p, str) for p in candidates):
+        raise AuditError(f"{where}: {hatch_key}.packages must be a list of strings")
+    for entry in candidates:
+        parts = entry.replace("\\", "/").split("/")
+        if entry.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise AuditError(
+                f"{where}: {hatch_key}.packages: {entry!r} is not a directory path "
+                "below the project (no '.', '..' or leading '/')"
+            )
+    # setuptools' packages is a list of dotted names, or a table (find: {...}).
+    setuptools_packages = table_at(pyproject, "tool.setuptools", where).get("packages", [])
     if isinstance(setuptools_packages, list):
         top = [p for p in setuptools_packages if isinstance(p, str) and "." not in p]
         candidates = list(candidates) + top
     dirs = []
     for entry in candidates:
-        if not isinstance(entry, str):
-            continue
         for base in (root, root / "src"):
             if (base / entry / "__init__.py").is_file():
                 dirs.append(base / entry)
@@ -278,9 +290,7 @@ def _path_sources(root: Path, pyproject: dict[str, Any]) -> dict[str, SourceTree
     seen = {root}
     while pending:
         project_root, data = pending.pop()
-        sources = data.get("tool", {}).get("uv", {}).get("sources", {})
-        if not isinstance(sources, dict):
-            continue
+        sources = table_at(data, "tool.uv.sources", f"{project_root}/pyproject.toml")
         for dist, source in sources.items():
             if not isinstance(source, dict) or "path" not in source:
                 continue
