@@ -22,7 +22,7 @@ from .config import (
     read_toml,
     table_at,
 )
-from .archive import open_package_archive
+from .archive import unpack_package_archive
 from .errors import AuditError
 from .loader_rules import check_loader_rules, top_level_names
 from .manifest import Manifest, read_manifest
@@ -96,15 +96,16 @@ def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
     """
     path = Path(spec)
     if path.is_file() and path.suffix == ".cloacina":
-        with open_package_archive(path) as top:
-            target = _cloacina_package_target(spec, top)
+        with unpack_package_archive(path) as unpacked:
+            target = _cloacina_package_target(spec, unpacked.top)
             target.archive_bytes = path.stat().st_size
-            target.shown_as = {top.parent: f"{path.resolve()}!"}
-            expected = target.manifest.archive_top_dir if target.manifest else None
-            if expected and top.name != expected:
+            target.shown_as = {unpacked.top.parent: f"{path.resolve()}!"}
+            if unpacked.ignored:
+                # fidius unpack_package keeps only the directory holding package.toml.
                 target.findings.append(Finding(
-                    rule="archive-top-directory",
-                    message=f"{path.name}: top directory is {top.name}/, expected {expected}/",
+                    rule="archive-ignored-entries", level="warning",
+                    message=f"{path.name}: outside the package directory {unpacked.top.name}/, "
+                            f"ignored by the server: {', '.join(unpacked.ignored)}",
                 ))
             yield target
     else:
