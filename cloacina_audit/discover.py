@@ -70,6 +70,8 @@ class Target:
     #: Directories to show under another name in reports (an archive's temporary
     #: extraction directory is shown as ``pkg.cloacina!``).
     shown_as: dict[Path, str] = field(default_factory=dict)
+    #: For a git-ref baseline: the full commit id the ref resolved to.
+    git_commit: str | None = None
 
     def show(self, file: str) -> str:
         for directory, label in self.shown_as.items():
