@@ -6,6 +6,7 @@ Discovery only reads files; it never imports or runs the audited code.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,6 +123,8 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
     lint-imports would check it.
     """
     path = Path(spec)
+    if path.is_dir() and config_file is None:
+        spec, path = _nearest_target_dir(spec, path)
     if path.is_dir():
         root = path.resolve()
         pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
@@ -135,7 +138,8 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
         if pyproject is not None:
             return _project_target(spec, root, pyproject)
         raise AuditError(
-            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here"
+            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here "
+            "or in a parent directory"
         )
     if path.is_file():
         if path.suffix == ".whl":
@@ -147,6 +151,34 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
     if name is None:
         raise not_found(spec)
     return Target(kind="requirement", spec=spec, name=canonical_name(name))
+
+
+def _nearest_target_dir(spec: str, path: Path) -> tuple[str, Path]:
+    """The directory to audit for ``path``: itself, or the nearest parent that is a target.
+
+    Like ruff finding its pyproject.toml: a subdirectory of a project (or the
+    current directory, when PATH is omitted) audits the project it is in. The
+    walk stops at the top of the git work tree (the first directory holding
+    ``.git``) and at the file-system root. Returns (spec, path) as shown to the user.
+    """
+    start = path.resolve()
+    for directory in (start, *start.parents):
+        if _is_target_dir(directory):
+            if directory == start:
+                return spec, path
+            shown = str(directory) if Path(spec).is_absolute() else os.path.relpath(directory)
+            return shown, Path(shown)
+        if (directory / ".git").exists():
+            break
+    return spec, path
+
+
+def _is_target_dir(directory: Path) -> bool:
+    return (
+        (directory / "pyproject.toml").exists()
+        or (directory / "package.toml").is_file()
+        or find_importlinter_config(directory) is not None
+    )
 
 
 def _wheel_name(path: Path) -> str:
