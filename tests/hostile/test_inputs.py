@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
@@ -140,3 +141,13 @@ def test_a_hatch_project_is_unaffected(tmp_path):
     """The control for paths: an existing directory is a path whatever its name."""
     tree = project(tmp_path / "tree", {"pkg/__init__.py": ""})
     assert_verdict(audit(tree, "check", "tree", cwd=tmp_path), 0)
+
+
+def test_a_mistyped_baseline_is_not_sent_to_the_index(tmp_path):
+    """``--before mian``: no such path, no such ref, and not written as a requirement."""
+    tree = project(tmp_path / "tree", {"pkg/__init__.py": ""})
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    result = audit(tree, "report", str(tree), "--before", "mian", "--probe-runs", "1",
+                   timeout=300)
+    assert_clean_error(result, "--before mian: not a path, a git ref")
+    assert "cannot install mian" not in result.stderr
