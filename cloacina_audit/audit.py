@@ -145,7 +145,7 @@ def baseline(before: str, after: str, config_file: Path | None) -> Iterator[Targ
             if not old.exists():
                 raise AuditError(f"--before {before}: {relative} did not exist at that ref")
             try:
-                with open_target(str(old), config_file) as target:
+                with open_target(str(old), config_file, ceiling=checkout.tree) as target:
                     target.spec = f"{after}@{before}"
                     target.shown_as[checkout.tree] = f"{repo}@{before}"
                     target.git_commit = checkout.commit

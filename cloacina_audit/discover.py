@@ -91,7 +91,9 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
+def open_target(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Iterator[Target]:
     """Like :func:`discover`, but also opens ``.cloacina`` archives.
 
     An archive is unpacked safely into a temporary directory that lives as long
@@ -112,19 +114,22 @@ def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
                 ))
             yield target
     else:
-        yield discover(spec, config_file)
+        yield discover(spec, config_file, ceiling=ceiling)
 
 
-def discover(spec: str, config_file: Path | None = None) -> Target:
+def discover(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Target:
     """Classify ``spec`` and read what can be read without installing anything.
 
     ``config_file`` is an import-linter configuration given on the command line;
     a directory that is not a project but has one is checked the way
-    lint-imports would check it.
+    lint-imports would check it. A subdirectory audits the nearest enclosing
+    target, looked for up to ``ceiling`` (default: the top of the git work tree).
     """
     path = Path(spec)
     if path.is_dir() and config_file is None:
-        spec, path = _nearest_target_dir(spec, path)
+        spec, path = _nearest_target_dir(spec, path, ceiling)
     if path.is_dir():
         root = path.resolve()
         pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
@@ -153,7 +158,7 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
     return Target(kind="requirement", spec=spec, name=canonical_name(name))
 
 
-def _nearest_target_dir(spec: str, path: Path) -> tuple[str, Path]:
+def _nearest_target_dir(spec: str, path: Path, ceiling: Path | None) -> tuple[str, Path]:
     """The directory to audit for ``path``: itself, or the nearest parent that is a target.
 
     Like ruff finding its pyproject.toml: a subdirectory of a project (or the
@@ -162,13 +167,14 @@ def _nearest_target_dir(spec: str, path: Path) -> tuple[str, Path]:
     ``.git``) and at the file-system root. Returns (spec, path) as shown to the user.
     """
     start = path.resolve()
+    top = ceiling.resolve() if ceiling is not None else None
     for directory in (start, *start.parents):
         if _is_target_dir(directory):
             if directory == start:
                 return spec, path
             shown = str(directory) if Path(spec).is_absolute() else os.path.relpath(directory)
             return shown, Path(shown)
-        if (directory / ".git").exists():
+        if directory == top or (directory / ".git").exists():
             break
     return spec, path
 

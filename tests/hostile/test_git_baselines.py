@@ -127,3 +127,26 @@ def test_a_baseline_with_export_ignore_and_an_absolute_link_is_audited(tmp_path)
                  timeout=300)
     assert_verdict(text, 0)
     assert f"@HEAD~1 = commit {commit[:12]}" in " ".join(text.stdout.split())
+
+
+def test_the_walk_up_from_a_baseline_stays_inside_its_checkout(tmp_path):
+    """At HEAD~1 the project had no pyproject.toml: the walk must not leave the checkout
+    for a pyproject.toml planted in TMPDIR, beside the temporary tree."""
+    scratch = tmp_path / "scratch"
+    (scratch / "planted").mkdir(parents=True)
+    (scratch / "pyproject.toml").write_text('[project]\nname = "planted"\nversion = "1"\n')
+    (scratch / "planted/__init__.py").write_text("")
+    repo = tmp_path / "tree"
+    (repo / "pkg/sub").mkdir(parents=True)
+    (repo / "pkg/__init__.py").write_text("")
+    (repo / "pkg/sub/__init__.py").write_text("")
+    git(repo, "init", "-q")
+    _commit_all(repo, "no pyproject yet")
+    project(repo, {"pkg/__init__.py": ""})
+    _commit_all(repo, "a project")
+
+    result = audit(repo, "report", str(repo / "pkg/sub"), "--before", "HEAD~1",
+                   "--probe-runs", "1", env={"TMPDIR": str(scratch)}, timeout=300)
+    assert "planted" not in result.stdout + result.stderr
+    assert result.code == 2, result.stderr
+    assert f"{repo}@HEAD~1/pkg/sub: no pyproject.toml" in result.stderr
