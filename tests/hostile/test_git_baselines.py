@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import REPO
 
 from cloacina_audit.gitref import checkout_at
 
@@ -127,6 +131,16 @@ def test_a_baseline_with_export_ignore_and_an_absolute_link_is_audited(tmp_path)
                  timeout=300)
     assert_verdict(text, 0)
     assert f"@HEAD~1 = commit {commit[:12]}" in " ".join(text.stdout.split())
+
+    # At a terminal (80 columns), as a person reads it.
+    command = (f"{sys.executable} -m cloacina_audit report {repo} --before HEAD~1 "
+               "--probe-runs 1")
+    at_terminal = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=REPO,
+                                 env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+                                 capture_output=True, text=True, timeout=300)
+    assert at_terminal.returncode == 0, at_terminal.stdout[-2000:]
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", at_terminal.stdout)
+    assert f"= commit {commit[:12]}" in " ".join(shown.split())
 
 
 def test_the_walk_up_from_a_baseline_stays_inside_its_checkout(tmp_path):
