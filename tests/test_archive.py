@@ -381,3 +381,12 @@ def test_a_run_of_extended_headers_is_refused(tmp_path, scratch):
     with pytest.raises(AuditError, match="more than 8 extended headers in a row"):
         with open_package_archive(archive):
             pass
+
+
+def test_tar_of_the_parent_directory_with_its_dot_entry_is_accepted(tmp_path, scratch):
+    """``tar -C parent .`` starts with a ``./`` entry: the root, not an "empty path"."""
+    archive = _tar_c(tmp_path, _package_dir(tmp_path / "src"), ".")
+    with open_package_archive(archive) as top:
+        assert top.name == TOP
+        assert (top / "package.toml").is_file()
+    assert list(scratch.iterdir()) == []
