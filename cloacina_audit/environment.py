@@ -51,6 +51,7 @@ from typing import Literal
 
 from .discover import Target
 from .errors import AuditError
+from .requirements import local_file
 
 #: Bump when the way environments are built changes, so old ones are not reused.
 ENV_FORMAT_VERSION = 1
@@ -258,6 +259,9 @@ def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
         feed("wheel", _file_digest(wheel))
     else:
         feed("requirement", target.spec)
+        local = local_file(target.spec)  # name @ file:///…: the file's bytes, not just its URL
+        if local is not None:
+            feed("requirement-file", _file_digest(local))
     for variable in _RESOLUTION_VARIABLES:
         if os.environ.get(variable):
             feed(f"env:{variable}", os.environ[variable])

@@ -11,6 +11,7 @@ whatever distribution happens to be called ``slimm``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .errors import AuditError
 
@@ -54,3 +55,24 @@ def not_found(spec: str) -> AuditError:
             f"with a version, extras or a URL: {spec}==1.0, {spec}>=0)"
         )
     return AuditError(f"{spec}: no such file or directory")
+
+
+def local_file(spec: str) -> Path | None:
+    """The file a ``name @ file:///…`` requirement installs, when it is one that exists.
+
+    Its bytes belong in a cache key: the URL stays the same when the file is rebuilt.
+    """
+    if "@" not in spec:
+        return None
+    from urllib.parse import unquote, urlparse
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        url = Requirement(spec).url
+    except InvalidRequirement:
+        return None
+    if not url or not url.startswith("file:"):
+        return None
+    path = Path(unquote(urlparse(url).path))
+    return path if path.is_file() else None

@@ -151,3 +151,14 @@ def test_a_mistyped_baseline_is_not_sent_to_the_index(tmp_path):
                    timeout=300)
     assert_clean_error(result, "--before mian: not a path, a git ref")
     assert "cannot install mian" not in result.stderr
+
+
+def test_a_rebuilt_wheel_behind_the_same_url_is_not_read_from_a_stale_environment(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    dist = tmp_path / "dist"
+    wheel(dist, "urlwf", {"urlwf/__init__.py": "import sqlalchemy\n"})
+    spec = f"urlwf @ {(dist / 'urlwf-1.0-py3-none-any.whl').as_uri()}"
+    assert_verdict(audit(tree, "check", spec, env=NO_INDEX, cwd=tree), 1)
+    wheel(dist, "urlwf", {"urlwf/__init__.py": "import json\n"})  # same name, same URL
+    assert_verdict(audit(tree, "check", spec, env=NO_INDEX, cwd=tree), 0)
