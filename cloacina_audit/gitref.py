@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import AuditError
 from .models import Finding
@@ -34,6 +35,8 @@ _SYMLINK_MODE = "120000"
 _SUBMODULE_MODE = "160000"
 #: Links followed in a row before a link counts as a loop (as Linux's MAXSYMLINKS).
 _MAX_LINK_DEPTH = 40
+#: The longest link text read (Linux's PATH_MAX).
+_MAX_LINK_TEXT = 4096
 
 
 @dataclass
@@ -95,10 +98,12 @@ def checkout_at(repo: Path, ref: str) -> Iterator[Checkout]:
                 if mode == _SUBMODULE_MODE:
                     target.mkdir(parents=True, exist_ok=True)
                 elif mode == _SYMLINK_MODE:
-                    links[path] = blobs.read(sha).decode("utf-8", errors="surrogateescape")
+                    text = blobs.read(sha, limit=_MAX_LINK_TEXT)
+                    links[path] = text.decode("utf-8", errors="surrogateescape")
                 elif mode in _BLOB_MODES:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(blobs.read(sha))
+                    with target.open("wb") as handle:
+                        blobs.read(sha, into=handle)
                     target.chmod(_BLOB_MODES[mode])
         _make_links(tree, entries, links, checkout.skipped_links)
         yield checkout
@@ -149,20 +154,30 @@ class _BlobReader:
             self.process.kill()
             self.process.wait()
 
-    def read(self, sha: str) -> bytes:
+    def read(self, sha: str, *, limit: int | None = None, into: BinaryIO | None = None) -> bytes:
+        """The object's bytes (at most ``limit``), or, with ``into``, copied there in blocks."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
         stdin.write(f"{sha}\n".encode())
         stdin.flush()
-        header = stdout.readline().decode(errors="replace").split()
-        if len(header) != 3 or header[0] != sha:
+        header = stdout.readline(200).decode(errors="replace").split()
+        if len(header) != 3 or header[0] != sha or not header[2].isdigit():
             raise AuditError(f"--before {self.ref}: git cat-file cannot read object {sha}")
         size = int(header[2])
-        data = stdout.read(size)
+        if limit is not None and size > limit:
+            raise AuditError(f"--before {self.ref}: a committed link of {size} bytes ({sha})")
+        chunks, left = [], size
+        while left:
+            block = stdout.read(min(left, 1 << 20))
+            if not block:
+                raise AuditError(f"--before {self.ref}: git cat-file stopped inside object {sha}")
+            left -= len(block)
+            if into is None:
+                chunks.append(block)
+            else:
+                into.write(block)
         stdout.read(1)  # the newline after the contents
-        if len(data) != size:
-            raise AuditError(f"--before {self.ref}: git cat-file stopped inside object {sha}")
-        return data
+        return b"".join(chunks)
 
 
 def _make_links(
