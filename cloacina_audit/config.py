@@ -212,8 +212,14 @@ def find_importlinter_config(directory: Path) -> Path | None:
 
 
 def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise AuditError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOML_BYTES + 1)
+        if len(data) > MAX_TOML_BYTES:
+            raise AuditError(f"{path}: larger than {MAX_TOML_BYTES} bytes; not a configuration file")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(f"{path}: cannot read: {exc}") from None
 
@@ -225,6 +231,7 @@ def read_importlinter_options(config_file: Path) -> UserOptions:
     from importlinter.application.use_cases import read_user_options
 
     configure_importlinter()
+    _read_text(config_file)  # import-linter reads without bounds: a FIFO or a huge file stops here
     try:
         return read_user_options(config_filename=str(config_file.resolve()))
     except FileNotFoundError:

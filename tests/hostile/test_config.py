@@ -284,3 +284,13 @@ def test_a_pyproject_that_is_not_a_regular_file_is_not_read(tmp_path, special):
         (tree / "pyproject.toml").symlink_to("/dev/zero")
     result = audit(tree, "check", str(tree), timeout=30)
     assert_clean_error(result, "pyproject.toml", "not a regular file")
+
+
+@pytest.mark.parametrize("file", ["pyproject.toml", "setup.cfg", ".importlinter"])
+def test_a_configuration_file_over_4_mib_is_refused_unread(tmp_path, file):
+    tree = _tree(tmp_path)
+    target = tree / file
+    with target.open("a") as handle:
+        handle.write("\n# importlinter tool.importlinter\n")
+        handle.write(("#" + "x" * 1023 + "\n") * 4200)  # 4.1 MiB of comments
+    assert_clean_error(audit(tree, "check", str(tree)), file, "larger than 4194304 bytes")
