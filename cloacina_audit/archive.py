@@ -1,20 +1,35 @@
-"""Reading ``.cloacina`` archives without trusting them.
+"""Reading ``.cloacina`` archives without trusting them, by the rules the server applies.
 
-A ``.cloacina`` package is a bzip2-compressed tar holding exactly one top
-directory ``<name>-<version>/``. An archive is untrusted input: before anything
-is written, every header is checked (no absolute paths, no ``..``, no links
-leading out of the top directory, no device files or FIFOs, one top directory,
-size and file-count limits), and only then is it extracted, entry by entry,
-into a fresh temporary directory that is removed afterwards. Sizes are counted
-again from what actually lands on disk, so a header that lies cannot get more
-than ``max_bytes`` written.
+A ``.cloacina`` package is a bzip2-compressed tar. The Cloacina server unpacks
+it with fidius ``unpack_package`` (fidius-core ``package.rs``, strict
+``UnpackOptions::default()``), and this module refuses what that function
+refuses, so that an archive passing here is one the server would load:
+
+- every symbolic and hard link, whatever it points at;
+- ``..`` components and absolute paths;
+- more than 10,000 entries;
+- more than 500 MiB declared in entry headers, or more than 10 times the
+  archive's own size.
+
+The package directory is whichever top-level directory holds ``package.toml``
+(fidius takes the first ``read_dir`` finds; its name does not matter). Other
+top-level entries, ``__MACOSX/`` included, are extracted by fidius into its
+staging directory and thrown away with it: they are not extracted here and
+are reported as ignored. Two top directories with a ``package.toml`` are
+refused, since which one the server would pick depends on directory order.
+
+Stricter than fidius, for our own safety: device files, FIFOs, sparse files and
+duplicate entries are refused, no extended (PAX or GNU long-name) header may
+exceed 64 KiB, and sizes are counted again from what lands on disk. Only
+then, entry by entry, is the package directory extracted into a fresh
+temporary directory that is removed afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
-import posixpath
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -23,9 +38,20 @@ from pathlib import Path
 
 from .errors import AuditError
 
-#: The Cloacina server's upload limit, used as the default uncompressed limit too.
-DEFAULT_MAX_BYTES = 100 * 10**6
+#: fidius ``UnpackOptions::default().max_decompressed``: 500 MiB.
+DEFAULT_MAX_BYTES = 500 * 1024 * 1024
+#: fidius ``UnpackOptions::default().max_ratio``.
+DEFAULT_MAX_RATIO = 10
+#: fidius ``UnpackOptions::default().max_entries``.
 DEFAULT_MAX_FILES = 10_000
+#: cloacina-server's router: ``DefaultBodyLimit::max(100 * 1024 * 1024)`` on the
+#: upload body, i.e. on the compressed archive.
+UPLOAD_LIMIT_BYTES = 100 * 1024 * 1024
+
+#: The largest PAX or GNU long-name header read (tarfile holds it in memory).
+MAX_EXTENDED_HEADER_BYTES = 64 * 1024
+#: Extended headers in a row before a member (tarfile recurses on each).
+MAX_EXTENDED_HEADER_RUN = 8
 
 _BZIP2_MAGIC = b"BZh"
 _OTHER_COMPRESSIONS = {
@@ -36,49 +62,120 @@ _OTHER_COMPRESSIONS = {
 }
 
 
+@dataclass
+class UnpackedArchive:
+    #: The package directory (the top directory holding package.toml).
+    top: Path
+    #: Top-level entries outside the package directory, which the server discards.
+    ignored: list[str] = field(default_factory=list)
+
+
 @contextlib.contextmanager
-def open_package_archive(
-    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_files: int = DEFAULT_MAX_FILES
-) -> Iterator[Path]:
-    """Extract ``path`` safely and yield its top directory; everything is removed on exit."""
+def unpack_package_archive(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_ratio: int = DEFAULT_MAX_RATIO,
+) -> Iterator[UnpackedArchive]:
+    """Extract the package directory of ``path`` safely; everything is removed on exit."""
     path = Path(path)
-    _check_compression(path)
+    limits = _Limits(max_bytes, max_files, max_ratio, compressed=_check_archive_file(path))
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-archive-") as scratch:
         destination = Path(scratch)
         with _open_tar(path) as tar:
-            plan = _plan_extraction(path, tar, max_bytes=max_bytes, max_files=max_files)
+            plan = _plan_extraction(path, tar, limits)
             _extract(path, tar, plan, destination, max_bytes=max_bytes)
-        yield destination / plan.top
+        yield UnpackedArchive(top=destination / plan.top, ignored=plan.ignored)
+
+
+@contextlib.contextmanager
+def open_package_archive(path: Path, **limits: int) -> Iterator[Path]:
+    """Like :func:`unpack_package_archive`, yielding only the package directory."""
+    with unpack_package_archive(path, **limits) as unpacked:
+        yield unpacked.top
 
 
 # --- what the archive is -------------------------------------------------------
 
 
-def _check_compression(path: Path) -> None:
+def _check_archive_file(path: Path) -> int:
+    """The archive's size, once it is known to be a bzip2 stream within the upload limit."""
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise AuditError(f"{path}: cannot read archive: {exc.strerror}") from None
-    if head.startswith(_BZIP2_MAGIC):
-        return
     for magic, kind in _OTHER_COMPRESSIONS.items():
         if head.startswith(magic):
             raise AuditError(
                 f"{path}: not a .cloacina archive: {kind}-compressed, "
                 "expected a bzip2-compressed tar"
             )
-    raise AuditError(f"{path}: not a .cloacina archive: expected a bzip2-compressed tar")
+    if not head.startswith(_BZIP2_MAGIC):
+        raise AuditError(f"{path}: not a .cloacina archive: expected a bzip2-compressed tar")
+    if size > UPLOAD_LIMIT_BYTES:
+        raise AuditError(
+            f"{path}: {size} bytes, over the server's upload limit of {UPLOAD_LIMIT_BYTES} "
+            "bytes (100 MiB); limit exceeded"
+        )
+    return size
+
+
+class _Refused(Exception):
+    """A header refused while tarfile is still reading it."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses oversized extended headers before tarfile reads them whole.
+
+    tarfile reads a PAX or GNU long-name header's payload into memory in one
+    piece, and recurses for every extended header in a row: a 1 GiB header
+    costs 1 GiB of memory. Sparse files are refused before their maps are read
+    (GNU sparse 1.0 reads blocks until it finds a newline).
+    """
+
+    _EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                 tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+
+    def _proc_member(self, tarfile_):  # type: ignore[override]
+        if self.type in self._EXTENDED:
+            if self.size > MAX_EXTENDED_HEADER_BYTES:
+                raise _Refused(
+                    f"an extended header of {self.size} bytes "
+                    f"(at most {MAX_EXTENDED_HEADER_BYTES} are read)"
+                )
+            run = getattr(tarfile_, "_cloacina_extended_run", 0) + 1
+            if run > MAX_EXTENDED_HEADER_RUN:
+                raise _Refused(f"more than {MAX_EXTENDED_HEADER_RUN} extended headers in a row")
+            tarfile_._cloacina_extended_run = run
+        else:
+            tarfile_._cloacina_extended_run = 0
+        return super()._proc_member(tarfile_)
+
+    def _proc_sparse(self, tarfile_):  # type: ignore[override]
+        raise _Refused("sparse files are not supported")
+
+    def _proc_gnusparse_00(self, *args):  # type: ignore[override]
+        raise _Refused("sparse files are not supported")
+
+    _proc_gnusparse_01 = _proc_gnusparse_00
+    _proc_gnusparse_10 = _proc_gnusparse_00
 
 
 @contextlib.contextmanager
 def _open_tar(path: Path) -> Iterator[tarfile.TarFile]:
     try:
-        tar = tarfile.open(path, mode="r:bz2")
+        tar = tarfile.open(path, mode="r:bz2", tarinfo=_BoundedTarInfo)
+    except _Refused as exc:
+        raise AuditError(f"{path}: refusing the archive: {exc}") from None
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise AuditError(f"{path}: corrupt archive: {_reason(exc)}") from None
     try:
         yield tar
+    except _Refused as exc:
+        raise AuditError(f"{path}: refusing the archive: {exc}") from None
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise AuditError(f"{path}: corrupt archive: {_reason(exc)}") from None
     finally:
@@ -92,25 +189,36 @@ def _reason(exc: BaseException) -> str:
 # --- checking every header before writing anything -----------------------------
 
 
+@dataclass(frozen=True)
+class _Limits:
+    max_bytes: int
+    max_files: int
+    #: Declared bytes per compressed byte; 0 turns the ratio off.
+    max_ratio: int
+    #: The archive's own size.
+    compressed: int
+
+
 @dataclass
 class _Plan:
     top: str
     members: list[tarfile.TarInfo] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
 
-def _plan_extraction(
-    archive: Path, tar: tarfile.TarFile, *, max_bytes: int, max_files: int
-) -> _Plan:
+def _plan_extraction(archive: Path, tar: tarfile.TarFile, limits: _Limits) -> _Plan:
     """Read headers one at a time, refusing the archive at the first bad entry.
 
     Headers are read lazily so that a limit is hit before the rest of the
-    stream is decompressed.
+    stream is decompressed. The checks follow fidius
+    ``unpack_package_with_options``, in its order: entry count, links, path
+    components, declared size.
     """
-    top: str | None = None
     members: list[tarfile.TarInfo] = []
-    regular_sizes: dict[str, int] = {}
-    symlinks: set[str] = set()
     seen: set[str] = set()
+    tops: list[str] = []
+    top_level_manifest: tarfile.TarInfo | None = None
+    count = 0
     total = 0
 
     def refuse(member: tarfile.TarInfo, why: str) -> AuditError:
@@ -120,59 +228,82 @@ def _plan_extraction(
         member = tar.next()
         if member is None:
             break
-        if len(members) >= max_files:
+        count += 1
+        if count > limits.max_files:  # fidius: PackageError::TooManyEntries
             raise AuditError(
-                f"{archive}: more than {max_files} entries (at {member.name!r}); limit exceeded"
+                f"{archive}: more than {limits.max_files} entries (at {member.name!r}); "
+                "limit exceeded"
             )
+        if member.issym():  # fidius: PackageError::SymlinkRejected
+            raise refuse(member, f"symbolic link (to {member.linkname!r}): the server refuses "
+                                 "every link in an archive")
+        if member.islnk():  # fidius: PackageError::HardlinkRejected
+            raise refuse(member, f"hard link (to {member.linkname!r}): the server refuses "
+                                 "every link in an archive")
         parts = _parts(member.name)
-        problem = _path_problem(member.name, parts)
+        problem = _path_problem(member.name, parts)  # fidius: PathTraversal, AbsolutePath
         if problem:
             raise refuse(member, problem)
+        if not parts:
+            if member.isdir():
+                continue  # "./", the root written by `tar -C dir .`
+            raise refuse(member, "empty path")
         relative = "/".join(parts)
         if relative in seen:
             raise refuse(member, "duplicate entry")
         seen.add(relative)
-        if top is None:
-            top = parts[0]
-        elif parts[0] != top:
-            raise refuse(member, f"more than one top directory ({top!r} and {parts[0]!r})")
-        if len(parts) == 1 and not member.isdir():
-            raise refuse(member, "a file at the top level; expected one top directory")
-        if any("/".join(parts[:i]) in symlinks for i in range(1, len(parts))):
-            raise refuse(member, "its path goes through a symbolic link")
-
         if member.isreg():
             if member.issparse():
                 raise refuse(member, "sparse files are not supported")
-            total += member.size
-            regular_sizes[relative] = member.size
-        elif member.issym():
-            problem = _symlink_problem(parts, member.linkname, top)
-            if problem:
-                raise refuse(member, problem)
-            symlinks.add(relative)
-        elif member.islnk():
-            target = "/".join(_parts(member.linkname))
-            if (
-                _path_problem(member.linkname, _parts(member.linkname))
-                or target not in regular_sizes
-            ):
-                raise refuse(
-                    member, f"hard link to {member.linkname!r}, not a file earlier in the archive"
-                )
-            total += regular_sizes[target]
         elif not member.isdir():
             raise refuse(member, f"{_type_name(member)} entries are not allowed")
-        if total > max_bytes:
+
+        # fidius: the sum of every entry's declared size (PackageError::SizeLimitExceeded).
+        total += member.size
+        if total > limits.max_bytes:
             raise AuditError(
-                f"{archive}: uncompressed size exceeds {max_bytes} bytes (at {member.name!r}); "
-                "limit exceeded"
+                f"{archive}: uncompressed size exceeds {limits.max_bytes} bytes "
+                f"(at {member.name!r}); limit exceeded"
             )
+        if limits.max_ratio and total > limits.max_ratio * limits.compressed:
+            raise AuditError(
+                f"{archive}: uncompressed size exceeds {limits.max_ratio * limits.compressed} "
+                f"bytes, {limits.max_ratio} times the archive's {limits.compressed} bytes "
+                f"(at {member.name!r}); limit exceeded"
+            )
+
+        if parts[-1] == "package.toml" and member.isreg():
+            if len(parts) == 1:
+                top_level_manifest = member
+            elif len(parts) == 2:
+                tops.append(parts[0])
+                if len(tops) > 1:
+                    raise refuse(member, f"more than one top directory holds package.toml "
+                                         f"({tops[0]!r} and {tops[1]!r}): which one the "
+                                         "server loads depends on directory order")
         members.append(member)
 
-    if top is None:
-        raise AuditError(f"{archive}: empty archive")
-    return _Plan(top=top, members=members)
+    if not tops:
+        if top_level_manifest is not None:
+            raise AuditError(
+                f"{archive}: package.toml is at the top level of the archive (packed with "
+                "`tar -C DIR .`?); the server needs it inside one top directory, as "
+                "`cloacinactl package pack` writes NAME-VERSION/package.toml"
+            )
+        if not members:
+            raise AuditError(f"{archive}: empty archive")
+        raise AuditError(f"{archive}: no top directory holds a package.toml")
+    top = tops[0]
+    plan = _Plan(top=top)
+    ignored: set[str] = set()
+    for member in members:
+        parts = _parts(member.name)
+        if parts[0] == top:
+            plan.members.append(member)
+        else:
+            ignored.add(parts[0] + ("/" if member.isdir() or len(parts) > 1 else ""))
+    plan.ignored = sorted(ignored)
+    return plan
 
 
 def _parts(name: str) -> list[str]:
@@ -186,17 +317,6 @@ def _path_problem(name: str, parts: list[str]) -> str | None:
         return "backslash in path"
     if ".." in parts:
         return "escapes the top directory ('..')"
-    if not parts:
-        return "empty path"
-    return None
-
-
-def _symlink_problem(parts: list[str], linkname: str, top: str) -> str | None:
-    if linkname.startswith("/") or (len(linkname) > 1 and linkname[1] == ":"):
-        return f"symbolic link to an absolute path ({linkname!r})"
-    resolved = posixpath.normpath(posixpath.join(*parts[:-1], linkname))
-    if resolved != top and not resolved.startswith(top + "/"):
-        return f"symbolic link pointing outside the top directory ({linkname!r})"
     return None
 
 
@@ -206,7 +326,7 @@ def _type_name(member: tarfile.TarInfo) -> str:
     if member.isblk():
         return "block device"
     if member.isfifo():
-        return "FIFO"
+        return "FIFO (named pipe)"
     return f"type {member.type!r}"
 
 
@@ -218,6 +338,9 @@ def _extract(
 ) -> None:
     written = 0
     for member in plan.members:
+        # "./demo-1.0/x" is written as "demo-1.0/x": the same place, no dot directory.
+        member = copy.copy(member)
+        member.name = "/".join(_parts(member.name))
         try:
             _extract_member(tar, member, destination)
         except tarfile.FilterError as exc:
@@ -230,7 +353,7 @@ def _extract(
             raise AuditError(
                 f"{archive}: cannot extract {member.name!r}: {exc.strerror or exc}"
             ) from None
-        if member.isreg() or member.islnk():
+        if member.isreg():
             written += os.lstat(destination / member.name).st_size
             if written > max_bytes:
                 raise AuditError(

@@ -14,7 +14,7 @@ from .check import CheckOptions, check_target, contract_specs
 from .discover import Target, discover, open_target
 from .errors import AuditError, NothingToCheck
 from .footprint import measure_footprint
-from .gitref import checkout_at, is_commit, repository_of
+from .gitref import checkout_at, checkout_findings, is_commit, repository_of
 from .models import Finding, PackageAudit
 from .package_footprint import measure_package_footprint
 
@@ -48,6 +48,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
                 rule="contracts-not-applied", level="warning",
                 message=f"{exc} (only top-level modules): contracts were not applied",
             ))
+    audit.git_commit = target.git_commit
     audit.footprint = _footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     return audit
@@ -137,14 +138,19 @@ def baseline(before: str, after: str, config_file: Path | None) -> Iterator[Targ
     repo = repository_of(Path(after).resolve())
     if repo is not None and is_commit(repo, before):
         relative = Path(after).resolve().relative_to(repo)
-        with checkout_at(repo, before) as tree:
-            old = tree / relative
+        with checkout_at(repo, before) as checkout:
+            old = checkout.tree / relative
             if not old.exists():
                 raise AuditError(f"--before {before}: {relative} did not exist at that ref")
-            with open_target(str(old), config_file) as target:
-                target.spec = f"{after}@{before}"
-                target.shown_as[tree] = f"{repo}@{before}"
-                yield target
+            try:
+                with open_target(str(old), config_file, ceiling=checkout.tree) as target:
+                    target.spec = f"{after}@{before}"
+                    target.shown_as[checkout.tree] = f"{repo}@{before}"
+                    target.git_commit = checkout.commit
+                    target.findings += checkout_findings(before, checkout)
+                    yield target
+            except AuditError as exc:  # name the ref, not the temporary directory
+                raise AuditError(str(exc).replace(str(checkout.tree), f"{repo}@{before}")) from None
         return
     try:
         target = discover(before)

@@ -95,15 +95,15 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
 def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
     """A wheel or requirement, installed into its isolated environment, read as source.
 
-    Installing a wheel runs none of its code; a requirement that only has an
-    sdist is built by its build backend, which is the one time uv runs code of
-    the audited distribution (and only in the isolated environment).
+    Installing a wheel runs none of its code. Source distributions are never
+    built (uv ``--no-build``): a build backend would run code of the audited
+    distribution, or of a dependency, which check promises never to do.
     """
     # Imported here: only wheels and requirements need them, and check must start fast.
     from .distributions import import_names, installed_distributions
     from .environment import isolated_environment
 
-    with isolated_environment(target, cache_dir=options.cache_dir) as environment:
+    with isolated_environment(target, cache_dir=options.cache_dir, wheels_only=True) as environment:
         site = [Path(p) for p in environment.site_packages]
         installed = installed_distributions(site)
         dist = installed.get(target.name)

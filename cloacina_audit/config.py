@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 ImportPolicy = Literal["count", "ignore"]
+
+#: A distribution name as PEP 508 allows it.
+_PROJECT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
 _KNOWN_KEYS = {
     "preset",
@@ -50,23 +54,90 @@ class AuditConfig:
     import_timeout: float | None = None
 
 
+#: No configuration file is this big; a bigger one (or /dev/zero behind a link) is refused.
+MAX_TOML_BYTES = 4 * 1024 * 1024
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into an AuditError naming the file."""
+    """Parse a TOML file, turning every failure into an AuditError naming the file.
+
+    Only a regular file is read (a FIFO would block), and at most
+    :data:`MAX_TOML_BYTES` of it.
+    """
+    if not path.is_file():
+        why = "not a regular file" if path.exists() else "cannot read: No such file or directory"
+        raise AuditError(f"{path}: {why}")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_TOML_BYTES:
+        raise AuditError(f"{path}: larger than {MAX_TOML_BYTES} bytes; not a configuration file")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise AuditError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError:
         raise AuditError(f"{path}: not valid UTF-8") from None
-    except OSError as exc:
-        raise AuditError(f"{path}: cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise AuditError(f"{path}: malformed TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer beyond int's digit limit, among others
+        raise AuditError(f"{path}: malformed TOML: {str(exc).split(';')[0]}") from None
+
+
+def table_at(data: dict[str, Any], dotted: str, where: str) -> dict[str, Any]:
+    """``data["a"]["b"]`` for ``"a.b"``: {} when absent, an AuditError naming the key when
+    some level is not a table (``[tool] hatch = 1``)."""
+    current: Any = data
+    walked: list[str] = []
+    for key in dotted.split("."):
+        walked.append(key)
+        current = current.get(key, {})
+        if not isinstance(current, dict):
+            raise AuditError(f"{where}: [{'.'.join(walked)}] must be a table")
+    return current
+
+
+def project_table(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The ``[project]`` table, its shape checked before anything relies on it.
+
+    ``name`` is required (PEP 621): a build backend refuses the project
+    without one, so ``check`` does too rather than pass what ``footprint``
+    cannot build. See :func:`project_version` for the version.
+    """
+    project = table_at(data, "project", where)
+    dynamic = project.get("dynamic", [])
+    if not isinstance(dynamic, list) or not all(isinstance(d, str) for d in dynamic):
+        raise AuditError(f"{where}: project.dynamic must be a list of strings")
+    name = project.get("name")
+    if name is None:
+        raise AuditError(f"{where}: [project] has no name (project.name is required)")
+    if not isinstance(name, str) or not _PROJECT_NAME.match(name):
+        raise AuditError(f"{where}: project.name must be a valid distribution name, not {name!r}")
+    version = project.get("version")
+    if version is not None and not isinstance(version, str):
+        raise AuditError(f"{where}: project.version must be a string")
+    dependencies = project.get("dependencies", [])
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        raise AuditError(f"{where}: project.dependencies must be a list of strings")
+    return project
+
+
+def project_version(project: dict[str, Any], where: str) -> str | None:
+    """``project.version``; required unless listed in ``project.dynamic`` (PEP 621)."""
+    version = project.get("version")
+    if version is None and "version" not in project.get("dynamic", []):
+        raise AuditError(
+            f"{where}: [project] has no version (set project.version, or list it in "
+            "project.dynamic)"
+        )
+    return version
 
 
 def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig:
     """Validate the ``[tool.cloacina-audit]`` table of an already parsed pyproject."""
-    table = data.get("tool", {}).get("cloacina-audit", {})
-    if not isinstance(table, dict):
-        raise AuditError(f"{where}: [tool.cloacina-audit] must be a table")
+    table = table_at(data, "tool.cloacina-audit", where)
     unknown = sorted(set(table) - _KNOWN_KEYS)
     if unknown:
         raise AuditError(f"{where}: unknown key tool.cloacina-audit.{unknown[0]}")
@@ -74,6 +145,11 @@ def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig
     config = AuditConfig()
     config.preset = _optional_str(table, "preset", where)
     config.packages = _str_list(table, "packages", where)
+    for package in config.packages:
+        if not package.isidentifier():
+            raise AuditError(
+                f"{where}: tool.cloacina-audit.packages: {package!r} is not an import package name"
+            )
     config.entry_modules = _str_list(table, "entry-modules", where)
     budget = table.get("budget", {})
     if not isinstance(budget, dict):
@@ -136,8 +212,14 @@ def find_importlinter_config(directory: Path) -> Path | None:
 
 
 def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise AuditError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOML_BYTES + 1)
+        if len(data) > MAX_TOML_BYTES:
+            raise AuditError(f"{path}: larger than {MAX_TOML_BYTES} bytes; not a configuration file")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(f"{path}: cannot read: {exc}") from None
 
@@ -149,6 +231,7 @@ def read_importlinter_options(config_file: Path) -> UserOptions:
     from importlinter.application.use_cases import read_user_options
 
     configure_importlinter()
+    _read_text(config_file)  # import-linter reads without bounds: a FIFO or a huge file stops here
     try:
         return read_user_options(config_filename=str(config_file.resolve()))
     except FileNotFoundError:

@@ -6,6 +6,7 @@ Discovery only reads files; it never imports or runs the audited code.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,15 +17,19 @@ from .config import (
     AuditConfig,
     audit_config_from_pyproject,
     find_importlinter_config,
+    project_table,
+    project_version,
     read_importlinter_options,
     read_toml,
+    table_at,
 )
-from .archive import open_package_archive
+from .archive import unpack_package_archive
 from .errors import AuditError
 from .loader_rules import check_loader_rules, top_level_names
 from .manifest import Manifest, read_manifest
 from .models import Finding
 from .names import canonical_name
+from .requirements import not_found, requirement_name
 
 TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
 
@@ -66,6 +71,8 @@ class Target:
     #: Directories to show under another name in reports (an archive's temporary
     #: extraction directory is shown as ``pkg.cloacina!``).
     shown_as: dict[Path, str] = field(default_factory=dict)
+    #: For a git-ref baseline: the full commit id the ref resolved to.
+    git_commit: str | None = None
 
     def show(self, file: str) -> str:
         for directory, label in self.shown_as.items():
@@ -84,7 +91,9 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
+def open_target(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Iterator[Target]:
     """Like :func:`discover`, but also opens ``.cloacina`` archives.
 
     An archive is unpacked safely into a temporary directory that lives as long
@@ -92,32 +101,38 @@ def open_target(spec: str, config_file: Path | None = None) -> Iterator[Target]:
     """
     path = Path(spec)
     if path.is_file() and path.suffix == ".cloacina":
-        with open_package_archive(path) as top:
-            target = _cloacina_package_target(spec, top)
+        with unpack_package_archive(path) as unpacked:
+            target = _cloacina_package_target(spec, unpacked.top)
             target.archive_bytes = path.stat().st_size
-            target.shown_as = {top.parent: f"{path.resolve()}!"}
-            expected = target.manifest.archive_top_dir if target.manifest else None
-            if expected and top.name != expected:
+            target.shown_as = {unpacked.top.parent: f"{path.resolve()}!"}
+            if unpacked.ignored:
+                # fidius unpack_package keeps only the directory holding package.toml.
                 target.findings.append(Finding(
-                    rule="archive-top-directory",
-                    message=f"{path.name}: top directory is {top.name}/, expected {expected}/",
+                    rule="archive-ignored-entries", level="warning",
+                    message=f"{path.name}: outside the package directory {unpacked.top.name}/, "
+                            f"ignored by the server: {', '.join(unpacked.ignored)}",
                 ))
             yield target
     else:
-        yield discover(spec, config_file)
+        yield discover(spec, config_file, ceiling=ceiling)
 
 
-def discover(spec: str, config_file: Path | None = None) -> Target:
+def discover(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Target:
     """Classify ``spec`` and read what can be read without installing anything.
 
     ``config_file`` is an import-linter configuration given on the command line;
     a directory that is not a project but has one is checked the way
-    lint-imports would check it.
+    lint-imports would check it. A subdirectory audits the nearest enclosing
+    target, looked for up to ``ceiling`` (default: the top of the git work tree).
     """
     path = Path(spec)
+    if path.is_dir() and config_file is None:
+        spec, path = _nearest_target_dir(spec, path, ceiling)
     if path.is_dir():
         root = path.resolve()
-        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").is_file() else None
+        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
         if pyproject is not None and "project" in pyproject:
             return _project_target(spec, root, pyproject)
         if (path / "package.toml").is_file():
@@ -128,7 +143,8 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
         if pyproject is not None:
             return _project_target(spec, root, pyproject)
         raise AuditError(
-            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here"
+            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here "
+            "or in a parent directory"
         )
     if path.is_file():
         if path.suffix == ".whl":
@@ -136,21 +152,38 @@ def discover(spec: str, config_file: Path | None = None) -> Target:
         if path.suffix == ".cloacina":
             raise AuditError(f"{spec}: .cloacina archives are opened with open_target()")
         raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
-    if _looks_like_path(spec):
-        raise AuditError(f"{spec}: no such file or directory")
-    # Imported here: only requirements need it, and check must start fast.
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        requirement = Requirement(spec)
-    except InvalidRequirement:
-        raise AuditError(f"{spec}: no such path, and not a valid requirement") from None
-    return Target(kind="requirement", spec=spec, name=canonical_name(requirement.name))
+    name = requirement_name(spec)
+    if name is None:
+        raise not_found(spec)
+    return Target(kind="requirement", spec=spec, name=canonical_name(name))
 
 
-def _looks_like_path(spec: str) -> bool:
-    return "/" in spec or "\\" in spec or spec.startswith(".") or spec.endswith(
-        (".whl", ".cloacina", ".toml")
+def _nearest_target_dir(spec: str, path: Path, ceiling: Path | None) -> tuple[str, Path]:
+    """The directory to audit for ``path``: itself, or the nearest parent that is a target.
+
+    Like ruff finding its pyproject.toml: a subdirectory of a project (or the
+    current directory, when PATH is omitted) audits the project it is in. The
+    walk stops at the top of the git work tree (the first directory holding
+    ``.git``) and at the file-system root. Returns (spec, path) as shown to the user.
+    """
+    start = path.resolve()
+    top = ceiling.resolve() if ceiling is not None else None
+    for directory in (start, *start.parents):
+        if _is_target_dir(directory):
+            if directory == start:
+                return spec, path
+            shown = str(directory) if Path(spec).is_absolute() else os.path.relpath(directory)
+            return shown, Path(shown)
+        if directory == top or (directory / ".git").exists():
+            break
+    return spec, path
+
+
+def _is_target_dir(directory: Path) -> bool:
+    return (
+        (directory / "pyproject.toml").exists()
+        or (directory / "package.toml").is_file()
+        or find_importlinter_config(directory) is not None
     )
 
 
@@ -159,10 +192,13 @@ def _wheel_name(path: Path) -> str:
 
 
 def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
-    config = audit_config_from_pyproject(pyproject, f"{spec}/pyproject.toml")
+    where = f"{spec}/pyproject.toml"
+    config = audit_config_from_pyproject(pyproject, where)
     tree = read_source_tree(root, pyproject, config.packages)
     if not tree.packages:
         raise AuditError(f"{spec}: no Python package found (a directory with __init__.py)")
+    if "project" in pyproject:
+        project_version(pyproject["project"], where)
     return Target(
         kind="project",
         spec=spec,
@@ -215,20 +251,19 @@ def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
 def read_source_tree(
     root: Path, pyproject: dict[str, Any], packages: list[str] | None = None
 ) -> SourceTree:
-    project = pyproject.get("project", {})
-    name = project.get("name") if isinstance(project, dict) else None
-    if not isinstance(name, str) or not name:
-        name = root.name
-    version = project.get("version") if isinstance(project, dict) else None
+    where = f"{root}/pyproject.toml"
+    project = project_table(pyproject, where) if "project" in pyproject else {}
+    name = project.get("name") or root.name
+    version = project.get("version")
     if packages:
         found = [_locate_package(root, p) for p in packages]
     else:
-        found = _package_dirs(root, pyproject, name)
+        found = _package_dirs(root, pyproject, name, where)
     search_paths = sorted({d.parent for d in found}, key=str)
     return SourceTree(
         root=root,
         name=canonical_name(name),
-        version=version if isinstance(version, str) else None,
+        version=version,
         packages=sorted(d.name for d in found),
         search_paths=search_paths,
     )
@@ -241,8 +276,8 @@ def _locate_package(root: Path, package: str) -> Path:
     raise AuditError(f"{root}: configured package {package!r} not found under src/ or the root")
 
 
-def _package_dirs(root: Path, pyproject: dict[str, Any], name: str) -> list[Path]:
-    declared = _declared_packages(root, pyproject)
+def _package_dirs(root: Path, pyproject: dict[str, Any], name: str, where: str) -> list[Path]:
+    declared = _declared_packages(root, pyproject, where)
     if declared:
         return declared
     src = root / "src"
@@ -256,19 +291,26 @@ def _package_dirs(root: Path, pyproject: dict[str, Any], name: str) -> list[Path
     return [d for d in _packages_in(root) if d.name not in _NOT_PACKAGES]
 
 
-def _declared_packages(root: Path, pyproject: dict[str, Any]) -> list[Path]:
+def _declared_packages(root: Path, pyproject: dict[str, Any], where: str) -> list[Path]:
     """Packages named in the build backend's own configuration (hatch, setuptools)."""
-    tool = pyproject.get("tool", {})
-    hatch = tool.get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
-    candidates = hatch.get("packages", []) if isinstance(hatch, dict) else []
-    setuptools_packages = tool.get("setuptools", {}).get("packages", [])
+    hatch_key = "tool.hatch.build.targets.wheel"
+    candidates = table_at(pyproject, hatch_key, where).get("packages", [])
+    if not isinstance(candidates, list) or not all(isinstance(p, str) for p in candidates):
+        raise AuditError(f"{where}: {hatch_key}.packages must be a list of strings")
+    for entry in candidates:
+        parts = entry.replace("\\", "/").split("/")
+        if entry.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise AuditError(
+                f"{where}: {hatch_key}.packages: {entry!r} is not a directory path "
+                "below the project (no '.', '..' or leading '/')"
+            )
+    # setuptools' packages is a list of dotted names, or a table (find: {...}).
+    setuptools_packages = table_at(pyproject, "tool.setuptools", where).get("packages", [])
     if isinstance(setuptools_packages, list):
         top = [p for p in setuptools_packages if isinstance(p, str) and "." not in p]
         candidates = list(candidates) + top
     dirs = []
     for entry in candidates:
-        if not isinstance(entry, str):
-            continue
         for base in (root, root / "src"):
             if (base / entry / "__init__.py").is_file():
                 dirs.append(base / entry)
@@ -289,9 +331,7 @@ def _path_sources(root: Path, pyproject: dict[str, Any]) -> dict[str, SourceTree
     seen = {root}
     while pending:
         project_root, data = pending.pop()
-        sources = data.get("tool", {}).get("uv", {}).get("sources", {})
-        if not isinstance(sources, dict):
-            continue
+        sources = table_at(data, "tool.uv.sources", f"{project_root}/pyproject.toml")
         for dist, source in sources.items():
             if not isinstance(source, dict) or "path" not in source:
                 continue

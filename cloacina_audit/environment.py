@@ -51,6 +51,7 @@ from typing import Literal
 
 from .discover import Target
 from .errors import AuditError
+from .requirements import local_file
 
 #: Bump when the way environments are built changes, so old ones are not reused.
 ENV_FORMAT_VERSION = 1
@@ -199,11 +200,14 @@ def isolated_environment(
     cache_dir: Path | None,
     python: str | None = None,
     on_step: StepCallback | None = None,
+    wheels_only: bool = False,
 ) -> Iterator[Environment]:
     """An environment holding ``target`` and its runtime closure, built with uv.
 
     With ``cache_dir`` the environment is reused by later runs (``<cache_dir>/envs``);
     with None it is built in a temporary directory and removed afterwards.
+    ``wheels_only`` (uv's ``--no-build``) refuses to build a source distribution,
+    so that no build backend runs; a cached environment is reused either way.
     """
     step = on_step or (lambda _message: None)
     base = resolve_interpreter(python)
@@ -211,11 +215,11 @@ def isolated_environment(
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-env-") as scratch:
             env_dir = Path(scratch) / "env"
-            _build(target, base, uv, env_dir, step)
+            _build(target, base, uv, env_dir, step, wheels_only)
             yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=None)
         return
     key = environment_key(target, base, uv_version(uv))
-    env_dir = _cached_build(target, base, uv, Path(cache_dir) / "envs", key, step)
+    env_dir = _cached_build(target, base, uv, Path(cache_dir) / "envs", key, step, wheels_only)
     yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=key)
 
 
@@ -255,6 +259,9 @@ def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
         feed("wheel", _file_digest(wheel))
     else:
         feed("requirement", target.spec)
+        local = local_file(target.spec)  # name @ file:///…: the file's bytes, not just its URL
+        if local is not None:
+            feed("requirement-file", _file_digest(local))
     for variable in _RESOLUTION_VARIABLES:
         if os.environ.get(variable):
             feed(f"env:{variable}", os.environ[variable])
@@ -287,7 +294,8 @@ def _file_digest(path: Path) -> str:
 
 
 def _cached_build(
-    target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback
+    target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback,
+    wheels_only: bool = False,
 ) -> Path:
     final = envs / key
     if _is_complete(final):
@@ -299,7 +307,7 @@ def _cached_build(
         _remove_leftovers(envs, key, final)
         building = envs / f"{key}.tmp-{secrets.token_hex(4)}"
         try:
-            _build(target, base, uv, building, step)
+            _build(target, base, uv, building, step, wheels_only)
             _write_metadata(building, target, base, key)
             os.rename(building, final)
         finally:
@@ -349,7 +357,10 @@ def _write_metadata(env_dir: Path, target: Target, base: Interpreter, key: str) 
     (env_dir / "cloacina-audit-env.json").write_text(json.dumps(document, indent=2) + "\n")
 
 
-def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback) -> None:
+def _build(
+    target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback,
+    wheels_only: bool = False,
+) -> None:
     step(f"Creating an environment for Python {base.short_version}")
     created = _run(
         [uv, "venv", "--relocatable", "--no-project", "--python", base.base_executable, str(env_dir)],
@@ -364,6 +375,7 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
         "--link-mode", LINK_MODE,
         "--compile-bytecode",
         "--no-editable",
+        *(["--no-build"] if wheels_only else []),
     ]
     cwd = None
     if target.kind == "project" and target.tree is not None:
@@ -379,7 +391,11 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
         command.append(target.spec)
     installed = _run(command, cwd=cwd)
     if installed.returncode != 0:
-        raise AuditError(f"cannot install {target.spec}: {uv_error_line(installed.stderr)}")
+        stderr = installed.stderr.lower()
+        refused_build = wheels_only and "disabled" in stderr and "build" in stderr
+        why = " (check installs wheels only: it never builds a source distribution)"
+        raise AuditError(f"cannot install {target.spec}{why if refused_build else ''}: "
+                         f"{uv_error_line(installed.stderr)}")
 
 
 def _run(command: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:

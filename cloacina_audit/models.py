@@ -167,6 +167,8 @@ class PackageAudit:
     footprint: Footprint | None = None
     budgets: list[BudgetResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: For a git-ref baseline: the full commit id the ref resolved to.
+    git_commit: str | None = None
 
     @property
     def contracts_kept(self) -> bool:

@@ -55,6 +55,7 @@ def package_to_dict(audit: PackageAudit) -> dict[str, Any]:
         "findings": [_finding(f) for f in audit.findings],
         "footprint": _footprint(audit.footprint) if audit.footprint else None,
         "budgets": [_budget(b) for b in audit.budgets],
+        "git_commit": audit.git_commit,
     }
 
 

@@ -256,7 +256,9 @@ def _budgets(console: Console, audit: PackageAudit, detail: int) -> None:
 def _comparison(console: Console, comparison: Comparison) -> None:
     delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
     console.rule(Text("Before and after", style="bold"))
-    console.print(Text(f"before: {comparison.before.path}", style="dim"))
+    commit = comparison.before.git_commit
+    console.print(Text(f"before: {comparison.before.path}"
+                       + (f" = commit {commit[:12]}" if commit else ""), style="dim"))
     console.print(Text(f"after:  {comparison.after.path}", style="dim"))
     for finding in comparison.before.findings:  # the before version has no section of its own
         line = Text.assemble(("before: ", "dim"), (finding.level, _LEVEL_STYLES[finding.level]))

@@ -10,6 +10,7 @@ directory left behind (TMPDIR is private to each test).
 from __future__ import annotations
 
 import functools
+import json
 import io
 import tarfile
 import uuid
@@ -78,7 +79,8 @@ UNSAFE = {
                          "symbolic link"),
     "hardlink-out": ([_special(f"{TOP}/h", tarfile.LNKTYPE, "../outside")], "link"),
     "two-top-dirs": ([_file("other-1.0/package.toml", MANIFEST)], "more than one top directory"),
-    "too-big": ([], "exceeds 100000000 bytes (at 'demo-1.0.0/workflow/demo/blob.bin')"),
+    # 101 MB of zeros in a 1 kB archive: over fidius' 10x ratio long before 500 MiB.
+    "too-big": ([], "10 times the archive's"),
     "name-with-control-characters": ([_file(f"{TOP}/../\x1b[2J\nevil.py")], "escapes"),
 }
 
@@ -178,3 +180,106 @@ def test_not_an_archive(tmp_path, scratch, case):
     assert_clean_error(result, f"{case}.cloacina", fragment)
     _nothing_written(tmp_path)
 
+
+
+# --- as fidius unpack_package reads archives ------------------------------------------------
+
+def _archive(path: Path, entries: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
+    with tarfile.open(path, mode="w:bz2") as tar:
+        for info, data in entries:
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return path
+
+
+def test_two_links_each_harmless_by_its_text_cannot_read_outside(tmp_path, scratch):
+    """``leak.py`` is checked before ``up`` exists; together they reach a file beside TMPDIR.
+
+    leak.py -> up/A/B/C/../../../../../../secret is TOP/secret by its text, and so
+    is up -> ../.. (TOP). On disk, up/ is TOP, so the six '..' climb three levels
+    above it: out of the extraction directory, to the test's own directory.
+    """
+    secret = tmp_path / "secret"
+    secret.write_text("TOPSECRET hunter2\n")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    archive = _archive(tree / "leak.cloacina", [
+        *BASE,
+        *(_special(f"{TOP}/{d}", tarfile.DIRTYPE) for d in ("A", "A/B", "A/B/C")),
+        _special(f"{TOP}/workflow/demo/leak.py", tarfile.SYMTYPE,
+                 "up/A/B/C/../../../../../../secret"),
+        _special(f"{TOP}/workflow/demo/up", tarfile.SYMTYPE, "../.."),
+    ])
+    result = audit(tree, "check", str(archive), env=scratch)
+    assert "hunter2" not in result.stdout + result.stderr
+    assert_clean_error(result, "leak.py", "symbolic link", "refuses every link")
+    _nothing_written(tmp_path)
+
+
+def test_any_top_directory_name_is_accepted_as_the_server_does(tmp_path, scratch):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    entries = [(_file(info.name.replace(TOP, "foo", 1), data)) for info, data in BASE]
+    archive = _archive(tree / "foo.cloacina", entries)
+    result = audit(tree, "check", str(archive), "--format", "json", env=scratch)
+    assert_verdict(result, 0)
+    assert json.loads(result.stdout)["packages"][0]["findings"] == []
+
+
+def test_macosx_and_other_top_level_entries_are_ignored_with_a_warning(tmp_path, scratch):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    archive = _archive(tree / "mac.cloacina", [
+        _file(f"__MACOSX/{TOP}/._package.toml", b"\x00\x05\x16\x07"),
+        *BASE,
+        _file("README.md", b"# beside the package, not in it\n"),
+    ])
+    result = audit(tree, "check", str(archive), "--format", "json", env=scratch)
+    assert_verdict(result, 0)
+    findings = json.loads(result.stdout)["packages"][0]["findings"]
+    assert [(f["rule"], f["level"]) for f in findings] == [("archive-ignored-entries", "warning")]
+    assert "README.md, __MACOSX/" in findings[0]["message"]
+    _nothing_written(tmp_path)
+
+
+def _pax_bomb(path: Path) -> Path:
+    """1.6 kB-class archive: a PAX header declaring 1 GiB of zeros, then the zeros.
+
+    The zeros are 1024 concatenated bzip2 streams of 1 MiB each, so the test
+    builds it in milliseconds (a bzip2 reader reads concatenated streams as one).
+    """
+    import bz2
+
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 1 << 30
+    zeros = bz2.compress(bytes(1 << 20))
+    path.write_bytes(bz2.compress(header.tobuf(tarfile.USTAR_FORMAT)) + zeros * 1024)
+    return path
+
+
+def test_a_one_gib_pax_header_is_refused_without_reading_it(tmp_path, scratch):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    archive = _pax_bomb(tree / "pax.cloacina")
+    result = audit(tree, "check", str(archive), env=scratch, timeout=30)
+    assert_clean_error(result, "pax.cloacina", "an extended header of 1073741824 bytes")
+    _nothing_written(tmp_path)
+
+
+def test_a_one_gib_pax_header_costs_no_memory(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    archive = _pax_bomb(tmp_path / "pax.cloacina")
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-m', 'cloacina_audit', 'check', sys.argv[1]],\n"
+        "               capture_output=True, timeout=60)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    measured = subprocess.run([sys.executable, "-c", probe, str(archive)], cwd=REPO,
+                              capture_output=True, text=True, timeout=90)
+    peak_kib = int(measured.stdout.strip())
+    assert peak_kib < 200 * 1024, f"peak RSS {peak_kib} KiB"

@@ -197,3 +197,100 @@ def test_impossible_import_timeout(tmp_path, value):
                    extra=f'[tool.cloacina-audit]\npreset = "none"\nimport-timeout = {value}\n')
     result = audit(tree, "footprint", str(tree), "--probe-runs", "1")
     assert_clean_error(result, "import-timeout")
+
+
+# --- shapes a build backend would refuse, and TOML that exhausts the parser ---------------
+
+PYPROJECT_SHAPES = {
+    "tool-hatch-not-a-table": ("[tool]\nhatch = 1\n", "[tool.hatch] must be a table"),
+    "tool-uv-not-a-table": ('[tool]\nuv = "x"\n', "[tool.uv] must be a table"),
+    "uv-sources-not-a-table": ("[tool.uv]\nsources = 1\n", "[tool.uv.sources] must be a table"),
+    "hatch-packages-dotdot": ('[tool.hatch.build.targets.wheel]\npackages = ["pkg/sub/.."]\n',
+                              "'pkg/sub/..' is not a directory path below the project"),
+    "hatch-packages-not-a-list": ("[tool.hatch.build.targets.wheel]\npackages = 1\n",
+                                  "packages must be a list of strings"),
+    "audit-packages-not-a-name": ('[tool.cloacina-audit]\npackages = ["../pkg"]\n',
+                                  "'../pkg' is not an import package name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PYPROJECT_SHAPES))
+@pytest.mark.parametrize("command", ["check", "footprint"])
+def test_a_config_shape_error_is_one_clean_line(tmp_path, case, command):
+    body, fragment = PYPROJECT_SHAPES[case]
+    tree = _tree(tmp_path, f'[project]\nname = "pkg"\nversion = "1"\n{body}')
+    (tree / "pkg/sub").mkdir()
+    (tree / "pkg/sub/__init__.py").write_text("")
+    assert_clean_error(audit(tree, command, str(tree), "--probe-runs", "1")
+                       if command == "footprint" else audit(tree, command, str(tree)),
+                       "pyproject.toml", fragment)
+
+
+@pytest.mark.parametrize("pyproject, fragment", [
+    ("[project]\n", "[project] has no name"),
+    ('[project]\nname = "pkg"\n', "[project] has no version"),
+    ('[project]\nname = 1\nversion = "1"\n', "project.name must be a valid distribution name"),
+    ('[project]\nname = "pkg"\nversion = 1\n', "project.version must be a string"),
+    ('[project]\nname = "pkg"\nversion = "1"\ndependencies = "x"\n', "project.dependencies"),
+    ("project = 1\n", "[project] must be a table"),
+])
+@pytest.mark.parametrize("command", ["check", "footprint"])
+def test_check_and_footprint_agree_on_a_project_without_name_or_version(
+        tmp_path, pyproject, fragment, command):
+    tree = _tree(tmp_path, pyproject)
+    assert_clean_error(audit(tree, command, str(tree)), "pyproject.toml", fragment)
+
+
+def test_a_dynamic_version_is_a_version(tmp_path):
+    tree = _tree(tmp_path, '[project]\nname = "pkg"\ndynamic = ["version"]\n')
+    result = audit(tree, "check", str(tree))
+    assert result.code == 0, result.stderr
+
+
+def _deep(depth: int) -> str:
+    return "x = " + "[" * depth + "]" * depth + "\n"
+
+
+HOSTILE_TOML = {
+    "nested-3000-deep": (_deep(3000), "nested too deeply"),
+    "integer-5000-digits": ("x = " + "1" * 5000 + "\n", "integer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TOML))
+@pytest.mark.parametrize("file", ["pyproject.toml", "package.toml"])
+def test_toml_that_exhausts_the_parser_is_a_clean_error(tmp_path, case, file):
+    text, fragment = HOSTILE_TOML[case]
+    if file == "pyproject.toml":
+        tree = _tree(tmp_path, f'[project]\nname = "pkg"\nversion = "1"\n{text}')
+    else:
+        tree = tmp_path / "tree"
+        (tree / "workflow/demo").mkdir(parents=True)
+        (tree / "workflow/demo/__init__.py").write_text("")
+        (tree / "package.toml").write_text(
+            f'{text}[package]\nname = "demo"\nversion = "1.0"\n')
+    assert_clean_error(audit(tree, "check", str(tree)), file, "malformed TOML", fragment)
+
+
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_a_pyproject_that_is_not_a_regular_file_is_not_read(tmp_path, special):
+    import os
+
+    tree = _tree(tmp_path)
+    (tree / "pyproject.toml").unlink()
+    if special == "fifo":
+        os.mkfifo(tree / "pyproject.toml")
+    else:
+        (tree / "pyproject.toml").symlink_to("/dev/zero")
+    result = audit(tree, "check", str(tree), timeout=30)
+    assert_clean_error(result, "pyproject.toml", "not a regular file")
+
+
+@pytest.mark.parametrize("file", ["pyproject.toml", "setup.cfg", ".importlinter"])
+def test_a_configuration_file_over_4_mib_is_refused_unread(tmp_path, file):
+    tree = _tree(tmp_path)
+    target = tree / file
+    with target.open("a") as handle:
+        handle.write("\n# importlinter tool.importlinter\n")
+        handle.write(("#" + "x" * 1023 + "\n") * 4200)  # 4.1 MiB of comments
+    assert_clean_error(audit(tree, "check", str(tree)), file, "larger than 4194304 bytes")
