@@ -535,6 +535,8 @@ class ForbiddenSymbolsContract(Contract):
         warnings: list[str] = []
         for importer in self._source_modules(graph):
             path = find_module_file(importer)
+            if path is None and graph.find_children(importer):
+                continue  # a namespace package: no file of its own, its modules are read
             if path is None:
                 warnings.append(f"{importer}: source file not found, its symbols were not checked")
                 continue

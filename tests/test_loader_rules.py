@@ -51,11 +51,11 @@ def test_shadowing_names_are_refused_with_their_path(tmp_path: Path) -> None:
             "vendor/typing.py": "",  # shadows the stdlib, but is not on the deny list
         },
     )
-    assert [f.rule for f in findings] == ["loader-shadows-stdlib"] * 4
+    # An extension module is not refused: the server strips only ".py" (item 8 of issue 13).
+    assert [f.rule for f in findings] == ["loader-shadows-stdlib"] * 3
     assert [f.message.split(" shadows")[0] for f in findings] == [
         "workflow/json.py",
         "workflow/os/",
-        "vendor/pickle.cpython-311-x86_64-linux-gnu.so",
         "vendor/subprocess/",
     ]
     assert "standard-library module 'json'" in findings[0].message
@@ -113,3 +113,20 @@ def test_rust_packages_have_no_python_loader(tmp_path: Path) -> None:
     manifest, _ = read_manifest(tmp_path)
     assert manifest.language == "rust"
     assert check_loader_rules(tmp_path, manifest) == []
+
+
+def test_shadowing_is_the_servers_name_check(tmp_path: Path) -> None:
+    """loader.rs validate_no_stdlib_shadowing: every entry's name, ".py" stripped."""
+    findings = audit(
+        tmp_path,
+        {
+            "workflow/demo/tasks.py": "",
+            "workflow/signal": "",  # an extensionless file: refused by the server
+            "workflow/glob.txt": "",  # not refused: "glob.txt" is not on the list
+            "vendor/os.cpython-311-x86_64-linux-gnu.so": "",  # not refused
+            "vendor/threading.pyc": "",  # not refused
+            "vendor/my-io/x.py": "",  # not refused
+        },
+    )
+    assert [f.message.split(" shadows")[0] for f in findings] == ["workflow/signal"]
+    assert "standard-library module 'signal'" in findings[0].message
