@@ -9,6 +9,7 @@ appends ``workflow/`` then ``vendor/`` to ``sys.path`` and imports
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def check_loader_rules(package_dir: Path, manifest: Manifest) -> list[Finding]:
     findings = []
     for directory in SEARCH_DIRS:
         findings += shadowing_findings(package_dir, directory, shadowing_names(package_dir / directory))
+        findings += stdlib_first_findings(package_dir, directory, top_level_names(package_dir / directory))
     findings += entry_module_findings(package_dir, manifest.entry_module)
     return findings
 
@@ -80,13 +82,17 @@ def source_roots(directory: Path) -> list[str]:
 
     A module (``name.py``), a regular package, or a namespace package (a directory
     without ``__init__.py``, the layout of the packaging how-to's Step 3) that holds
-    ``.py`` files. Extension modules have no source to read.
+    ``.py`` files. Extension modules have no source to read; a name of the standard
+    library is never imported from here (see :func:`stdlib_first_findings`).
     """
     return sorted(
         name for name, entry in top_level_names(directory)
-        if entry.endswith(".py")
-        or (directory / entry / "__init__.py").is_file()
-        or (entry.endswith("/") and any((directory / entry).rglob("*.py")))
+        if name not in sys.stdlib_module_names
+        and (
+            entry.endswith(".py")
+            or (directory / entry / "__init__.py").is_file()
+            or (entry.endswith("/") and any((directory / entry).rglob("*.py")))
+        )
     )
 
 
@@ -114,6 +120,30 @@ def shadowing_findings(
         )
         for name, entry in names
         if name in STDLIB_DENY_LIST
+    ]
+
+
+def stdlib_first_findings(
+    package_dir: Path, directory: str, names: Iterable[tuple[str, str]]
+) -> list[Finding]:
+    """Names the standard library takes first: the loader *appends* workflow/ and vendor/
+    to sys.path ("append, not insert — avoid shadowing stdlib", loader.rs), so the
+    package's own module of that name is never imported on the server.
+
+    The standard library is ``sys.stdlib_module_names`` of the Python running this tool.
+    """
+    return [
+        Finding(
+            rule="loader-stdlib-first",
+            level="warning",
+            message=(
+                f"{directory}/{entry} is never imported on the server: the standard-library "
+                f"module {name!r} comes first on sys.path"
+            ),
+            file=str(package_dir / directory / entry.rstrip("/")),
+        )
+        for name, entry in names
+        if name in sys.stdlib_module_names and name not in STDLIB_DENY_LIST
     ]
 
 

@@ -116,3 +116,14 @@ def test_stdlib_shadowing_as_the_server_checks_it(form, tmp_path):
     assert code == 1
     assert [(f["rule"], f["message"].split(" shadows")[0]) for f in entry["findings"]] == [
         ("loader-shadows-stdlib", "workflow/signal")]
+
+
+def test_a_stdlib_name_in_workflow_is_not_audited_as_package_code(tmp_path):
+    """On the server `import logging` gets the stdlib's module (workflow/ is appended)."""
+    package = namespace_layout(tmp_path / "src")
+    write_tree(package, {"workflow/logging.py": HOST_USE})
+    code, entry = check_json(package)
+    assert code == 0
+    assert [(f["rule"], f["level"]) for f in entry["findings"]] == [
+        ("loader-stdlib-first", "warning")]
+    assert not violations(entry)

@@ -10,6 +10,7 @@ from cloacina_audit.loader_rules import (
     STDLIB_DENY_LIST,
     check_loader_rules,
     resolve_entry_module,
+    source_roots,
     top_level_names,
 )
 from cloacina_audit.manifest import read_manifest
@@ -51,6 +52,7 @@ def test_shadowing_names_are_refused_with_their_path(tmp_path: Path) -> None:
             "vendor/typing.py": "",  # shadows the stdlib, but is not on the deny list
         },
     )
+    findings = [f for f in findings if f.rule != "loader-stdlib-first"]  # vendor/typing.py
     # An extension module is not refused: the server strips only ".py" (item 8 of issue 13).
     assert [f.rule for f in findings] == ["loader-shadows-stdlib"] * 3
     assert [f.message.split(" shadows")[0] for f in findings] == [
@@ -130,3 +132,18 @@ def test_shadowing_is_the_servers_name_check(tmp_path: Path) -> None:
     )
     assert [f.message.split(" shadows")[0] for f in findings] == ["workflow/signal"]
     assert "standard-library module 'signal'" in findings[0].message
+
+
+def test_stdlib_names_are_taken_from_the_stdlib_first(tmp_path: Path) -> None:
+    """The loader appends workflow/ and vendor/ to sys.path: the stdlib's module wins."""
+    findings = audit(
+        tmp_path,
+        {"workflow/demo/tasks.py": "", "workflow/logging.py": "", "vendor/typing/__init__.py": ""},
+    )
+    assert [(f.rule, f.level, f.message) for f in findings] == [
+        ("loader-stdlib-first", "warning", "workflow/logging.py is never imported on the server: "
+         "the standard-library module 'logging' comes first on sys.path"),
+        ("loader-stdlib-first", "warning", "vendor/typing/ is never imported on the server: "
+         "the standard-library module 'typing' comes first on sys.path"),
+    ]
+    assert source_roots(tmp_path / "workflow") == ["demo"]
