@@ -14,7 +14,7 @@ from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
-from .models import ContractResult, PackageAudit, Violation
+from .models import ContractResult, PackageAudit
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -124,7 +124,7 @@ def _shown(result: ContractResult, target: Target) -> ContractResult:
     if not target.shown_as:
         return result
     result.violations = [
-        Violation(chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
+        replace(v, chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
         for v in result.violations
     ]
     result.warnings = [target.show(w) for w in result.warnings]

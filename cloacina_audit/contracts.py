@@ -321,7 +321,7 @@ def _violations(
                 continue
         else:
             steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
-        violations.append(Violation(chain=steps))
+        violations.append(Violation(chain=steps, reason=str(chain[-1].get("why") or "")))
     return violations, dropped
 
 

@@ -106,7 +106,8 @@ def _contract(console: Console, contract: ContractResult, package_path: str) -> 
     for warning in contract.warnings:
         console.print(Padding(Text(f"! {warning}", style="yellow"), (0, 0, 0, 3)))
     for number, violation in enumerate(contract.violations, start=1):
-        console.print(Padding(Text(f"{number}. {chain_line(violation)}"), (0, 0, 0, 3)))
+        reason = f"  ({violation.reason})" if violation.reason else ""
+        console.print(Padding(Text(f"{number}. {chain_line(violation)}{reason}"), (0, 0, 0, 3)))
         for step in violation.chain:
             _step(console, step, package_path)
 
