@@ -14,6 +14,7 @@ from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
+from .loader_rules import vendored_names
 from .models import ContractResult, PackageAudit
 from .searchpath import SearchPath, environment_directories
 
@@ -63,7 +64,8 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
     if preset and preset != "none":
         type_checking_ignored = (type_checking or "ignore") == "ignore"
         ignored = deferred_ignored | ({"type_checking"} if type_checking_ignored else set())
-        specs += preset_specs(preset, target.packages, frozenset(ignored))
+        vendored = vendored_names(target.root) if target.kind == "cloacina_package" else []
+        specs += preset_specs(preset, target.packages, frozenset(ignored), {"vendored": vendored})
     if importlinter_file is not None:
         specs += user_specs(importlinter_file, deferred_ignored, type_checking)
     return specs

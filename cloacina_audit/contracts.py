@@ -40,10 +40,11 @@ _BUILT_IN_TYPES = {
     "protected": "importlinter.contracts.protected.ProtectedContract",
     "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
     "forbidden_symbols": "cloacina_audit.symbols.ForbiddenSymbolsContract",
+    "allowed_imports": "cloacina_audit.allowed_imports.AllowedImportsContract",
 }
 
 #: Contract types checked on the graph with implicit parent imports.
-_RUNTIME_TRUTH_TYPES = {"forbidden"}
+_RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
 _PRESET_DIRS = (
     Path(__file__).parent / "_contracts",  # installed wheel

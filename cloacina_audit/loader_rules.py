@@ -96,6 +96,13 @@ def source_roots(directory: Path) -> list[str]:
     )
 
 
+def vendored_names(package_dir: Path | None) -> list[str]:
+    """Top-level names importable from the package's ``vendor/``."""
+    if package_dir is None:
+        return []
+    return sorted({name for name, _ in top_level_names(package_dir / "vendor")})
+
+
 def _import_name(entry: Path) -> str | None:
     if entry.is_dir():
         name = entry.name
