@@ -81,12 +81,16 @@ def preset_specs(
     placeholders: dict[str, list[str]] | None = None,
 ) -> list[ContractSpec]:
     """The preset's contracts, ``{packages}`` (and any other ``{name}`` in
-    ``placeholders``) expanded where a value line is exactly that placeholder."""
+    ``placeholders``) expanded where a value line is exactly that placeholder.
+
+    Without a value, ``{entry}`` (the module a loader imports) stands for the packages
+    and ``{vendored}`` for nothing.
+    """
     path = next((d / f"{preset}.ini" for d in _PRESET_DIRS if (d / f"{preset}.ini").is_file()), None)
     if path is None:
         known = ", ".join(available_presets()) or "none"
         raise AuditError(f"unknown preset {preset!r} (available: {known})")
-    expansions = {"{packages}": list(packages)}
+    expansions = {"{packages}": list(packages), "{entry}": list(packages), "{vendored}": []}
     expansions.update({f"{{{k}}}": list(v) for k, v in (placeholders or {}).items()})
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(path.read_text(encoding="utf-8"), source=str(path))

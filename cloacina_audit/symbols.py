@@ -521,6 +521,9 @@ class ForbiddenSymbolsContract(Contract):
                              breaks the contract too (forbidden and warning names keep
                              their own message). (Optional.)
         - unlisted_symbol_reason: why a name outside ``allowed_symbols`` breaks it. (Optional.)
+        - follow_imports_within: top-level packages: modules of these that the source
+                             modules import (transitively, parent packages included, as
+                             Python runs them) are read too. (Optional.)
         - broken_contract_guidance: shown after the violations. (Optional.)
 
     Imports under ``if TYPE_CHECKING:`` are skipped when the session option
@@ -535,6 +538,7 @@ class ForbiddenSymbolsContract(Contract):
     warning_symbols = fields.ListField(subfield=fields.StringField(), required=False)
     allowed_symbols = fields.ListField(subfield=fields.StringField(), required=False)
     unlisted_symbol_reason = fields.StringField(required=False)
+    follow_imports_within = fields.ListField(subfield=fields.StringField(), required=False)
     broken_contract_guidance = fields.TextField(required=False)
 
     def validate(self) -> None:
@@ -642,6 +646,9 @@ class ForbiddenSymbolsContract(Contract):
             for module in matched:
                 found.add(module)
                 found.update(graph.find_descendants(module))
+        within = {str(name).split(".")[0] for name in self.follow_imports_within or []}  # type: ignore[union-attr]
+        if within:
+            found = _reached(graph, found, within)
         return sorted(m for m in found if not graph.is_module_squashed(m))
 
     def render_broken_contract(self, check: ContractCheck) -> None:
@@ -670,6 +677,23 @@ class ForbiddenSymbolsContract(Contract):
         if guidance:
             output.print_error(escape(str(guidance)), bold=False)
             output.new_line()
+
+
+def _reached(graph: ImportGraph, starts: set[str], within: set[str]) -> set[str]:
+    """``starts`` and the modules of the ``within`` packages they import, transitively;
+    importing ``a.b`` runs ``a`` first, so parent packages are reached too."""
+    seen = set(starts)
+    pending = sorted(starts)
+    while pending:
+        module = pending.pop()
+        following = set(graph.find_modules_directly_imported_by(module))
+        if "." in module:
+            following.add(module.rsplit(".", 1)[0])
+        for other in following - seen:
+            if other.split(".")[0] in within and not graph.is_module_squashed(other):
+                seen.add(other)
+                pending.append(other)
+    return seen
 
 
 def _link(importer: str, module: str, use: SymbolUse, path: Path) -> dict[str, Any]:

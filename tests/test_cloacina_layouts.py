@@ -68,7 +68,7 @@ def test_namespace_package_is_audited(form, tmp_path):
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_every_top_level_package_of_workflow_is_audited(form, tmp_path):
+def test_a_sibling_package_the_entry_imports_is_audited(form, tmp_path):
     package = two_packages(tmp_path / "src", helper=HOST_USE)
     code, entry = check_json(as_given(package, form, tmp_path))
     assert code == 1
@@ -127,3 +127,40 @@ def test_a_stdlib_name_in_workflow_is_not_audited_as_package_code(tmp_path):
     assert [(f["rule"], f["level"]) for f in entry["findings"]] == [
         ("loader-stdlib-first", "warning")]
     assert not violations(entry)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_only_what_importing_the_entry_runs_is_audited(form, tmp_path):
+    """The server imports entry_module and nothing else: a host script kept in workflow/
+    never runs there; the entry's parent package __init__.py does."""
+    package = two_packages(tmp_path / "src")
+    write_tree(package, {
+        "workflow/tools/__init__.py": "",
+        "workflow/tools/run_local.py": "import requests\nfrom cloaca import DefaultRunner\n",
+        "workflow/orders/cli.py": "import click\n",
+    })
+    code, entry = check_json(as_given(package, form, tmp_path))
+    assert code == 0, entry
+    assert all(c["kept"] for c in entry["contracts"])
+
+    write_tree(package, {"workflow/orders/__init__.py": "import click\nimport cloaca\ncloaca.Runner\n"})
+    code, entry = check_json(as_given(package, form, tmp_path))
+    assert code == 1
+    last_steps = sorted(
+        (v["chain"][-1]["importer"], v["chain"][-1]["imported"])
+        for c in entry["contracts"] for v in c["violations"]
+    )
+    assert last_steps == [("orders", "click"), ("orders", "cloaca.Runner")]
+
+
+def test_a_helper_imported_inside_a_task_is_followed(tmp_path):
+    package = two_packages(tmp_path / "src")
+    write_tree(package, {
+        "workflow/orders/tasks.py": "import cloaca\n\n@cloaca.task(id='a')\ndef a(context):\n"
+                                    "    from shared import late\n    return context\n",
+        "workflow/shared/late.py": "import cloaca\nRUNNER = cloaca.DefaultRunner\n",
+    })
+    code, entry = check_json(package)
+    assert code == 1
+    [step] = violations(entry)
+    assert (step["importer"], step["imported"]) == ("shared.late", "cloaca.DefaultRunner")
