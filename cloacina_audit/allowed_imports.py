@@ -289,7 +289,7 @@ class AllowedImportsContract(Contract):
 
 def _why(top: str, provided_by: list[tuple[str, str]]) -> str:
     if provided_by:
-        names = ", ".join(f"{name} {version}" for name, version in provided_by)
+        names = ", ".join(f"{name} {version}" for name, version in sorted(provided_by))
         return f"not importable where it runs: vendor {names}"
     return f"not importable where it runs: vendor the distribution that provides {top!r}"
 

@@ -169,3 +169,21 @@ def test_vendored_code_is_allowed_and_followed(form, tmp_path):
     [violation] = contract["violations"]
     assert [s["importer"] for s in violation["chain"]] == ["flat_tasks", "tinyhttp", "tinyhttp.wire"]
     assert violation["chain"][-1]["file"].endswith("vendor/tinyhttp/wire.py")
+
+
+def test_output_is_the_same_under_every_hash_seed(tmp_path):
+    package = flat_module(tmp_path / "src", tasks=(
+        "import alpha_missing\nimport beta_missing\nimport yaml\nimport cloaca\n"
+        "from cloaca import Runner, Other\n"))
+    write_tree(package, {"vendor/gamma/__init__.py": "import delta_missing\nimport epsilon\n"})
+    (package / "workflow/flat_tasks.py").write_text(
+        (package / "workflow/flat_tasks.py").read_text() + "import gamma\n")
+    outputs = {
+        run_cli("check", str(package), "--format", "json", "--no-cache",
+                env={"PYTHONHASHSEED": seed}).stdout
+        for seed in ("0", "1", "2", "3")
+    }
+    assert len(outputs) == 1
+    violations = [v for c in json.loads(outputs.pop())["packages"][0]["contracts"]
+                  for v in c["violations"]]
+    assert len(violations) == 7
