@@ -147,3 +147,39 @@ def test_allow_list_from_plain_lint_imports(tmp_path, source, code):
     if code:
         assert "wf.tasks is not allowed to use engine.Secret (not public):" in result.stdout
         assert f"{tmp_path / 'wf/tasks.py'}:2: engine.Secret()" in result.stdout
+
+
+FOLLOW_CONFIG = """
+[importlinter]
+root_packages =
+    wf
+include_external_packages = True
+contract_types =
+    forbidden_symbols: cloacina_audit.symbols.ForbiddenSymbolsContract
+
+[importlinter:contract:surface]
+name = What the entry runs uses only the public surface
+type = forbidden_symbols
+source_modules = wf.entry
+follow_imports_within = wf
+module = engine
+allowed_symbols = task
+"""
+
+
+@pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed next to python")
+def test_follow_imports_within_from_plain_lint_imports(tmp_path):
+    write_tree(tmp_path, {
+        ".importlinter": FOLLOW_CONFIG,
+        "wf/__init__.py": "import engine\nengine.Init\n",
+        "wf/entry.py": "from wf import helper\n",
+        "wf/helper.py": "import engine\nengine.Secret\n",
+        "wf/unused.py": "import engine\nengine.Unused\n",
+    })
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "500"}
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "wf.helper is not allowed to use engine.Secret" in result.stdout
+    assert "wf is not allowed to use engine.Init" in result.stdout  # the parent package runs
+    assert "Unused" not in result.stdout
