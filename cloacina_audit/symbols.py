@@ -119,6 +119,7 @@ FORMS = {
     "getattr": "fetched with getattr()",
     "star-import": "brought in by a star import",
     "star-use": "used after a star import",
+    "submodule-import": "imported as a submodule",
 }
 
 
@@ -310,7 +311,7 @@ class _Finder(ast.NodeVisitor):
         for alias in node.names:
             symbol = self._target_symbol(alias.name)
             if symbol:
-                self._report(symbol, node.lineno, "import")
+                self._report(symbol, node.lineno, "submodule-import" if self.every_name else "import")
             if alias.asname:
                 self._bind(alias.asname, alias.name)
             else:
@@ -323,7 +324,9 @@ class _Finder(ast.NodeVisitor):
             return
         symbol = self._target_symbol(base)
         if symbol:
-            self._report(symbol, node.lineno, "from-import")
+            self._report(symbol, node.lineno, "submodule-import" if self.every_name else "from-import")
+            if self.every_name:
+                return  # the names imported are the submodule's, not the module's
         for alias in node.names:
             if alias.name == "*":
                 if base == self.module:
@@ -521,6 +524,9 @@ class ForbiddenSymbolsContract(Contract):
                              breaks the contract too (forbidden and warning names keep
                              their own message). (Optional.)
         - unlisted_symbol_reason: why a name outside ``allowed_symbols`` breaks it. (Optional.)
+        - submodule_import_reason: with ``allowed_symbols``: importing any submodule of
+                             ``module`` (``import m.x``, ``from m.x import y``) breaks the
+                             contract, for this reason (an extension module has none). (Optional.)
         - follow_imports_within: top-level packages: modules of these that the source
                              modules import (transitively, parent packages included, as
                              Python runs them) are read too. (Optional.)
@@ -538,6 +544,7 @@ class ForbiddenSymbolsContract(Contract):
     warning_symbols = fields.ListField(subfield=fields.StringField(), required=False)
     allowed_symbols = fields.ListField(subfield=fields.StringField(), required=False)
     unlisted_symbol_reason = fields.StringField(required=False)
+    submodule_import_reason = fields.StringField(required=False)
     follow_imports_within = fields.ListField(subfield=fields.StringField(), required=False)
     broken_contract_guidance = fields.TextField(required=False)
 
@@ -561,6 +568,21 @@ class ForbiddenSymbolsContract(Contract):
         if self.allowed_symbols is None:
             return None
         return set(_parse_entries(self.allowed_symbols))  # type: ignore[arg-type]
+
+    def _violation_reason(
+        self, use: SymbolUse, forbidden: dict[str, str], warned: dict[str, str],
+        allowed: set[str] | None,
+    ) -> str | None:
+        """Why ``use`` breaks the contract, or None when it does not."""
+        if use.symbol in forbidden:
+            return forbidden[use.symbol]
+        if allowed is None:
+            return None
+        if use.form == "submodule-import" and self.submodule_import_reason:
+            return str(self.submodule_import_reason)
+        if use.symbol in warned or use.symbol in allowed:
+            return None
+        return self._unlisted_reason()
 
     def _unlisted_reason(self) -> str:
         return str(self.unlisted_symbol_reason or f"not a name of {self.module} this contract allows")
@@ -598,11 +620,11 @@ class ForbiddenSymbolsContract(Contract):
                 if skip_type_checking and use.kind == "type_checking":
                     continue
                 link = _link(importer, str(self.module), use, path)
-                if use.symbol not in listed and (allowed is None or use.symbol in allowed):
-                    continue
-                if use.symbol in forbidden or use.symbol not in warned:
-                    invalid.setdefault((link["imported"], importer), []).append(link)
-                else:
+                why = self._violation_reason(use, forbidden, warned, allowed)
+                if why is not None:
+                    invalid.setdefault((link["imported"], importer), []).append(
+                        {**link, "why": why})
+                elif use.symbol in warned:
                     warning_uses.append(
                         {
                             "module": importer,
@@ -619,12 +641,8 @@ class ForbiddenSymbolsContract(Contract):
             {
                 "upstream_module": upstream,
                 "downstream_module": downstream,
-                "why": forbidden.get(upstream.rsplit(".", 1)[1], self._unlisted_reason()),
-                "chains": [
-                    [{**link, "why": forbidden.get(link["imported"].rsplit(".", 1)[1],
-                                                   self._unlisted_reason())}]
-                    for link in links
-                ],
+                "why": links[0]["why"],
+                "chains": [[link] for link in links],
             }
             for (upstream, downstream), links in sorted(invalid.items(), key=lambda i: i[0][::-1])
         ]

@@ -84,6 +84,17 @@ def test_names_outside_the_surface_break_it_with_their_reason(form, tmp_path):
     }
 
 
+def test_submodules_of_cloaca_do_not_exist_on_the_server(tmp_path):
+    package = flat_module(tmp_path / "src", tasks=(
+        "import cloaca.task\nfrom cloaca.context import Context\nfrom cloaca import task\n"))
+    code, entry = check(package)
+    assert code == 1
+    found = {(v["chain"][0]["imported"], v["chain"][0]["line"], v["reason"])
+             for v in surface_contract(entry)["violations"]}
+    reason = "the server's cloaca is one module (ensure_cloaca_module): it has no submodules"
+    assert found == {("cloaca.task", 1, reason), ("cloaca.context", 2, reason)}
+
+
 def test_reason_is_shown_in_text(tmp_path):
     package = flat_module(tmp_path / "src", tasks="from cloaca import Runner\n")
     result = run_cli("check", str(package))
