@@ -194,3 +194,44 @@ def test_follow_imports_within_from_plain_lint_imports(tmp_path):
     assert "wf.helper is not allowed to use engine.Secret" in result.stdout
     assert "wf is not allowed to use engine.Init" in result.stdout  # the parent package runs
     assert "Unused" not in result.stdout
+
+
+def run_in_terminal(*args: str, columns: int = 80) -> tuple[int, str]:
+    """The CLI with a pseudo-terminal as stdout and stderr, ``columns`` wide; ANSI codes removed."""
+    import fcntl
+    import re
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "FORCE_COLOR")}
+    process = subprocess.Popen([sys.executable, "-m", "cloacina_audit", *args], stdin=slave,
+                               stdout=slave, stderr=slave, env={**env, "TERM": "xterm"}, cwd=REPO)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    code = process.wait(timeout=120)
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def test_reasons_at_a_terminal(tmp_path):
+    package = flat_module(tmp_path / "src", tasks="import cloaca\nimport requests\ncloaca.Runner\n")
+    code, text = run_in_terminal("check", str(package))
+    assert code == 1, text
+    flat = " ".join(text.split())
+    assert ("flat_tasks -> cloaca.Runner (not in the server's cloaca: register_authoring() "
+            "of Cloacina 0.10.0 has no such name)") in flat
+    assert ("flat_tasks -> requests (not importable where it runs: vendor the distribution "
+            "that provides 'requests')") in flat
+    assert "Traceback" not in text and "internal error" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
