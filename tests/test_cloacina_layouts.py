@@ -164,3 +164,15 @@ def test_a_helper_imported_inside_a_task_is_followed(tmp_path):
     assert code == 1
     [step] = violations(entry)
     assert (step["importer"], step["imported"]) == ("shared.late", "cloaca.DefaultRunner")
+
+
+@pytest.mark.parametrize("shape", [flat_module, namespace_layout])
+def test_warm_cache_gives_the_same_bytes(shape, tmp_path):
+    package = shape(tmp_path / "src", tasks="import cloaca\nimport requests\ncloaca.Runner\n")
+    cache = tmp_path / "warm-cache"
+    runs = [run_cli("check", str(package), "--format", "json", "--cache-dir", str(cache))
+            for _ in range(2)]
+    cold = run_cli("check", str(package), "--format", "json", "--no-cache")
+    assert runs[0].code == runs[1].code == cold.code == 1
+    assert runs[0].stdout == runs[1].stdout == cold.stdout
+    assert list((cache / "graphs").iterdir())
