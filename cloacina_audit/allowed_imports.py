@@ -25,8 +25,9 @@ Usable from plain ``lint-imports``::
 
 Not counted: an import guarded by ``try: ... except ImportError:`` (its failure is
 handled where it happens; one such statement makes the module optional in that
-file), and one under a platform test that is false where the code runs
-(``if sys.platform == "emscripten":``, option ``platform``). The standard library is ``sys.stdlib_module_names`` of
+file), a fallback import in such a handler when everything its ``try:`` body
+imports is allowed (the handler never runs), and one under a platform test that
+is false where the code runs (``if sys.platform == "emscripten":``, option ``platform``). The standard library is ``sys.stdlib_module_names`` of
 the Python running the check: a module added or removed in another version
 (``tomllib`` is 3.11+, ``distutils`` is gone in 3.12) is judged by this one.
 """
@@ -133,6 +134,39 @@ def optional_import_lines(source: bytes, platform: str = sys.platform) -> set[in
     return lines
 
 
+def fallback_import_lines(source: bytes) -> dict[int, frozenset[str]]:
+    """Lines of imports in an ``except ImportError:`` handler, each with the top-level
+    names its ``try:`` body imports: the handler runs only when one of those fails
+    (``try: import threading`` / ``except ImportError: import dummy_threading``).
+    A relative import in the body stands as ``""`` (the module's own package)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    found: dict[int, frozenset[str]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        handlers = [h for h in node.handlers if _catches_import_error(h)]
+        if not handlers:
+            continue
+        tried = frozenset(
+            "" if isinstance(inner, ast.ImportFrom) and inner.level else name.split(".")[0]
+            for statement in node.body
+            for inner in ast.walk(statement)
+            if isinstance(inner, (ast.Import, ast.ImportFrom))
+            for name in ([a.name for a in inner.names] if isinstance(inner, ast.Import)
+                         else [inner.module or ""])
+        )
+        for handler in handlers:
+            for statement in handler.body:
+                for inner in ast.walk(statement):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        for line in range(inner.lineno, (inner.end_lineno or inner.lineno) + 1):
+                            found[line] = tried
+    return found
+
+
 def _platform_test(test: ast.expr, platform: str) -> bool | None:
     """The value of a simple platform test on ``platform``, or None when it is not one."""
     values = {"sys.platform": platform, "os.name": "nt" if platform == "win32" else "posix"}
@@ -211,6 +245,11 @@ class AllowedImportsContract(Contract):
                 # written for the import's absence; later uses sit behind a flag.
                 if any(optional.covers(importer, d["line_number"]) for d in details):
                     continue
+                if details and all(
+                    optional.fallback_for(importer, d["line_number"]) <= allowed | {""}
+                    for d in details
+                ):
+                    continue  # a fallback whose try: body is satisfied never runs
                 if top in allowed:
                     if imported not in parents and not graph.is_module_squashed(imported):
                         parents[imported] = importer
@@ -326,18 +365,33 @@ def _kind(path: Path | None, line: int) -> str:
 
 
 class _OptionalLines:
-    """Which import lines of a module are optional (see optional_import_lines), read once per file."""
+    """Which import lines of a module are optional or fallbacks, read once per file."""
 
     def __init__(self, platform: str) -> None:
         self._platform = platform
-        self._lines: dict[str, set[int]] = {}
+        self._lines: dict[str, tuple[set[int], dict[int, frozenset[str]]]] = {}
 
-    def covers(self, module: str, line: int) -> bool:
+    def _read(self, module: str) -> tuple[set[int], dict[int, frozenset[str]]]:
         if module not in self._lines:
             path = find_module_file(module)
             try:
                 source = path.read_bytes() if path else b""
             except OSError:
                 source = b""
-            self._lines[module] = optional_import_lines(source, self._platform) if source else set()
-        return line in self._lines[module]
+            self._lines[module] = (
+                (optional_import_lines(source, self._platform), fallback_import_lines(source))
+                if source else (set(), {})
+            )
+        return self._lines[module]
+
+    def covers(self, module: str, line: int) -> bool:
+        return line in self._read(module)[0]
+
+    def fallback_for(self, module: str, line: int) -> frozenset[str]:
+        """What the ``try:`` body imports when ``line`` is a fallback import; a name that
+        is never allowed otherwise, so the import counts."""
+        return self._read(module)[1].get(line, _NOT_A_FALLBACK)
+
+
+#: Stands for "not a fallback": no top-level name is called this.
+_NOT_A_FALLBACK = frozenset({"<not a fallback>"})

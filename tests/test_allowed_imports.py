@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cloacina_audit.allowed_imports import optional_import_lines
+from cloacina_audit.allowed_imports import fallback_import_lines, optional_import_lines
 from cloacina_shapes import flat_module, namespace_layout, pack
 from conftest import run_cli, write_tree
 
@@ -126,6 +126,26 @@ def test_optional_import_lines():
     assert optional_import_lines(source, "win32") == {3, 13, 15, 19}
 
 
+def test_fallback_import_lines():
+    source = (
+        b"try:\n    import threading\nexcept ImportError:\n    import dummy_threading\n"
+        b"try:\n    from . import fast\n    import ujson.x\nexcept (ImportError, OSError):\n"
+        b"    import simplejson\n"
+    )
+    assert fallback_import_lines(source) == {
+        4: frozenset({"threading"}), 9: frozenset({"", "ujson"})}
+
+
+@pytest.mark.parametrize("form", ["directory", "archive"])
+def test_a_fallback_counts_only_when_its_try_can_fail(form, tmp_path):
+    package = namespace_layout(tmp_path / "src", tasks=(
+        "try:\n    import threading\nexcept ImportError:\n    import dummy_threading\n"
+        "try:\n    import ujson\nexcept ImportError:\n    import simplejson as ujson\n"))
+    code, contract = server_imports(package if form == "directory" else pack(package, tmp_path))
+    assert code == 1
+    assert [v["chain"][-1]["imported"] for v in contract["violations"]] == ["simplejson"]
+
+
 # --- through cloacina-audit: what a packaged workflow may import on the server ---------------
 
 def server_imports(path: Path) -> tuple[int, dict]:
@@ -187,3 +207,21 @@ def test_output_is_the_same_under_every_hash_seed(tmp_path):
     violations = [v for c in json.loads(outputs.pop())["packages"][0]["contracts"]
                   for v in c["violations"]]
     assert len(violations) == 7
+
+
+@pytest.mark.network
+@pytest.mark.skipif(os.environ.get("CLOACINA_AUDIT_NETWORK_TESTS") != "1",
+                    reason="set CLOACINA_AUDIT_NETWORK_TESTS=1 to vendor requests from PyPI")
+def test_requests_vendored_with_pip(tmp_path):
+    """`pip install --target vendor requests`: every module-level import is satisfied;
+    urllib3's optional HTTP/2 support imports h2 inside a function (labelled deferred)."""
+    package = flat_module(tmp_path / "src", tasks="import requests\nimport cloaca\n")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target",
+                    str(package / "vendor"), "requests==2.32.3"], check=True, timeout=300)
+    result = run_cli("check", str(package), "--format", "json", "--deferred-imports", "ignore")
+    assert result.code == 0, result.stdout
+    code, contract = server_imports(pack(package, tmp_path))
+    assert code == 1
+    for violation in contract["violations"]:
+        assert violation["reason"].startswith("deferred, ")
+        assert "function" in {step["kind"] for step in violation["chain"]}
