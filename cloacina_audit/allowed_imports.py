@@ -261,6 +261,12 @@ class AllowedImportsContract(Contract):
                 key = (top, importer)
                 if key not in offending:
                     offending[key] = _path_to(importer, parents, graph) + [link]
+            # Importing a.b runs a/__init__.py first (a graph without implicit edges
+            # does not say so).
+            parent = importer.rsplit(".", 1)[0] if "." in importer else None
+            if parent and parent not in parents and parent in graph.modules:
+                parents[parent] = importer
+                pending.append(parent)
         invalid = self._invalid(offending)
         warnings = []
         if str(self.session_options.get("include_external_packages", "")).lower() != "true":
@@ -315,7 +321,7 @@ class AllowedImportsContract(Contract):
                     path = find_module_file(link["importer"])
                     line = link["line_numbers"][0] if link["line_numbers"] else 0
                     label = _LABELS.get(_link_kind(link), "")
-                    where = f"{path}:{line}" if path else link["importer"]
+                    where = f"{path}:{line}" if path and line else str(path or link["importer"])
                     output.print_error(
                         escape(f"-   {where}: {link['line_contents']}" + (f"  ({label})" if label else "")),
                         bold=False,
@@ -343,9 +349,10 @@ def _path_to(module: str, parents: dict[str, str | None], graph: ImportGraph) ->
     links: list[dict[str, Any]] = []
     while (parent := parents.get(module)) is not None:
         details = _details(graph, parent, module)
+        implicit = f"(implicit) importing {parent} runs {module.replace('.', '/')}/__init__.py"
         links.append({"importer": parent, "imported": module,
-                      "line_numbers": tuple(d["line_number"] for d in details),
-                      "line_contents": details[0]["line_contents"] if details else ""})
+                      "line_numbers": tuple(d["line_number"] for d in details) or (0,),
+                      "line_contents": details[0]["line_contents"] if details else implicit})
         module = parent
     return links[::-1]
 

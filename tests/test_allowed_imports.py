@@ -225,3 +225,20 @@ def test_requests_vendored_with_pip(tmp_path):
     for violation in contract["violations"]:
         assert violation["reason"].startswith("deferred, ")
         assert "function" in {step["kind"] for step in violation["chain"]}
+
+
+@needs_lint_imports
+def test_parent_packages_of_a_source_module_run_too_from_lint_imports(tmp_path):
+    write_tree(tmp_path, {"pipes/__init__.py": "import click\n", "pipes/entry.py": "import json\n",
+                          "vendored_lib/__init__.py": ""})
+    config = CONFIG.replace("source_modules =\n    pipes\n", "source_modules =\n    pipes.entry\n")
+    (tmp_path / ".importlinter").write_text(config.format(extra=""), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "500"}
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    chains = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("-   ")]
+    assert chains == [
+        f"-   {tmp_path / 'pipes/entry.py'}: (implicit) importing pipes.entry runs pipes/__init__.py",
+        f"-   {tmp_path / 'pipes/__init__.py'}:1: import click",
+    ]
