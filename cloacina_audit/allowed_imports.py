@@ -50,6 +50,7 @@ from importlinter.domain.helpers import module_expression_to_modules
 from rich.markup import escape
 
 from .kinds import classify_source
+from .names import canonical_name
 from .symbols import find_module_file
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
@@ -59,33 +60,27 @@ _LABELS = {"function": "deferred: runs when the function is called",
            "type_checking": "under TYPE_CHECKING"}
 
 
-def distribution_import_names(
-    names: Iterable[str], path: list[str] | None = None
-) -> dict[str, list[str]]:
-    """Top-level import names of the given distributions installed on ``path``
-    (default ``sys.path``), from their RECORD or ``top_level.txt``. Nothing is imported."""
-    wanted = {_canonical(n) for n in names}
+def distribution_import_names(names: Iterable[str]) -> dict[str, list[str]]:
+    """Top-level import names of the given distributions installed on ``sys.path``,
+    from their ``top_level.txt`` or RECORD. Nothing is imported."""
+    wanted = {canonical_name(n) for n in names}
     found: dict[str, list[str]] = {}
-    for dist in metadata.distributions(path=path) if path is not None else metadata.distributions():
-        name = _canonical(dist.metadata["Name"] or "")
+    for dist in metadata.distributions():
+        name = canonical_name(dist.metadata["Name"] or "")
         if name in wanted and name not in found:
             found[name] = sorted(_top_levels(dist))
     return found
 
 
-def providers(path: list[str] | None = None) -> dict[str, list[tuple[str, str]]]:
-    """Import name -> ``(distribution, version)`` of what is installed on ``path``."""
+def providers() -> dict[str, list[tuple[str, str]]]:
+    """Import name -> ``(distribution, version)`` of what is installed on ``sys.path``."""
     provided: dict[str, list[tuple[str, str]]] = {}
-    for dist in metadata.distributions(path=path) if path is not None else metadata.distributions():
+    for dist in metadata.distributions():
         entry = (str(dist.metadata["Name"]), str(dist.version))
         for top in _top_levels(dist):
             if entry not in provided.setdefault(top, []):
                 provided[top].append(entry)
     return provided
-
-
-def _canonical(name: str) -> str:
-    return "-".join(name.replace("_", "-").replace(".", "-").lower().split("-"))
 
 
 def _top_levels(dist: metadata.Distribution) -> set[str]:
@@ -306,7 +301,7 @@ class AllowedImportsContract(Contract):
         distributions = [str(d) for d in self.allowed_distributions or []]  # type: ignore[union-attr]
         if distributions:
             found = distribution_import_names(distributions)
-            missing = sorted({_canonical(d) for d in distributions} - set(found))
+            missing = sorted({canonical_name(d) for d in distributions} - set(found))
             if missing:
                 raise ValueError(f"allowed_distributions not installed: {', '.join(missing)}")
             allowed.update(top for tops in found.values() for top in tops)
