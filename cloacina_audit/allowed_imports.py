@@ -55,6 +55,8 @@ from .symbols import find_module_file
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
+_DEFAULT_REASON = "neither the standard library nor allowed; from {distribution}"
+
 #: How each kind of import statement is labelled in lint-imports' output.
 _LABELS = {"function": "deferred: runs when the function is called",
            "type_checking": "under TYPE_CHECKING"}
@@ -211,6 +213,9 @@ class AllowedImportsContract(Contract):
         - allow_stdlib:          whether the standard library is allowed (default True).
         - platform:              ``sys.platform`` where the code runs, for platform
                                  tests around imports (default: this Python's).
+        - unlisted_import_reason: why an import breaks the contract; ``{distribution}``
+                                 stands for what provides it here ("requests 2.32.3", or
+                                 "the distribution that provides 'requests'"). (Optional.)
         - broken_contract_guidance: shown after the violations. (Optional.)
     """
 
@@ -221,6 +226,7 @@ class AllowedImportsContract(Contract):
     allowed_distributions = fields.ListField(subfield=fields.StringField(), required=False)
     allow_stdlib = fields.BooleanField(default=True)
     platform = fields.StringField(required=False)
+    unlisted_import_reason = fields.StringField(required=False)
     broken_contract_guidance = fields.TextField(required=False)
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
@@ -276,7 +282,8 @@ class AllowedImportsContract(Contract):
             by_top.setdefault(top, []).append(chain)
         invalid = []
         for top, chains in by_top.items():
-            why = _why(top, provided.get(top, []))
+            why = str(self.unlisted_import_reason or _DEFAULT_REASON).replace(
+                "{distribution}", _distribution(top, provided.get(top, [])))
             for chain in chains:
                 deferred = any(_link_kind(link) == "function" for link in chain)
                 chain[-1]["why"] = f"deferred, {why}" if deferred else why
@@ -327,11 +334,11 @@ class AllowedImportsContract(Contract):
             output.new_line()
 
 
-def _why(top: str, provided_by: list[tuple[str, str]]) -> str:
+def _distribution(top: str, provided_by: list[tuple[str, str]]) -> str:
+    """What provides import name ``top`` here, for the ``{distribution}`` of a reason."""
     if provided_by:
-        names = ", ".join(f"{name} {version}" for name, version in sorted(provided_by))
-        return f"not importable where it runs: vendor {names}"
-    return f"not importable where it runs: vendor the distribution that provides {top!r}"
+        return ", ".join(f"{name} {version}" for name, version in sorted(provided_by))
+    return f"the distribution that provides {top!r}"
 
 
 def _details(graph: ImportGraph, importer: str, imported: str) -> list[dict[str, Any]]:

@@ -80,7 +80,7 @@ def test_transitive_violation_with_its_chain_from_lint_imports(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "pipes imports only the standard library BROKEN" in out
-    assert ("requests is not allowed (not importable where it runs: vendor the "
+    assert ("requests is not allowed (neither the standard library nor allowed; from the "
             "distribution that provides 'requests'):") in out
     chains = [line.strip() for line in out.splitlines() if line.strip().startswith("-   ")]
     assert chains == [
@@ -90,7 +90,7 @@ def test_transitive_violation_with_its_chain_from_lint_imports(tmp_path):
         f"-   {tmp_path / 'pipes/transport.py'}:4: import requests  "
         "(deferred: runs when the function is called)",
     ]
-    assert "click is not allowed (not importable where it runs: vendor click " in out
+    assert "click is not allowed (neither the standard library nor allowed; from click " in out
     for optional in ("ujson", "boto3", " js "):
         assert optional not in out
 
@@ -165,10 +165,10 @@ def test_unvendored_import_breaks_with_the_distribution_to_vendor(form, tmp_path
     assert code == 1 and not contract["kept"]
     found = {(v["chain"][-1]["imported"], v["chain"][-1]["kind"], v["reason"])
              for v in contract["violations"]}
-    assert ("some_missing_dist", "module", "not importable where it runs: vendor the "
+    assert ("some_missing_dist", "module", "not importable on the server: vendor the "
             "distribution that provides 'some_missing_dist'") in found
     [(_, kind, reason)] = [f for f in found if f[0] == "yaml"]
-    assert kind == "function" and reason.startswith("deferred, not importable where it runs: vendor")
+    assert kind == "function" and reason.startswith("deferred, not importable on the server: vendor")
 
 
 @pytest.mark.parametrize("form", ["directory", "archive"])

@@ -231,7 +231,7 @@ def test_reasons_at_a_terminal(tmp_path):
     flat = " ".join(text.split())
     assert ("flat_tasks -> cloaca.Runner (not in the server's cloaca: register_authoring() "
             "of Cloacina 0.10.0 has no such name)") in flat
-    assert ("flat_tasks -> requests (not importable where it runs: vendor the distribution "
+    assert ("flat_tasks -> requests (not importable on the server: vendor the distribution "
             "that provides 'requests')") in flat
     assert "Traceback" not in text and "internal error" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
