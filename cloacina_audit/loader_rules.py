@@ -156,6 +156,8 @@ def stdlib_first_findings(
 
 def resolve_entry_module(workflow_dir: Path, entry_module: str) -> Path | None:
     """The file ``import entry_module`` would run with only workflow/ on the path."""
+    if not all(part.isidentifier() for part in entry_module.split(".")):
+        return None  # no import statement can name it
     base = workflow_dir.joinpath(*entry_module.split("."))
     for candidate in (base / "__init__.py", base.with_suffix(".py")):
         if candidate.is_file():

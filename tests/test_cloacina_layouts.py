@@ -176,3 +176,15 @@ def test_warm_cache_gives_the_same_bytes(shape, tmp_path):
     assert runs[0].code == runs[1].code == cold.code == 1
     assert runs[0].stdout == runs[1].stdout == cold.stdout
     assert list((cache / "graphs").iterdir())
+
+
+
+@pytest.mark.parametrize("entry", ["flat_tasks.", "flat_tasks..x", "*"])
+def test_an_entry_module_that_is_no_module_name_still_audits_the_package(entry, tmp_path):
+    package = flat_module(tmp_path / "src", tasks="import cloaca\nimport requests\n")
+    toml = package / "package.toml"
+    toml.write_text(toml.read_text().replace('entry_module = "flat_tasks"', f'entry_module = "{entry}"'))
+    code, entry_json = check_json(package)
+    assert code == 1
+    assert [v["chain"][-1]["imported"] for c in entry_json["contracts"] for v in c["violations"]] == [
+        "requests"]
