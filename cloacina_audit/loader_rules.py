@@ -89,7 +89,7 @@ def source_roots(directory: Path) -> list[str]:
         name for name, entry in top_level_names(directory)
         if name not in sys.stdlib_module_names
         and (
-            entry.endswith(".py")
+            (entry.endswith(".py") and (directory / entry).is_file())
             or (directory / entry / "__init__.py").is_file()
             or (entry.endswith("/") and any((directory / entry).rglob("*.py")))
         )

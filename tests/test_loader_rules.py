@@ -147,3 +147,10 @@ def test_stdlib_names_are_taken_from_the_stdlib_first(tmp_path: Path) -> None:
          "the standard-library module 'typing' comes first on sys.path"),
     ]
     assert source_roots(tmp_path / "workflow") == ["demo"]
+
+
+def test_source_roots_hold_source(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pkg/__init__.py": "", "flat.py": "", "ns/sub/m.py": "",
+                          "data/rows.csv": "", "my-dir/x.py": "", "typing.py": ""})
+    (tmp_path / "broken.py").symlink_to(tmp_path / "missing.py")
+    assert source_roots(tmp_path) == ["flat", "ns", "pkg"]
