@@ -14,7 +14,8 @@ from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph
-from .models import ContractResult, PackageAudit, Violation
+from .loader_rules import resolve_entry_module, vendored_names
+from .models import ContractResult, PackageAudit
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -63,10 +64,21 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
     if preset and preset != "none":
         type_checking_ignored = (type_checking or "ignore") == "ignore"
         ignored = deferred_ignored | ({"type_checking"} if type_checking_ignored else set())
-        specs += preset_specs(preset, target.packages, frozenset(ignored))
+        specs += preset_specs(preset, target.packages, frozenset(ignored), _placeholders(target))
     if importlinter_file is not None:
         specs += user_specs(importlinter_file, deferred_ignored, type_checking)
     return specs
+
+
+def _placeholders(target: Target) -> dict[str, list[str]]:
+    """``{vendored}``: top-level names in vendor/; ``{entry}``: the module the server
+    imports (``entry_module``), or the packages when it does not resolve."""
+    if target.kind != "cloacina_package" or target.root is None:
+        return {"vendored": [], "entry": target.packages}
+    entry = target.manifest.entry_module if target.manifest else None
+    resolves = entry is not None and resolve_entry_module(target.root / "workflow", entry)
+    return {"vendored": vendored_names(target.root),
+            "entry": [entry] if resolves and entry else target.packages}
 
 
 def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
@@ -124,7 +136,7 @@ def _shown(result: ContractResult, target: Target) -> ContractResult:
     if not target.shown_as:
         return result
     result.violations = [
-        Violation(chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
+        replace(v, chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
         for v in result.violations
     ]
     result.warnings = [target.show(w) for w in result.warnings]

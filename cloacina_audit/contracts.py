@@ -40,10 +40,11 @@ _BUILT_IN_TYPES = {
     "protected": "importlinter.contracts.protected.ProtectedContract",
     "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
     "forbidden_symbols": "cloacina_audit.symbols.ForbiddenSymbolsContract",
+    "allowed_imports": "cloacina_audit.allowed_imports.AllowedImportsContract",
 }
 
 #: Contract types checked on the graph with implicit parent imports.
-_RUNTIME_TRUTH_TYPES = {"forbidden"}
+_RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
 _PRESET_DIRS = (
     Path(__file__).parent / "_contracts",  # installed wheel
@@ -80,22 +81,33 @@ def available_presets() -> list[str]:
     return sorted({p.stem for d in _PRESET_DIRS if d.is_dir() for p in d.glob("*.ini")})
 
 
-def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> list[ContractSpec]:
+def preset_specs(
+    preset: str,
+    packages: list[str],
+    ignored: frozenset[str],
+    placeholders: dict[str, list[str]] | None = None,
+) -> list[ContractSpec]:
+    """The preset's contracts, ``{packages}`` (and any other ``{name}`` in
+    ``placeholders``) expanded where a value line is exactly that placeholder.
+
+    Without a value, ``{entry}`` (the module a loader imports) stands for the packages
+    and ``{vendored}`` for nothing.
+    """
     path = next((d / f"{preset}.ini" for d in _PRESET_DIRS if (d / f"{preset}.ini").is_file()), None)
     if path is None:
         known = ", ".join(available_presets()) or "none"
         raise AuditError(f"unknown preset {preset!r} (available: {known})")
-    text = path.read_text(encoding="utf-8").replace("{packages}", "\n    ".join(packages))
-    parser = configparser.ConfigParser()
-    parser.read_string(text, source=str(path))
+    expansions = {"{packages}": list(packages), "{entry}": list(packages), "{vendored}": []}
+    expansions.update({f"{{{k}}}": list(v) for k, v in (placeholders or {}).items()})
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
     specs = []
     for section in parser.sections():
         if not section.startswith("importlinter:contract:"):
             continue
         options: dict[str, Any] = {"id": section.split(":")[-1]}
         for key, value in parser[section].items():
-            value = value.strip()
-            options[key] = value.split("\n") if "\n" in value else value
+            options[key] = _expand(value, expansions)
         specs.append(
             ContractSpec(
                 options=options,
@@ -106,6 +118,20 @@ def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> l
             )
         )
     return specs
+
+
+def _expand(value: str, expansions: dict[str, list[str]]) -> str | list[str]:
+    """A parsed option value with placeholder lines replaced by their lists.
+
+    Expansion happens after parsing, so a placeholder in a comment stays a comment,
+    and any number of names (one per line) keeps the file's structure.
+    """
+    lines = value.strip().split("\n")
+    multi_line = len(lines) > 1 or lines[0].strip() in expansions
+    expanded: list[str] = []
+    for line in lines:
+        expanded += expansions.get(line.strip(), [line.strip()])
+    return expanded if multi_line else expanded[0]
 
 
 def user_specs(
@@ -310,7 +336,7 @@ def _violations(
                 continue
         else:
             steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
-        violations.append(Violation(chain=steps))
+        violations.append(Violation(chain=steps, reason=str(chain[-1].get("why") or "")))
     return violations, dropped
 
 

@@ -25,7 +25,7 @@ from .config import (
 )
 from .archive import unpack_package_archive
 from .errors import AuditError
-from .loader_rules import check_loader_rules, top_level_names
+from .loader_rules import check_loader_rules, source_roots
 from .manifest import Manifest, read_manifest
 from .models import Finding
 from .names import canonical_name
@@ -215,12 +215,9 @@ def _cloacina_package_target(spec: str, root: Path) -> Target:
     manifest, findings = read_manifest(root)
     findings += check_loader_rules(root, manifest)
     workflow = root / "workflow"
-    packages = sorted(
-        name for name, entry in top_level_names(workflow)
-        if (workflow / entry / "__init__.py").is_file()
-    ) if workflow.is_dir() else []
+    packages = source_roots(workflow)
     if not packages:
-        raise AuditError(f"{spec}: no Python package in workflow/ (a directory with __init__.py)")
+        raise AuditError(f"{spec}: no Python source in workflow/ (a package or a module)")
     search_paths = [d for d in (workflow, root / "vendor") if d.is_dir()]
     tree = SourceTree(root=root, name=canonical_name(manifest.name or root.name),
                       version=manifest.version, packages=packages, search_paths=search_paths)

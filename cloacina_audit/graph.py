@@ -123,7 +123,7 @@ def build_package_graph(
     finder = _ModuleFinder(walked)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
-            graph = _scan(list(roots), search, finder, scan_cache if follow else None)
+            graph = _scan(roots, finder, scan_cache if follow else None)
             reached = _external_top_levels(graph, packages)
             new = {
                 name: found
@@ -148,10 +148,32 @@ def build_package_graph(
 
 
 def _require_package(name: str, search: SearchPath) -> Path:
-    found = search.find_package(name)
+    found = _locate_root(name, search)
     if found is None:
         raise AuditError(f"package {name!r} not found (no {name}/__init__.py on the search path)")
     return found
+
+
+def _locate_root(name: str, search: SearchPath) -> Path | None:
+    """Where an audited top-level name lives, as ``import name`` would find it.
+
+    Besides regular packages: a plain module ``name.py`` (given as ``<dir>/name``,
+    the directory a package would have: grimp reads ``<dir>/name.py`` for the root
+    module) and a namespace package (a directory without ``__init__.py``, which
+    Python takes only when no entry of the path has a package or module of that name).
+    """
+    found = search.find_package(name)
+    if found is not None:
+        return found
+    portion = None
+    for directory in search.directories:
+        if (directory / f"{name}.py").is_file():
+            return directory / name
+        if any(directory.glob(f"{name}.*.so")):
+            return None
+        if portion is None and (directory / name).is_dir():
+            portion = directory / name
+    return portion
 
 
 def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -238,6 +260,8 @@ class _ModuleFinder(AbstractModuleFinder):
 def module_name(package: str, directory: Path, path: Path) -> str:
     """``pkg.sub.m`` for ``<directory>/sub/m.py``, ``pkg.sub`` for ``sub/__init__.py`` or ``sub/``."""
     relative = str(path)[len(str(directory)) + 1:]  # string work: called for every module
+    if relative == "py":  # <directory>.py: a top-level module
+        return package
     parts = relative.split(os.sep) if relative else []
     if relative.endswith(".py"):
         stem = parts.pop()[:-3]
@@ -246,12 +270,23 @@ def module_name(package: str, directory: Path, path: Path) -> str:
     return ".".join((package, *parts))
 
 
+class _RootFinder:
+    """grimp's package finder: the roots already located on our search path
+    (top-level modules and namespace packages included)."""
+
+    def __init__(self, roots: dict[str, Path]) -> None:
+        self.roots = roots
+
+    def determine_package_directories(self, package_name: str, file_system: object) -> set[str]:
+        return {str(self.roots[package_name])}
+
+
 @contextlib.contextmanager
-def _grimp_adapters(search: SearchPath, finder: _ModuleFinder) -> Iterator[None]:
-    """Packages are found on our search path, and their modules by our walk (which
-    follows symlinks without looping, and includes namespace directories)."""
+def _grimp_adapters(roots: dict[str, Path], finder: _ModuleFinder) -> Iterator[None]:
+    """Packages are the roots located on our search path, and their modules found by
+    our walk (which follows symlinks without looping, and includes namespace directories)."""
     previous = {key: getattr(grimp_settings, key) for key in ("PACKAGE_FINDER", "MODULE_FINDER")}
-    grimp_settings.configure(PACKAGE_FINDER=search, MODULE_FINDER=finder)
+    grimp_settings.configure(PACKAGE_FINDER=_RootFinder(roots), MODULE_FINDER=finder)
     try:
         yield
     finally:
@@ -291,11 +326,11 @@ def _refuse_relative_imports_beyond_top(directory: Path, files: list[Path]) -> N
 
 
 def _scan(
-    roots: list[str], search: SearchPath, finder: _ModuleFinder, scan_cache: str | None
+    roots: dict[str, Path], finder: _ModuleFinder, scan_cache: str | None
 ) -> grimp.ImportGraph:
     # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
     # re-parsing the packages already scanned while the closure grows.
-    with _grimp_adapters(search, finder):
+    with _grimp_adapters(roots, finder):
         try:
             return grimp.build_graph(
                 *roots, include_external_packages=True, cache_dir=scan_cache
@@ -376,6 +411,8 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     itself is not entered, so the data, template and locale trees of large
     third-party packages are listed once instead of walked.
     """
+    if not (directory / "__init__.py").is_file() and (module := directory.with_suffix(".py")).is_file():
+        return PackageFiles(modules=[module], namespace_dirs=[])  # a top-level module
     found = PackageFiles(modules=[], namespace_dirs=[])
     initless: list[str] = []  # walked directories without __init__.py
     namespace_modules: list[Path] = []
@@ -450,7 +487,7 @@ def _load_cached(
         return None
     try:
         roots = {name: Path(path) for name, path in document["roots"].items()}
-        if any(search.find_package(name) != path for name, path in roots.items()):
+        if any(_locate_root(name, search) != path for name, path in roots.items()):
             return None
         if any(search.find_package(name) for name in document["externals"]):
             return None  # something the package imports has been installed since

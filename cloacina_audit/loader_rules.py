@@ -1,19 +1,23 @@
 """The Cloacina server's Python loader rules, checked before the server sees the package.
 
-The loader puts ``workflow/`` and ``vendor/`` on ``sys.path``, refuses top-level
-names in either that would shadow a standard-library module on its deny list,
-and imports ``[metadata].entry_module`` (relative to ``workflow/``).
+The loader (crates/cloacina-python/src/loader.rs, Cloacina 0.10.0) refuses a
+package whose ``workflow/`` or ``vendor/`` holds an entry named like a
+standard-library module on its deny list (``validate_no_stdlib_shadowing``),
+appends ``workflow/`` then ``vendor/`` to ``sys.path`` and imports
+``[metadata].entry_module`` (``import_and_register_python_workflow_named``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from .manifest import Manifest
 from .models import Finding
 
-#: Standard-library modules the server refuses to let a package shadow.
+#: Standard-library modules the server refuses to let a package shadow: loader.rs
+#: ``STDLIB_DENY_LIST`` (Cloacina 0.10.0, crates/cloacina-python/src/loader.rs).
 STDLIB_DENY_LIST = frozenset(
     {
         "os", "sys", "subprocess", "shutil", "socket", "http", "urllib", "ctypes",
@@ -35,8 +39,8 @@ def check_loader_rules(package_dir: Path, manifest: Manifest) -> list[Finding]:
         return []
     findings = []
     for directory in SEARCH_DIRS:
-        names = top_level_names(package_dir / directory)
-        findings += shadowing_findings(package_dir, directory, names)
+        findings += shadowing_findings(package_dir, directory, shadowing_names(package_dir / directory))
+        findings += stdlib_first_findings(package_dir, directory, top_level_names(package_dir / directory))
     findings += entry_module_findings(package_dir, manifest.entry_module)
     return findings
 
@@ -55,6 +59,48 @@ def top_level_names(directory: Path) -> list[tuple[str, str]]:
         if name is not None:
             names.append((name, entry.name + ("/" if entry.is_dir() else "")))
     return names
+
+
+def shadowing_names(directory: Path) -> list[tuple[str, str]]:
+    """``(name, entry name)`` for every entry of ``directory``, as the server names it.
+
+    ``validate_no_stdlib_shadowing`` (loader.rs) reads the directory and strips only
+    ``.py`` from each entry's name, whatever the entry is: an extensionless file
+    ``signal`` counts, ``os.cpython-311-x86_64-linux-gnu.so`` does not.
+    """
+    if not directory.is_dir():
+        return []
+    entries = sorted(directory.iterdir())
+    return [
+        (entry.name.removesuffix(".py"), entry.name + ("/" if entry.is_dir() else ""))
+        for entry in entries
+    ]
+
+
+def source_roots(directory: Path) -> list[str]:
+    """The top-level names in ``directory`` whose Python source an import can run.
+
+    A module (``name.py``), a regular package, or a namespace package (a directory
+    without ``__init__.py``, the layout of the packaging how-to's Step 3) that holds
+    ``.py`` files. Extension modules have no source to read; a name of the standard
+    library is never imported from here (see :func:`stdlib_first_findings`).
+    """
+    return sorted(
+        name for name, entry in top_level_names(directory)
+        if name not in sys.stdlib_module_names
+        and (
+            (entry.endswith(".py") and (directory / entry).is_file())
+            or (directory / entry / "__init__.py").is_file()
+            or (entry.endswith("/") and any((directory / entry).rglob("*.py")))
+        )
+    )
+
+
+def vendored_names(package_dir: Path | None) -> list[str]:
+    """Top-level names importable from the package's ``vendor/``."""
+    if package_dir is None:
+        return []
+    return sorted({name for name, _ in top_level_names(package_dir / "vendor")})
 
 
 def _import_name(entry: Path) -> str | None:
@@ -84,8 +130,34 @@ def shadowing_findings(
     ]
 
 
+def stdlib_first_findings(
+    package_dir: Path, directory: str, names: Iterable[tuple[str, str]]
+) -> list[Finding]:
+    """Names the standard library takes first: the loader *appends* workflow/ and vendor/
+    to sys.path ("append, not insert — avoid shadowing stdlib", loader.rs), so the
+    package's own module of that name is never imported on the server.
+
+    The standard library is ``sys.stdlib_module_names`` of the Python running this tool.
+    """
+    return [
+        Finding(
+            rule="loader-stdlib-first",
+            level="warning",
+            message=(
+                f"{directory}/{entry} is never imported on the server: the standard-library "
+                f"module {name!r} comes first on sys.path"
+            ),
+            file=str(package_dir / directory / entry.rstrip("/")),
+        )
+        for name, entry in names
+        if name in sys.stdlib_module_names and name not in STDLIB_DENY_LIST
+    ]
+
+
 def resolve_entry_module(workflow_dir: Path, entry_module: str) -> Path | None:
     """The file ``import entry_module`` would run with only workflow/ on the path."""
+    if not all(part.isidentifier() for part in entry_module.split(".")):
+        return None  # no import statement can name it
     base = workflow_dir.joinpath(*entry_module.split("."))
     for candidate in (base / "__init__.py", base.with_suffix(".py")):
         if candidate.is_file():

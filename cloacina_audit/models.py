@@ -33,6 +33,9 @@ class Violation:
     """A chain of imports that breaks a contract, first importer first."""
 
     chain: tuple[ImportStep, ...]
+    #: Why the chain breaks the contract, when the contract type says (``forbidden_symbols``,
+    #: ``allowed_imports``): "not on the server's cloaca", "vendor requests".
+    reason: str = ""
 
     @property
     def source(self) -> str:

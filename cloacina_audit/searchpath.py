@@ -45,13 +45,6 @@ class SearchPath:
                 return None
         return None
 
-    # grimp's AbstractPackageFinder interface.
-    def determine_package_directories(self, package_name: str, file_system: object) -> set[str]:
-        found = self.find_package(package_name)
-        if found is None:
-            raise AuditError(f"package {package_name!r} not found on the search path")
-        return {str(found)}
-
 
 def environment_directories(python: str | None) -> list[Path]:
     """Non-stdlib ``sys.path`` entries of ``python`` (default: the running interpreter).

@@ -31,7 +31,10 @@ as an import-linter contract type, usable from ``lint-imports``::
     warning_symbols =
         WorkflowBuilder: registers no tasks in a packaged workflow
 
-Each ``*_symbols`` entry is a name, optionally followed by ``: why``.
+Each ``*_symbols`` entry is a name, optionally followed by ``: why``. With
+``allowed_symbols`` the contract is an allow-list: every name of ``module`` that is
+used and not listed breaks it (``unlisted_symbol_reason`` says why); forbidden and
+warning names keep their own treatment.
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ FORMS = {
     "getattr": "fetched with getattr()",
     "star-import": "brought in by a star import",
     "star-use": "used after a star import",
+    "submodule-import": "imported as a submodule",
 }
 
 
@@ -133,18 +137,28 @@ def find_symbol_uses(
     source: str | bytes,
     *,
     module: str,
-    symbols: Iterable[str],
+    symbols: Iterable[str] | None,
     importer: str | None = None,
     is_package: bool = False,
+    star_names: Iterable[str] = (),
 ) -> list[SymbolUse]:
     """Every use of ``module.<symbol>`` in ``source``, in line order.
 
+    ``symbols=None`` finds every name of ``module`` that is used; a bare name after
+    ``from module import *`` is then only recognised when it is in ``star_names``.
     ``importer`` (the dotted name of the module being read) is only needed to
     resolve relative imports. Raises SyntaxError for code that does not parse.
     """
     tree = ast.parse(source)
     text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
-    finder = _Finder(module, frozenset(symbols), importer, is_package, text.splitlines())
+    finder = _Finder(
+        module,
+        None if symbols is None else frozenset(symbols),
+        importer,
+        is_package,
+        text.splitlines(),
+        frozenset(star_names),
+    )
     finder.run(tree)
     return sorted(set(finder.uses), key=lambda u: (u.line, u.symbol, u.form))
 
@@ -175,13 +189,18 @@ class _Finder(ast.NodeVisitor):
     def __init__(
         self,
         module: str,
-        symbols: frozenset[str],
+        symbols: frozenset[str] | None,
         importer: str | None,
         is_package: bool,
         lines: list[str],
+        star_names: frozenset[str] = frozenset(),
     ) -> None:
         self.module = module
+        #: None: every name of the module is looked for.
+        self.every_name = symbols is None
+        symbols = star_names if symbols is None else symbols
         self.targets = {f"{module}.{s}": s for s in symbols}
+        #: The names recognised bare after a star import (all listed ones).
         self.symbols = symbols
         self.importer = importer
         self.is_package = is_package
@@ -219,7 +238,7 @@ class _Finder(ast.NodeVisitor):
         if dotted is None or not dotted.startswith(self.module + "."):
             return None
         head = dotted[len(self.module) + 1 :].split(".")[0]
-        return head if head in self.symbols else None
+        return head if self.every_name or head in self.symbols else None
 
     # resolving expressions to dotted paths
 
@@ -292,7 +311,7 @@ class _Finder(ast.NodeVisitor):
         for alias in node.names:
             symbol = self._target_symbol(alias.name)
             if symbol:
-                self._report(symbol, node.lineno, "import")
+                self._report(symbol, node.lineno, "submodule-import" if self.every_name else "import")
             if alias.asname:
                 self._bind(alias.asname, alias.name)
             else:
@@ -305,7 +324,9 @@ class _Finder(ast.NodeVisitor):
             return
         symbol = self._target_symbol(base)
         if symbol:
-            self._report(symbol, node.lineno, "from-import")
+            self._report(symbol, node.lineno, "submodule-import" if self.every_name else "from-import")
+            if self.every_name:
+                return  # the names imported are the submodule's, not the module's
         for alias in node.names:
             if alias.name == "*":
                 if base == self.module:
@@ -471,6 +492,9 @@ class _Finder(ast.NodeVisitor):
                 self._star_imports[line][1].add(node.id)
 
     def _exact_symbol(self, dotted: str | None) -> str | None:
+        if dotted and self.every_name and dotted.startswith(self.module + "."):
+            name = dotted[len(self.module) + 1 :]
+            return name if "." not in name else None
         return self.targets.get(dotted) if dotted else None
 
 
@@ -496,6 +520,16 @@ class ForbiddenSymbolsContract(Contract):
         - module:            the module whose names are checked, e.g. ``cloaca``.
         - forbidden_symbols: names that break the contract (``Name`` or ``Name: why``).
         - warning_symbols:   names that only give a warning (same format). (Optional.)
+        - allowed_symbols:   an allow-list: any other name of ``module`` that is used
+                             breaks the contract too (forbidden and warning names keep
+                             their own message). (Optional.)
+        - unlisted_symbol_reason: why a name outside ``allowed_symbols`` breaks it. (Optional.)
+        - submodule_import_reason: with ``allowed_symbols``: importing any submodule of
+                             ``module`` (``import m.x``, ``from m.x import y``) breaks the
+                             contract, for this reason (an extension module has none). (Optional.)
+        - follow_imports_within: top-level packages: modules of these that the source
+                             modules import (transitively, parent packages included, as
+                             Python runs them) are read too. (Optional.)
         - broken_contract_guidance: shown after the violations. (Optional.)
 
     Imports under ``if TYPE_CHECKING:`` are skipped when the session option
@@ -508,15 +542,19 @@ class ForbiddenSymbolsContract(Contract):
     module = fields.StringField()
     forbidden_symbols = fields.ListField(subfield=fields.StringField(), required=False)
     warning_symbols = fields.ListField(subfield=fields.StringField(), required=False)
+    allowed_symbols = fields.ListField(subfield=fields.StringField(), required=False)
+    unlisted_symbol_reason = fields.StringField(required=False)
+    submodule_import_reason = fields.StringField(required=False)
+    follow_imports_within = fields.ListField(subfield=fields.StringField(), required=False)
     broken_contract_guidance = fields.TextField(required=False)
 
     def validate(self) -> None:
         module = str(self.module)
         if not all(part.isidentifier() for part in module.split(".")):
             raise InvalidContractOptions({"module": f"{module!r} is not a module name."})
-        if not self._forbidden() and not self._warned():
+        if not self._forbidden() and not self._warned() and self._allowed() is None:
             raise InvalidContractOptions(
-                {"forbidden_symbols": "Give forbidden_symbols or warning_symbols."}
+                {"forbidden_symbols": "Give forbidden_symbols, warning_symbols or allowed_symbols."}
             )
 
     def _forbidden(self) -> dict[str, str]:
@@ -525,8 +563,33 @@ class ForbiddenSymbolsContract(Contract):
     def _warned(self) -> dict[str, str]:
         return _parse_entries(self.warning_symbols or [])  # type: ignore[arg-type]
 
+    def _allowed(self) -> set[str] | None:
+        """The allow-list, or None when the contract has none."""
+        if self.allowed_symbols is None:
+            return None
+        return set(_parse_entries(self.allowed_symbols))  # type: ignore[arg-type]
+
+    def _violation_reason(
+        self, use: SymbolUse, forbidden: dict[str, str], warned: dict[str, str],
+        allowed: set[str] | None,
+    ) -> str | None:
+        """Why ``use`` breaks the contract, or None when it does not."""
+        if use.symbol in forbidden:
+            return forbidden[use.symbol]
+        if allowed is None:
+            return None
+        if use.form == "submodule-import" and self.submodule_import_reason:
+            return str(self.submodule_import_reason)
+        if use.symbol in warned or use.symbol in allowed:
+            return None
+        return self._unlisted_reason()
+
+    def _unlisted_reason(self) -> str:
+        return str(self.unlisted_symbol_reason or f"not a name of {self.module} this contract allows")
+
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
-        forbidden, warned = self._forbidden(), self._warned()
+        forbidden, warned, allowed = self._forbidden(), self._warned(), self._allowed()
+        listed = set(forbidden) | set(warned)
         skip_type_checking = (
             str(self.session_options.get("exclude_type_checking_imports", "")).lower() == "true"
         )
@@ -535,6 +598,8 @@ class ForbiddenSymbolsContract(Contract):
         warnings: list[str] = []
         for importer in self._source_modules(graph):
             path = find_module_file(importer)
+            if path is None and graph.find_children(importer):
+                continue  # a namespace package: no file of its own, its modules are read
             if path is None:
                 warnings.append(f"{importer}: source file not found, its symbols were not checked")
                 continue
@@ -543,9 +608,10 @@ class ForbiddenSymbolsContract(Contract):
                 uses = find_symbol_uses(
                     path.read_bytes(),
                     module=str(self.module),
-                    symbols=set(forbidden) | set(warned),
+                    symbols=listed if allowed is None else None,
                     importer=importer,
                     is_package=path.name == "__init__.py",
+                    star_names=listed,
                 )
             except (SyntaxError, ValueError, OSError) as exc:
                 warnings.append(f"{importer}: cannot read {path}: {exc}")
@@ -554,9 +620,11 @@ class ForbiddenSymbolsContract(Contract):
                 if skip_type_checking and use.kind == "type_checking":
                     continue
                 link = _link(importer, str(self.module), use, path)
-                if use.symbol in forbidden:
-                    invalid.setdefault((link["imported"], importer), []).append(link)
-                else:
+                why = self._violation_reason(use, forbidden, warned, allowed)
+                if why is not None:
+                    invalid.setdefault((link["imported"], importer), []).append(
+                        {**link, "why": why})
+                elif use.symbol in warned:
                     warning_uses.append(
                         {
                             "module": importer,
@@ -573,7 +641,7 @@ class ForbiddenSymbolsContract(Contract):
             {
                 "upstream_module": upstream,
                 "downstream_module": downstream,
-                "why": forbidden[upstream.rsplit(".", 1)[1]],
+                "why": links[0]["why"],
                 "chains": [[link] for link in links],
             }
             for (upstream, downstream), links in sorted(invalid.items(), key=lambda i: i[0][::-1])
@@ -596,6 +664,9 @@ class ForbiddenSymbolsContract(Contract):
             for module in matched:
                 found.add(module)
                 found.update(graph.find_descendants(module))
+        within = {str(name).split(".")[0] for name in self.follow_imports_within or []}  # type: ignore[union-attr]
+        if within:
+            found = _reached(graph, found, within)
         return sorted(m for m in found if not graph.is_module_squashed(m))
 
     def render_broken_contract(self, check: ContractCheck) -> None:
@@ -624,6 +695,23 @@ class ForbiddenSymbolsContract(Contract):
         if guidance:
             output.print_error(escape(str(guidance)), bold=False)
             output.new_line()
+
+
+def _reached(graph: ImportGraph, starts: set[str], within: set[str]) -> set[str]:
+    """``starts`` and the modules of the ``within`` packages they import, transitively;
+    importing ``a.b`` runs ``a`` first, so parent packages are reached too."""
+    seen = set(starts)
+    pending = sorted(starts)
+    while pending:
+        module = pending.pop()
+        following = set(graph.find_modules_directly_imported_by(module))
+        if "." in module:
+            following.add(module.rsplit(".", 1)[0])
+        for other in following - seen:
+            if other.split(".")[0] in within and not graph.is_module_squashed(other):
+                seen.add(other)
+                pending.append(other)
+    return seen
 
 
 def _link(importer: str, module: str, use: SymbolUse, path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from cloacina_audit.loader_rules import (
     STDLIB_DENY_LIST,
     check_loader_rules,
     resolve_entry_module,
+    source_roots,
     top_level_names,
 )
 from cloacina_audit.manifest import read_manifest
@@ -51,11 +52,12 @@ def test_shadowing_names_are_refused_with_their_path(tmp_path: Path) -> None:
             "vendor/typing.py": "",  # shadows the stdlib, but is not on the deny list
         },
     )
-    assert [f.rule for f in findings] == ["loader-shadows-stdlib"] * 4
+    findings = [f for f in findings if f.rule != "loader-stdlib-first"]  # vendor/typing.py
+    # An extension module is not refused: the server strips only ".py" (item 8 of issue 13).
+    assert [f.rule for f in findings] == ["loader-shadows-stdlib"] * 3
     assert [f.message.split(" shadows")[0] for f in findings] == [
         "workflow/json.py",
         "workflow/os/",
-        "vendor/pickle.cpython-311-x86_64-linux-gnu.so",
         "vendor/subprocess/",
     ]
     assert "standard-library module 'json'" in findings[0].message
@@ -113,3 +115,42 @@ def test_rust_packages_have_no_python_loader(tmp_path: Path) -> None:
     manifest, _ = read_manifest(tmp_path)
     assert manifest.language == "rust"
     assert check_loader_rules(tmp_path, manifest) == []
+
+
+def test_shadowing_is_the_servers_name_check(tmp_path: Path) -> None:
+    """loader.rs validate_no_stdlib_shadowing: every entry's name, ".py" stripped."""
+    findings = audit(
+        tmp_path,
+        {
+            "workflow/demo/tasks.py": "",
+            "workflow/signal": "",  # an extensionless file: refused by the server
+            "workflow/glob.txt": "",  # not refused: "glob.txt" is not on the list
+            "vendor/os.cpython-311-x86_64-linux-gnu.so": "",  # not refused
+            "vendor/threading.pyc": "",  # not refused
+            "vendor/my-io/x.py": "",  # not refused
+        },
+    )
+    assert [f.message.split(" shadows")[0] for f in findings] == ["workflow/signal"]
+    assert "standard-library module 'signal'" in findings[0].message
+
+
+def test_stdlib_names_are_taken_from_the_stdlib_first(tmp_path: Path) -> None:
+    """The loader appends workflow/ and vendor/ to sys.path: the stdlib's module wins."""
+    findings = audit(
+        tmp_path,
+        {"workflow/demo/tasks.py": "", "workflow/logging.py": "", "vendor/typing/__init__.py": ""},
+    )
+    assert [(f.rule, f.level, f.message) for f in findings] == [
+        ("loader-stdlib-first", "warning", "workflow/logging.py is never imported on the server: "
+         "the standard-library module 'logging' comes first on sys.path"),
+        ("loader-stdlib-first", "warning", "vendor/typing/ is never imported on the server: "
+         "the standard-library module 'typing' comes first on sys.path"),
+    ]
+    assert source_roots(tmp_path / "workflow") == ["demo"]
+
+
+def test_source_roots_hold_source(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pkg/__init__.py": "", "flat.py": "", "ns/sub/m.py": "",
+                          "data/rows.csv": "", "my-dir/x.py": "", "typing.py": ""})
+    (tmp_path / "broken.py").symlink_to(tmp_path / "missing.py")
+    assert source_roots(tmp_path) == ["flat", "ns", "pkg"]

@@ -250,9 +250,11 @@ def format_budget_value(name: str, value: float | int | str | None) -> str:
 
 
 def chain_line(violation: Violation) -> str:
-    """The chain of modules on one line: ``a -> b -> c``."""
+    """The chain of modules on one line, ``a -> b -> c``, and why it breaks the contract when
+    the contract type says (``a -> cloaca  (host only: ...)``)."""
     modules = [violation.chain[0].importer] + [step.imported for step in violation.chain]
-    return " -> ".join(modules)
+    reason = f"  ({violation.reason})" if violation.reason else ""
+    return " -> ".join(modules) + reason
 
 
 def step_location(step: ImportStep, package_path: str, base: str | None = None) -> str:

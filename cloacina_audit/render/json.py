@@ -119,7 +119,10 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "kept": contract.kept,
         "origin": contract.origin,
         "warnings": list(contract.warnings),
-        "violations": [{"chain": [_step(s) for s in v.chain]} for v in contract.violations],
+        "violations": [
+            {"chain": [_step(s) for s in v.chain], **({"reason": v.reason} if v.reason else {})}
+            for v in contract.violations
+        ],
         "instructions": list(contract.instructions),
         "statements": _statements(contract),
     }
