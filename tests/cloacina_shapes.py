@@ -73,10 +73,10 @@ def manifest(name: str, entry_module: str, *, graph: bool = False, version: str 
     """
 
 
-def flat_module(root: Path, tasks: str = TASKS) -> Path:
+def flat_module(root: Path, tasks: str = TASKS, *, graph: bool = False) -> Path:
     """``workflow/flat_tasks.py`` with ``entry_module = "flat_tasks"``."""
     return write_tree(root / "flat-tasks", {
-        "package.toml": manifest("flat-tasks", "flat_tasks"),
+        "package.toml": manifest("flat-tasks", "flat_tasks", graph=graph),
         "workflow/flat_tasks.py": tasks,
     })
 

@@ -60,7 +60,8 @@ def surface_contract(entry: dict) -> dict:
 
 @pytest.mark.parametrize("form", ["directory", "archive"])
 def test_every_authoring_name_passes(form, tmp_path):
-    package = flat_module(tmp_path / "src", tasks=EVERY_AUTHORING_NAME)
+    # Every name includes ComputationGraphBuilder: cloacinactl then wants a graph_name.
+    package = flat_module(tmp_path / "src", tasks=EVERY_AUTHORING_NAME, graph=True)
     code, entry = check(package if form == "directory" else pack(package, tmp_path))
     assert code == 0, entry
     assert surface_contract(entry)["kept"]
