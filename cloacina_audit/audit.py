@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from .footprint import measure_footprint
 from .gitref import checkout_at, is_commit, repository_of
 from .models import Finding, PackageAudit
 from .package_footprint import measure_package_footprint
+from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 
 
 @dataclass
@@ -61,9 +63,9 @@ def audit_comparison(
     Returns (before, after, the after package's configured target reduction).
     Relative budgets of the after package are evaluated once both are known.
     """
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with _workers(1) as pool:
         quiet = replace(options, progress=False)
-        before_future = pool.submit(audit_baseline, before_spec, after_spec, quiet)
+        before_future = pool.submit(_in_worker, audit_baseline, before_spec, after_spec, quiet)
         with open_target(after_spec, options.check.config_file) as target:
             after = audit_target(target, options)
             before = before_future.result()
@@ -83,8 +85,30 @@ def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
     if len(specs) == 1:
         return [audit_path(specs[0], options)]
     quiet = replace(options, progress=False)  # several spinners on one terminal help nobody
-    with ProcessPoolExecutor(max_workers=min(len(specs), 4)) as pool:
-        return list(pool.map(audit_path, specs, [quiet] * len(specs)))
+    with _workers(min(len(specs), 4)) as pool:
+        return list(pool.map(_in_worker, [audit_path] * len(specs), specs, [quiet] * len(specs)))
+
+
+@contextlib.contextmanager
+def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool that is stopped, not waited for, when this process fails or is stopped."""
+    pool = ProcessPoolExecutor(max_workers=count, initializer=install_signal_handlers)
+    try:
+        yield pool
+    except BaseException:
+        # The workers get SIGTERM (they clean up and exit), then whatever is left is killed.
+        stop_everything()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _in_worker(function: Callable[..., PackageAudit], *args: object) -> PackageAudit:
+    try:
+        return function(*args)
+    except Terminated:
+        # The steps' clean-up ran on the way here; exit rather than wait for more work.
+        os._exit(EXIT_TERMINATED)
 
 
 def _budgets(target: Target) -> Budgets:

@@ -20,6 +20,7 @@ from .check import CheckOptions, check_target
 from .discover import open_target
 from .errors import AuditError
 from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
+from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 from .render import FORMATS, render
 
 if TYPE_CHECKING:
@@ -185,8 +186,13 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
+    install_signal_handlers()
     try:
         cli.main(standalone_mode=False)
+    except Terminated:  # SIGTERM: the running steps have cleaned up on the way out
+        stop_everything()
+        click.echo("cloacina-audit: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except AuditError as exc:
         click.echo(f"cloacina-audit: error: {exc}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
@@ -211,3 +217,5 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_INPUT_ERROR)
+    finally:
+        stop_everything()  # nothing the tool started outlives it

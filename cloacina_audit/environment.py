@@ -39,7 +39,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,11 +50,16 @@ from typing import Literal
 
 from .discover import Target
 from .errors import AuditError
+from .interpreter import Interpreter, query_interpreter
+from .processes import Completed, ProcessTimeout, run
 
 #: Bump when the way environments are built changes, so old ones are not reused.
 ENV_FORMAT_VERSION = 1
 LINK_MODE = "hardlink"
 COMPILE_BYTECODE = True
+
+#: Seconds uv may take for one step (create, install): a resolver or build that hangs is stopped.
+UV_TIMEOUT = 1800.0
 
 EnvKind = Literal["isolated", "current"]
 StepCallback = Callable[[str], None]
@@ -85,58 +89,6 @@ _RESOLUTION_VARIABLES = (
 #: Directory names never hashed into a key: VCS data, caches, virtual environments.
 _UNHASHED_DIRS = {"__pycache__", "node_modules"}
 
-# Run by the environment's interpreter with -I: reads its paths and the values
-# that PEP 508 markers are evaluated against (as packaging.markers does).
-_QUERY_SCRIPT = r"""
-import json, os, platform, sys, sysconfig
-impl = sys.implementation
-version = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
-if impl.version.releaselevel != "final":
-    version += impl.version.releaselevel[0] + str(impl.version.serial)
-paths = sysconfig.get_paths()
-print(json.dumps({
-    "executable": sys.executable,
-    "base_executable": os.path.realpath(getattr(sys, "_base_executable", sys.executable)),
-    "prefix": sys.prefix,
-    "version": sys.version,
-    "cache_tag": impl.cache_tag,
-    "platform": sysconfig.get_platform(),
-    "site_packages": [paths["purelib"], paths["platlib"]],
-    "markers": {
-        "implementation_name": impl.name,
-        "implementation_version": version,
-        "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    },
-}))
-"""
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """What an interpreter says about itself (see ``_QUERY_SCRIPT``)."""
-
-    executable: str
-    base_executable: str
-    prefix: str
-    version: str
-    cache_tag: str
-    platform: str
-    site_packages: tuple[str, ...]
-    markers: dict[str, str] = field(hash=False)
-
-    @property
-    def short_version(self) -> str:
-        return self.version.split()[0]
-
-
 @dataclass(frozen=True)
 class Environment:
     """A Python environment to measure: its interpreter and where packages are installed."""
@@ -155,35 +107,6 @@ class Environment:
 
     def describe(self) -> str:
         return f"{self.kind} ({self.prefix}, Python {self.python_version})"
-
-
-def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
-    """Ask ``python`` for its paths and marker values (runs no audited code)."""
-    try:
-        completed = subprocess.run(
-            [str(python), "-I", "-c", _QUERY_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AuditError(f"{python}: cannot run this Python interpreter: {exc}") from None
-    if completed.returncode != 0:
-        raise AuditError(f"{python}: not a working Python interpreter: {_last_line(completed.stderr)}")
-    try:
-        data = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise AuditError(f"{python}: not a working Python interpreter") from None
-    return Interpreter(
-        executable=data["executable"],
-        base_executable=data["base_executable"],
-        prefix=data["prefix"],
-        version=data["version"],
-        cache_tag=data["cache_tag"] or "",
-        platform=data["platform"],
-        site_packages=tuple(dict.fromkeys(data["site_packages"])),
-        markers=data["markers"],
-    )
 
 
 def current_environment(python: str | None = None) -> Environment:
@@ -382,13 +305,14 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
         raise AuditError(f"cannot install {target.spec}: {uv_error_line(installed.stderr)}")
 
 
-def _run(command: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> Completed:
     environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     environ.pop("VIRTUAL_ENV", None)
     try:
-        return subprocess.run(
-            command, cwd=cwd, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL
-        )
+        return run(command, cwd=cwd, env=environ, timeout=timeout)
+    except ProcessTimeout:
+        what = " ".join(Path(command[0]).name.split() + command[1:3])
+        raise AuditError(f"{what} gave no result within {timeout:g} s") from None
     except OSError as exc:
         raise AuditError(f"cannot run uv ({command[0]}): {exc.strerror}") from None
 

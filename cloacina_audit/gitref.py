@@ -8,28 +8,28 @@ nor ``.git`` (no worktree metadata) changes.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import AuditError
+from .processes import Completed, ProcessTimeout, run
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=120)
+def _git(repo: Path, *args: str) -> Completed:
+    return run(["git", "-C", str(repo), *args], timeout=120)
 
 
 def repository_of(path: Path) -> Path | None:
     """The top of the git work tree containing ``path``, or None."""
     try:
         completed = _git(path if path.is_dir() else path.parent, "rev-parse", "--show-toplevel")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, ProcessTimeout):
         return None
     if completed.returncode != 0:
         return None
-    return Path(completed.stdout.decode().strip())
+    return Path(completed.stdout.strip())
 
 
 def is_commit(repo: Path, ref: str) -> bool:
@@ -46,7 +46,7 @@ def checkout_at(repo: Path, ref: str) -> Iterator[Path]:
         archive = Path(tmp) / "tree.tar"
         completed = _git(repo, "archive", "--format=tar", f"--output={archive}", ref)
         if completed.returncode != 0:
-            message = completed.stderr.decode(errors="replace").strip().splitlines()
+            message = completed.stderr.strip().splitlines()
             raise AuditError(f"--before {ref}: git archive failed: {message[-1] if message else ''}")
         tree = Path(tmp) / "tree"
         with tarfile.open(archive) as tar:

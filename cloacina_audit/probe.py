@@ -2,8 +2,9 @@
 
 Each run is a fresh ``python -I -B`` process of the measured environment,
 started in an empty temporary directory (so neither the audited tree nor the
-environment is written to), in its own process group (so a hanging import
-and anything it started can be killed). The child reports one JSON document
+environment is written to), through :mod:`cloacina_audit.processes` (so a
+hanging import, and anything it started, even in a new session, is killed
+and reaped, after a timeout and after a successful run alike). The child reports one JSON document
 into a file named on its command line: never on stdout, which the imported
 code owns and may fill with anything.
 
@@ -16,12 +17,10 @@ code owns and may fill with anything.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import statistics
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from .errors import AuditError
 from .models import ImportProbe
+from .processes import ProcessTimeout, run
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RUNS = 3
@@ -152,32 +152,14 @@ def _run_once(
         ]
         with open(stderr_file, "wb") as stderr:
             try:
-                child = subprocess.Popen(
-                    command,
-                    cwd=work_dir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                    start_new_session=True,
-                )
+                returncode = run(
+                    command, cwd=work_dir, timeout=timeout, stdout=False, stderr=stderr
+                ).returncode
+            except ProcessTimeout:
+                raise AuditError(f"import of {what} timed out after {timeout:g} s") from None
             except OSError as exc:
                 raise AuditError(f"import probe: cannot run {python}: {exc.strerror}") from None
-            try:
-                returncode = child.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(child)
-                raise AuditError(f"import of {what} timed out after {timeout:g} s") from None
-            finally:
-                if child.poll() is None:  # interrupted: leave nothing running
-                    _kill_group(child)
         return _read_result(result_file, stderr_file, returncode, what)
-
-
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    """Kill the (not yet reaped) child's process group: the import may have started others."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
 
 
 def _read_result(result_file: Path, stderr_file: Path, returncode: int, what: str) -> _Run:
