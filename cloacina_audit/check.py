@@ -103,7 +103,10 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
     from .distributions import import_names, installed_distributions
     from .environment import isolated_environment
 
-    with isolated_environment(target, cache_dir=options.cache_dir) as environment:
+    # Not compiled: compiling starts the environment's interpreter (a .pth file would run).
+    with isolated_environment(
+        target, cache_dir=options.cache_dir, compile_bytecode=False
+    ) as environment:
         site = [Path(p) for p in environment.site_packages]
         installed = installed_distributions(site)
         dist = installed.get(target.name)

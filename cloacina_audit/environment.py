@@ -5,9 +5,18 @@ can be compared:
 
 - ``uv venv --relocatable``, no seed packages: the environment holds the
   target's runtime closure and nothing else, and can be renamed after it is built.
-- ``uv pip install --compile-bytecode``: bytecode is always compiled, because
-  the import probe must time imports, not the compiler (the probe runs with
-  ``-B`` and writes nothing). The ``.pyc`` bytes are reported as their own figure.
+- bytecode is compiled for a footprint, because the import probe must time
+  imports, not the compiler (the probe runs with ``-B`` and writes nothing);
+  the ``.pyc`` bytes are reported as their own figure. uv installs without
+  compiling, then the environment's interpreter compiles site-packages with
+  ``-I -S`` (no ``site``, so a ``.pth`` file of the package cannot run) and
+  ``compileall -s <env>``: a ``.pyc`` stores its source path, and stripping the
+  environment's own directory makes every ``.pyc`` the same bytes wherever the
+  cache is (the build directory ``<key>.tmp-*`` or ``~/.cache`` vs CI's
+  ``/tmp/...``). Python ignores the stored path at import: it sets
+  ``co_filename`` from where the file was found. ``check`` (which needs only
+  the sources) gets an environment that is never compiled: nothing of the
+  audited package runs.
 - ``--link-mode hardlink``: files are hard links into uv's cache (fast, no extra
   disk); the measurement de-duplicates by inode and reports apparent sizes, so
   the link mode changes no number. Not ``symlink``: a cached environment must
@@ -54,9 +63,10 @@ from .interpreter import Interpreter, query_interpreter
 from .processes import Completed, ProcessTimeout, run
 
 #: Bump when the way environments are built changes, so old ones are not reused.
-ENV_FORMAT_VERSION = 1
+ENV_FORMAT_VERSION = 2
 LINK_MODE = "hardlink"
-COMPILE_BYTECODE = True
+#: Seconds the compilation of an environment's site-packages may take.
+COMPILE_TIMEOUT = 1800.0
 
 #: Seconds uv may take for one step (create, install): a resolver or build that hangs is stopped.
 UV_TIMEOUT = 1800.0
@@ -122,11 +132,13 @@ def isolated_environment(
     cache_dir: Path | None,
     python: str | None = None,
     on_step: StepCallback | None = None,
+    compile_bytecode: bool = True,
 ) -> Iterator[Environment]:
     """An environment holding ``target`` and its runtime closure, built with uv.
 
     With ``cache_dir`` the environment is reused by later runs (``<cache_dir>/envs``);
     with None it is built in a temporary directory and removed afterwards.
+    ``compile_bytecode=False`` (for ``check``) runs no interpreter of the environment at all.
     """
     step = on_step or (lambda _message: None)
     base = resolve_interpreter(python)
@@ -134,11 +146,13 @@ def isolated_environment(
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-env-") as scratch:
             env_dir = Path(scratch) / "env"
-            _build(target, base, uv, env_dir, step)
+            _build(target, base, uv, env_dir, step, compile_bytecode)
             yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=None)
         return
-    key = environment_key(target, base, uv_version(uv))
-    env_dir = _cached_build(target, base, uv, Path(cache_dir) / "envs", key, step)
+    key = environment_key(target, base, uv_version(uv), compile_bytecode)
+    env_dir = _cached_build(
+        target, base, uv, Path(cache_dir) / "envs", key, step, compile_bytecode
+    )
     yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=key)
 
 
@@ -154,7 +168,9 @@ def resolve_interpreter(python: str | None) -> Interpreter:
     return query_interpreter(completed.stdout.strip())
 
 
-def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
+def environment_key(
+    target: Target, interpreter: Interpreter, uv: str, compile_bytecode: bool = True
+) -> str:
     """A hash of everything that decides what an isolated environment holds."""
     digest = hashlib.sha256()
 
@@ -164,7 +180,7 @@ def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
         digest.update(data)
 
     feed("format", str(ENV_FORMAT_VERSION))
-    feed("install", f"link={LINK_MODE} compile={COMPILE_BYTECODE} editable=no")
+    feed("install", f"link={LINK_MODE} compile={compile_bytecode} editable=no")
     feed("uv", uv)
     feed("python", "\n".join([interpreter.base_executable, interpreter.version, interpreter.platform]))
     feed("kind", target.kind)
@@ -210,7 +226,8 @@ def _file_digest(path: Path) -> str:
 
 
 def _cached_build(
-    target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback
+    target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback,
+    compile_bytecode: bool,
 ) -> Path:
     final = envs / key
     if _is_complete(final):
@@ -222,7 +239,7 @@ def _cached_build(
         _remove_leftovers(envs, key, final)
         building = envs / f"{key}.tmp-{secrets.token_hex(4)}"
         try:
-            _build(target, base, uv, building, step)
+            _build(target, base, uv, building, step, compile_bytecode)
             _write_metadata(building, target, base, key)
             os.rename(building, final)
         finally:
@@ -272,7 +289,10 @@ def _write_metadata(env_dir: Path, target: Target, base: Interpreter, key: str) 
     (env_dir / "cloacina-audit-env.json").write_text(json.dumps(document, indent=2) + "\n")
 
 
-def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback) -> None:
+def _build(
+    target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback,
+    compile_bytecode: bool,
+) -> None:
     step(f"Creating an environment for Python {base.short_version}")
     created = _run(
         [uv, "venv", "--relocatable", "--no-project", "--python", base.base_executable, str(env_dir)],
@@ -285,7 +305,6 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
         uv, "pip", "install",
         "--python", str(_env_python(env_dir)),
         "--link-mode", LINK_MODE,
-        "--compile-bytecode",
         "--no-editable",
     ]
     cwd = None
@@ -303,11 +322,34 @@ def _build(target: Target, base: Interpreter, uv: str, env_dir: Path, step: Step
     installed = _run(command, cwd=cwd)
     if installed.returncode != 0:
         raise AuditError(f"cannot install {target.spec}: {uv_error_line(installed.stderr)}")
+    if compile_bytecode:
+        step("Compiling bytecode")
+        _compile(env_dir)
+
+
+def _compile(env_dir: Path) -> None:
+    """Compile site-packages with source paths relative to the environment (see the module doc).
+
+    Files that do not compile (Python 2 leftovers in some sdists) are skipped, as uv does.
+    """
+    python = _env_python(env_dir)
+    sites = sorted({str(p) for p in env_dir.glob("lib*/python*/site-packages") if p.is_dir()})
+    if not sites:
+        return
+    command = [str(python), "-I", "-S", "-m", "compileall", "-q", "-q", "-j", "0",
+               "-s", str(env_dir), *sites]
+    try:
+        run(command, timeout=COMPILE_TIMEOUT, cwd=env_dir)
+    except ProcessTimeout:
+        raise AuditError(f"compiling bytecode gave no result within {COMPILE_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise AuditError(f"cannot run {python}: {exc.strerror}") from None
 
 
 def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> Completed:
     environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     environ.pop("VIRTUAL_ENV", None)
+    environ.pop("UV_COMPILE_BYTECODE", None)  # uv's compiler would start the environment's Python
     try:
         return run(command, cwd=cwd, env=environ, timeout=timeout)
     except ProcessTimeout:
