@@ -12,11 +12,13 @@ from pathlib import Path
 from .budgets import WHERE as BUDGET_TABLE
 from .budgets import Budgets, evaluate_budgets, parse_budgets
 from .check import CheckOptions, check_target, contract_specs
+from .contracts import ContractSpec, check_contracts
 from .discover import Target, discover, open_target
 from .errors import AuditError, NothingToCheck
 from .footprint import measure_footprint
 from .gitref import checkout_at, is_commit, repository_of
-from .models import Finding, PackageAudit
+from .graph import PackageGraph
+from .models import Finding, ImportProbe, PackageAudit, Violation
 from .package_footprint import measure_package_footprint
 from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 
@@ -42,9 +44,10 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     """Contracts (static), then footprint and budgets: the whole audit of one target."""
     budgets = _budgets(target)  # malformed budgets fail before any slow work
     audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
+    graph = None
     if options.with_contracts:  # a wheel or requirement is read from its isolated environment
         try:
-            audit, _ = check_target(target, options.check)
+            audit, graph = check_target(target, options.check)
         except NothingToCheck as exc:
             audit.findings.append(Finding(
                 rule="contracts-not-applied", level="warning",
@@ -52,7 +55,88 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
             ))
     audit.footprint = _footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
+    probe = audit.footprint.import_probe if audit.footprint else None
+    if graph is not None and probe is not None:
+        apply_import_time_evidence(audit, target, options.check, graph, probe)
+    for failure in probe.failed_imports if probe else []:
+        audit.findings.append(Finding(
+            rule="import-failed", level="warning",
+            message=f"import probe: {failure} (not measured: what it would load)",
+        ))
     return audit
+
+
+def apply_import_time_evidence(
+    audit: PackageAudit, target: Target, options: CheckOptions, graph: PackageGraph,
+    probe: ImportProbe,
+) -> None:
+    """What the probe saw loaded is what runs: a forbidden module loaded while importing
+    a contract's source modules breaks that contract, whatever the static policy ignored.
+
+    The chain shown is the static one with deferred imports counted (the probe proves
+    that it ran); when no static chain explains the load (``importlib``, a plugin), the
+    contract is broken with "loaded at import time". Contracts that allow indirect imports
+    or ignore imports are only broken when a static chain exists: the probe cannot tell
+    which import loaded a module, so it cannot honour those options.
+    """
+    specs = {spec.name: spec for spec in contract_specs(target, options)}
+    for index, result in enumerate(audit.contracts):
+        spec = specs.get(result.name)
+        if spec is None or not result.kept or spec.options.get("type") != "forbidden":
+            continue
+        forbidden = _listed(spec.options.get("forbidden_modules"))
+        sources = _listed(spec.options.get("source_modules"))
+        loaded = {
+            module: loader for module, loader in probe.loaded_by.items()
+            if module in forbidden and _within(loader, sources)
+        }
+        if not loaded:
+            continue
+        shown = ", ".join(f"{module} (importing {loader})" for module, loader in sorted(loaded.items()))
+        chains = _chains_that_ran(spec, graph, target)
+        if chains:
+            result.violations = chains
+            result.warnings.append(
+                f"loaded at import time: {shown}; the chains below run when the package is "
+                "imported, although the static policy ignored them"
+            )
+        elif _listed(spec.options.get("ignore_imports")) or str(
+            spec.options.get("allow_indirect_imports", "")
+        ).lower() == "true":
+            result.warnings.append(
+                f"loaded at import time: {shown}; not counted: this contract ignores imports "
+                "or allows indirect ones, and the probe cannot tell which import loaded it"
+            )
+            continue
+        else:
+            result.warnings.append(
+                f"loaded at import time: {shown}; no static import chain explains it "
+                "(importlib, a plugin or an entry point)"
+            )
+        audit.contracts[index] = replace(result, kept=False)
+
+
+def _chains_that_ran(spec: ContractSpec, graph: PackageGraph, target: Target) -> list[Violation]:
+    """The contract's violations with deferred imports counted (TYPE_CHECKING ones never run)."""
+    counted = replace(spec, ignored_kinds=spec.ignored_kinds & {"type_checking"})
+    try:
+        result = check_contracts([counted], graph)[0]
+    except AuditError:
+        return []
+    return [
+        Violation(chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
+        for v in result.violations
+    ]
+
+
+def _listed(value: object) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]  # type: ignore[union-attr]
+
+
+def _within(module: str, roots: list[str]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
 
 
 def audit_comparison(

@@ -111,7 +111,7 @@ def _footprint_options(command):
                      help="Build an isolated uv environment, or measure --python's as it is."),
         click.option("--probe-runs", type=click.IntRange(1, 50), default=3, show_default=True,
                      help="Fresh-process imports timed; the median is reported."),
-        click.option("--import-timeout", type=click.FloatRange(min=0, min_open=True),
+        click.option("--import-timeout", type=float, callback=_timeout,
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
                      help="Measure cloaca from this wheel instead of the published one."),
@@ -119,6 +119,13 @@ def _footprint_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _timeout(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    # Written so that nan fails too: a nan timeout would never expire.
+    if value is not None and not 0 < value <= 86400:
+        raise click.BadParameter(f"{value} is not a number of seconds between 0 and 86400")
+    return value
 
 
 def _audit_options(kwargs: dict, with_contracts: bool) -> AuditOptions:

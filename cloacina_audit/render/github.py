@@ -72,6 +72,8 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
             "title": contract.name,
         }
         lines.append(command_line("error", properties, "\n".join([chain_line(violation), *steps])))
+    if not contract.kept and not contract.violations:  # broken by what the import loaded
+        lines.append(command_line("error", {"title": contract.name}, "; ".join(contract.warnings)))
     return lines
 
 

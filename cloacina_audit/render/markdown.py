@@ -149,6 +149,7 @@ def _contract(contract: ContractResult, package_path: str) -> str:
         return f"✅ **{cell(contract.name)}** kept"
     count = plural(len(contract.violations), "violation")
     parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
+    parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
     for violation in contract.violations[:MAX_VIOLATIONS]:
         steps = [
             f"{short_path(step_location(step, package_path))}  {step_statement(step)}"
