@@ -20,7 +20,13 @@ from .gitref import checkout_at, is_commit, repository_of
 from .graph import PackageGraph
 from .models import Finding, ImportProbe, PackageAudit, Violation
 from .package_footprint import measure_package_footprint
-from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
+from .processes import (
+    EXIT_TERMINATED,
+    Terminated,
+    install_worker_signal_handlers,
+    stop_everything,
+    task,
+)
 
 
 @dataclass
@@ -176,7 +182,7 @@ def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
 @contextlib.contextmanager
 def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
     """A process pool that is stopped, not waited for, when this process fails or is stopped."""
-    pool = ProcessPoolExecutor(max_workers=count, initializer=install_signal_handlers)
+    pool = ProcessPoolExecutor(max_workers=count, initializer=install_worker_signal_handlers)
     try:
         yield pool
     except BaseException:
@@ -189,7 +195,8 @@ def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
 
 def _in_worker(function: Callable[..., PackageAudit], *args: object) -> PackageAudit:
     try:
-        return function(*args)
+        with task():
+            return function(*args)
     except Terminated:
         # The steps' clean-up ran on the way here; exit rather than wait for more work.
         os._exit(EXIT_TERMINATED)

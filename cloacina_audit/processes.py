@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,6 +46,8 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 _PR_SET_CHILD_SUBREAPER = 36
 _subreaper_pid: int | None = None
+#: None in the tool's main process (SIGTERM always raises); a count in pool workers.
+_tasks_running: int | None = None
 _counter = itertools.count()
 
 
@@ -184,13 +186,37 @@ def stop_everything(grace: float = 5.0) -> None:
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM raises :class:`Terminated` (once: a second one during clean-up is ignored)."""
+    """SIGTERM raises :class:`Terminated` (once: a second one during clean-up is ignored).
+
+    In a worker process (see :func:`install_worker_signal_handlers`) it does so only
+    inside a :func:`task`; an idle worker just exits.
+    """
 
     def handler(_signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if _tasks_running == 0:
+            os._exit(EXIT_TERMINATED)
         raise Terminated()
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def install_worker_signal_handlers() -> None:
+    """For pool workers: SIGTERM stops a running :func:`task` (its clean-up runs), else exits."""
+    global _tasks_running
+    _tasks_running = 0
+    install_signal_handlers()
+
+
+@contextlib.contextmanager
+def task() -> Iterator[None]:
+    """A unit of work in a worker process, which SIGTERM interrupts with :class:`Terminated`."""
+    global _tasks_running
+    _tasks_running = (_tasks_running or 0) + 1
+    try:
+        yield
+    finally:
+        _tasks_running -= 1
 
 
 def _process_table() -> dict[int, tuple[int, str]]:

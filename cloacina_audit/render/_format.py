@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..compare import Change, Delta
+from ..compare import Change, Delta, DistributionChange
 from ..sizes import format_bytes as format_size
 from ..models import (
     BudgetResult,
@@ -30,6 +30,10 @@ KIND_LABELS: dict[str, str] = {
 
 def format_signed_size(n: int | float) -> str:
     return ("+" if n > 0 else "") + format_size(n)
+
+
+def distribution_label(change: DistributionChange) -> str:
+    return f"{change.name} (this package)" if change.package else change.name
 
 
 def format_percent(pct: float | None) -> str:
@@ -89,6 +93,8 @@ def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
     before = "n/a" if change.before is None else fmt(change.before)
     after = "n/a" if change.after is None else fmt(change.after)
     absolute = "n/a" if change.absolute is None else signed(change.absolute)
+    if change.within_noise:  # smaller than the spread of identical runs: not a change
+        return label, before, after, f"within noise (±{signed(change.noise).lstrip('+')})", ""
     return label, before, after, absolute, format_percent(change.percent)
 
 
@@ -125,10 +131,15 @@ def verdict(audit: PackageAudit) -> str:
 
 
 def goal_line(delta: Delta) -> str | None:
-    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``."""
+    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
+
+    Information, never a failure (budgets judge a change); a notice when nothing changed.
+    """
     change = delta.install_bytes
     if change.before is None or change.after is None:
         return None
+    if delta.identical:
+        return "Before and after are the same package, closure and bytes: nothing changed"
     line = (
         f"Install size: {format_size(change.before)} -> {format_size(change.after)}"
         f" ({format_percent(change.percent)})"

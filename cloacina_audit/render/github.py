@@ -34,8 +34,7 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
         delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
         goal = goal_line(delta)
         if goal is not None:
-            command = "warning" if delta.target_reached is False else "notice"
-            lines.append(command_line(command, {"title": "cloacina-audit"}, goal))
+            lines.append(command_line("notice", {"title": "cloacina-audit"}, goal))
     return "".join(f"{line}\n" for line in lines)
 
 

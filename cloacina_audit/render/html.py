@@ -31,6 +31,7 @@ from ._format import (
     format_seconds,
     format_signed_size,
     format_size,
+    distribution_label,
     goal_line,
     install_size,
     largest_first,
@@ -176,7 +177,7 @@ def _comparison(comparison: Comparison) -> str:
     ]
     goal = goal_line(delta)
     if goal is not None:
-        cls = {True: "ok", False: "bad", None: ""}[delta.target_reached]
+        cls = "ok" if delta.target_reached and not delta.identical else ""
         parts.append(f'<div class="goal {cls}">{esc(goal)}</div>')
     parts.append(_cards(delta))
     sides = (("before", comparison.before), ("after", comparison.after))
@@ -226,7 +227,7 @@ def _distribution_changes(delta: Delta) -> str:
         size = change.bytes
         rows.append(
             [
-                f"{_STATUS_MARKS[change.status]} {esc(change.name)}",
+                f"{_STATUS_MARKS[change.status]} {esc(distribution_label(change))}",
                 esc(change.status),
                 esc(change.version_before or "–"),
                 esc(optional_size(change.bytes_before) if change.version_before else "–"),

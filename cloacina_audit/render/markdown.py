@@ -22,6 +22,7 @@ from ._format import (
     format_seconds,
     format_signed_size,
     format_size,
+    distribution_label,
     goal_line,
     install_size,
     metric_cells,
@@ -106,7 +107,7 @@ def _comparison(comparison: Comparison) -> str:
     ]
     goal = goal_line(delta)
     if goal is not None:
-        icon = {True: "✅ ", False: "❌ ", None: ""}[delta.target_reached]
+        icon = "✅ " if delta.target_reached and not delta.identical else ""
         parts.append(f"**{icon}{cell(goal)}**")
     if delta.distribution_changes:
         parts.append(_distribution_changes(delta))
@@ -119,7 +120,7 @@ def _distribution_changes(delta: Delta) -> str:
         size = change.bytes
         rows.append(
             [
-                code(change.name),
+                code(distribution_label(change)),
                 change.status,
                 cell(change.version_before or "-"),
                 cell(change.version_after or "-"),
