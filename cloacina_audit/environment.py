@@ -48,6 +48,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -96,8 +97,12 @@ _RESOLUTION_VARIABLES = (
     "PIP_EXTRA_INDEX_URL",
 )
 
-#: Directory names never hashed into a key: VCS data, caches, virtual environments.
+#: Directory names never hashed into a key nor copied for a build (with every name
+#: starting with a dot: VCS data, tool caches, ``.venv``); a directory holding a
+#: ``pyvenv.cfg`` (a virtual environment, whatever its name) is left out too.
 _UNHASHED_DIRS = {"__pycache__", "node_modules"}
+#: Written into a built environment: what it was built from, and every file it held then.
+_METADATA = "cloacina-audit-env.json"
 
 @dataclass(frozen=True)
 class Environment:
@@ -202,19 +207,36 @@ def environment_key(
 
 def _feed_tree(feed: Callable[[str, str | bytes], None], label: str, root: Path) -> None:
     """Every file that can end up in a built wheel, by relative path and content."""
+    for relative, path in project_files(root):
+        try:
+            feed(f"{label}:{relative}", _file_digest(path))
+        except OSError:
+            continue  # vanished or unreadable: it cannot be packaged either
+
+
+def project_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """``(relative POSIX path, path)`` of the regular files a build may use, sorted.
+
+    Only regular files (a symlink counts as what it points to): a FIFO or a
+    device would block or never end when read. Bytecode, VCS data, caches and
+    virtual environments are left out.
+    """
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d not in _UNHASHED_DIRS
+            d for d in dirnames
+            if not d.startswith(".") and d not in _UNHASHED_DIRS
+            and not os.path.isfile(os.path.join(directory, d, "pyvenv.cfg"))
         )
         for name in sorted(filenames):
             if name.endswith((".pyc", ".pyo")):
                 continue
             path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
             try:
-                feed(f"{label}:{relative}", _file_digest(path))
+                regular = stat.S_ISREG(path.stat().st_mode)
             except OSError:
                 continue  # a dangling symlink cannot be packaged either
+            if regular:
+                yield path.relative_to(root).as_posix(), path
 
 
 def _file_digest(path: Path) -> str:
@@ -263,7 +285,44 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _is_complete(env_dir: Path) -> bool:
-    return (env_dir / "cloacina-audit-env.json").is_file() and _env_python(env_dir).exists()
+    """Built to the end, and every file as it was then: an import of the measured
+    package may write into its own environment (append to its module, drop a file),
+    which would change every later run's numbers."""
+    if not ((env_dir / _METADATA).is_file() and _env_python(env_dir).exists()):
+        return False
+    try:
+        recorded = json.loads((env_dir / _METADATA).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return recorded == _file_states(env_dir)
+
+
+def _file_states(env_dir: Path) -> dict[str, list[int | str]]:
+    """Relative path -> ``[size, mtime_ns]`` (a symlink: its target) of every entry.
+
+    Sizes catch any change to a measured figure; mtimes catch same-size rewrites
+    (ctime would catch even a rewrite that resets mtime, but a hard link into uv's
+    cache changes the ctime whenever uv links the same file into another environment).
+    """
+    states: dict[str, list[int | str]] = {}
+    for directory, dirnames, filenames in os.walk(env_dir):
+        dirnames.sort()
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(directory, name)
+            relative = os.path.relpath(path, env_dir)
+            if relative == _METADATA:
+                continue
+            try:
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    states[relative] = ["link", os.readlink(path)]
+                elif stat.S_ISREG(info.st_mode):
+                    states[relative] = [info.st_size, info.st_mtime_ns]
+                elif not stat.S_ISDIR(info.st_mode):
+                    states[relative] = ["other", info.st_mode]
+            except OSError:
+                states[relative] = ["gone", 0]
+    return states
 
 
 def _remove_leftovers(envs: Path, key: str, final: Path) -> None:
@@ -285,8 +344,9 @@ def _write_metadata(env_dir: Path, target: Target, base: Interpreter, key: str) 
         "python": base.base_executable,
         "python_version": base.short_version,
         "created": time.time(),
+        "files": _file_states(env_dir),
     }
-    (env_dir / "cloacina-audit-env.json").write_text(json.dumps(document, indent=2) + "\n")
+    (env_dir / _METADATA).write_text(json.dumps(document, indent=1) + "\n")
 
 
 def _build(
@@ -307,24 +367,51 @@ def _build(
         "--link-mode", LINK_MODE,
         "--no-editable",
     ]
-    cwd = None
-    if target.kind == "project" and target.tree is not None:
-        # uv refuses --refresh with UV_OFFLINE; offline, its build cache may then
-        # serve a wheel built before the last source-only edit.
-        if os.environ.get("UV_OFFLINE", "").lower() not in ("1", "true", "yes"):
-            for name in [target.name, *sorted(target.path_sources)]:
-                command += ["--refresh-package", name]
-        # Run where the user would: uv then honours the project's own uv settings.
-        cwd = target.tree.root
-        command.append(str(target.tree.root))
-    else:
-        command.append(target.spec)
-    installed = _run(command, cwd=cwd)
+    with _sources(target) as root:
+        cwd = None
+        if root is not None:
+            # uv refuses --refresh with UV_OFFLINE; offline, its build cache may then
+            # serve a wheel built before the last source-only edit.
+            if os.environ.get("UV_OFFLINE", "").lower() not in ("1", "true", "yes"):
+                for name in [target.name, *sorted(target.path_sources)]:
+                    command += ["--refresh-package", name]
+            # Run where the user would: uv then honours the project's own uv settings.
+            cwd = root
+            command.append(str(root))
+        else:
+            command.append(target.spec)
+        installed = _run(command, cwd=cwd)
     if installed.returncode != 0:
         raise AuditError(f"cannot install {target.spec}: {uv_error_line(installed.stderr)}")
     if compile_bytecode:
         step("Compiling bytecode")
         _compile(env_dir)
+
+
+@contextlib.contextmanager
+def _sources(target: Target) -> Iterator[Path | None]:
+    """A project is built from a copy: build backends write into the tree they build
+    (setuptools leaves ``build/`` and ``*.egg-info/``), and the audited tree stays as it was.
+
+    The project and its path sources are copied with their relative layout, so that
+    ``[tool.uv.sources]`` paths such as ``../lib`` still resolve; only the files that
+    :func:`project_files` selects (the ones the key hashes) are copied. A build that
+    needs ``.git`` (setuptools-scm) must be given its version another way.
+    """
+    if target.kind != "project" or target.tree is None:
+        yield None
+        return
+    roots = [target.tree.root.resolve(), *(t.root.resolve() for t in target.path_sources.values())]
+    common = Path(os.path.commonpath([str(r) for r in roots]))
+    with tempfile.TemporaryDirectory(prefix="cloacina-audit-build-") as scratch:
+        for root in roots:
+            destination = Path(scratch, "src", root.relative_to(common))
+            for relative, path in project_files(root):
+                copy = destination / relative
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
+                shutil.copymode(path, copy)
+        yield Path(scratch, "src", roots[0].relative_to(common))
 
 
 def _compile(env_dir: Path) -> None:
@@ -351,7 +438,9 @@ def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> C
     environ.pop("VIRTUAL_ENV", None)
     environ.pop("UV_COMPILE_BYTECODE", None)  # uv's compiler would start the environment's Python
     try:
-        return run(command, cwd=cwd, env=environ, timeout=timeout)
+        # uv leaves lock files in the temporary directory (uv-setuptools-*.lock): give it its own.
+        with tempfile.TemporaryDirectory(prefix="cloacina-audit-uv-") as scratch:
+            return run(command, cwd=cwd, env={**environ, "TMPDIR": scratch}, timeout=timeout)
     except ProcessTimeout:
         what = " ".join(Path(command[0]).name.split() + command[1:3])
         raise AuditError(f"{what} gave no result within {timeout:g} s") from None
