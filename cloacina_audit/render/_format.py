@@ -10,6 +10,7 @@ from typing import Any
 from ..compare import Change, Delta, DistributionChange
 from ..sizes import format_bytes as format_size
 from ..models import (
+    ImportProbe,
     BudgetResult,
     DistributionFootprint,
     Finding,
@@ -34,6 +35,19 @@ def format_signed_size(n: int | float) -> str:
 
 def distribution_label(change: DistributionChange) -> str:
     return f"{change.name} (this package)" if change.package else change.name
+
+
+def imported_modules(probe: ImportProbe) -> str:
+    """What the probe imported, so that no one reads more into it: ``importing flow and
+    3 of its modules``, or ``importing flow, helpers``."""
+    entries = probe.entry_modules
+    tops = [m for m in entries if not any(m.startswith(t + ".") for t in entries if t != m)]
+    rest = len(entries) - len(tops)
+    if not entries:
+        return ""
+    if rest:
+        return f"importing {', '.join(tops)} and {plural(rest, 'more module')}"
+    return f"importing {', '.join(tops)}"
 
 
 def format_percent(pct: float | None) -> str:

@@ -33,6 +33,7 @@ from ._format import (
     format_size,
     distribution_label,
     goal_line,
+    imported_modules,
     install_size,
     largest_first,
     metric_cells,
@@ -428,7 +429,7 @@ def _import_probe(probe: ImportProbe) -> str:
         f"<p>Import: {esc(format_count(probe.modules))} modules "
         f"({esc(format_count(probe.non_stdlib_modules))} outside the standard library), "
         f"median {esc(format_seconds(probe.seconds_median))} over "
-        f"{esc(plural(probe.runs, 'run'))}; {loaded}</p>"
+        f"{esc(plural(probe.runs, 'run'))}, {esc(imported_modules(probe))}; {loaded}</p>"
     )
 
 

@@ -24,6 +24,7 @@ from ._format import (
     format_size,
     distribution_label,
     goal_line,
+    imported_modules,
     install_size,
     metric_cells,
     optional_count,
@@ -184,7 +185,7 @@ def _footprint(name: str, footprint: Footprint) -> str:
         forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"
         parts.append(
             f"**Import:** {format_count(probe.modules)} modules in "
-            f"{format_seconds(probe.seconds_median)} (median); "
+            f"{format_seconds(probe.seconds_median)} (median), {cell(imported_modules(probe))}; "
             f"forbidden modules loaded: {forbidden}"
         )
     elif footprint.import_not_probed:

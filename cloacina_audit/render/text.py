@@ -34,6 +34,7 @@ from ._format import (
     format_size,
     distribution_label,
     goal_line,
+    imported_modules,
     install_size,
     metric_cells,
     optional_count,
@@ -177,7 +178,7 @@ def _import_probe(console: Console, probe: ImportProbe) -> None:
         Text(
             f"Import: {format_count(probe.modules)} modules "
             f"({format_count(probe.non_stdlib_modules)} outside the standard library), "
-            f"median {format_seconds(probe.seconds_median)} {runs}"
+            f"median {format_seconds(probe.seconds_median)} {runs}, {imported_modules(probe)}"
         )
     )
     if probe.forbidden_loaded:
