@@ -134,3 +134,29 @@ def test_every_format_shows_the_contract_the_import_broke(app, fmt: str) -> None
     assert result.code == 1
     assert "cloacina.registry (importing app.dynamic)" in result.stdout
     assert "from cloacina.runtime import Runner" in result.stdout  # the deferred chain
+
+
+def test_at_a_terminal_the_broken_contracts_and_the_imported_modules_are_shown(app) -> None:
+    """Typed by a person: a pseudo-terminal 80 columns wide (``script`` gives the tty)."""
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    tree, env = app
+    command = shlex.join([sys.executable, "-m", "cloacina_audit", "report", str(tree),
+                          "--probe-runs", "1"])
+    environ = {**os.environ, **env, "COLUMNS": "80", "TERM": "xterm"}
+    environ.pop("NO_COLOR", None)
+    completed = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=REPO, env=environ,
+                               capture_output=True, text=True, timeout=300)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", completed.stdout)
+    assert completed.returncode == 1, screen[-2000:]
+    assert "Traceback" not in screen and "internal error" not in screen
+    assert f"✗ {REGISTRY}" in screen
+    flat = " ".join(screen.split())
+    assert "loaded at import time" in flat and "importing app and 2 more modules" in flat
+    assert max(len(line) for line in screen.splitlines()) <= 80

@@ -282,3 +282,23 @@ def test_the_comparison_shows_the_package_own_size(shared_cache):
     own = [row for row in delta["by_distribution"] if row["package"]]
     assert own and own[0]["name"] == "order-pipeline"
     assert delta["package_bytes"] == own[0]["bytes"] != 0
+
+
+def test_at_a_terminal_a_self_comparison_is_a_notice(shared_cache):
+    """The same through a pseudo-terminal at 80 columns, as a person sees it."""
+    import os
+    import re
+    import shlex
+
+    command = shlex.join([sys.executable, "-m", "cloacina_audit", "report", "fixtures/slim",
+                          "--before", "fixtures/slim", "--target-reduction", "80%",
+                          "--probe-runs", "1"])
+    environ = {**os.environ, **shared_cache, "COLUMNS": "80", "TERM": "xterm"}
+    environ.pop("NO_COLOR", None)
+    completed = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=FIXTURES.parent,
+                               env=environ, capture_output=True, text=True, timeout=300)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", completed.stdout)
+    assert completed.returncode == 0, screen[-2000:]
+    flat = " ".join(screen.split())
+    assert "nothing changed" in flat and "not reached" not in flat
+    assert max(len(line) for line in screen.splitlines()) <= 80
