@@ -121,9 +121,8 @@ SLOW_BACKEND = """
 """
 
 
-def test_sigterm_during_a_slow_build_stops_uv_and_the_backend(tmp_path):
-    tree = tmp_path / "tree"
-    write_tree(tree, {
+def _slow_project(tree: Path) -> Path:
+    return write_tree(tree, {
         "pyproject.toml": """
             [build-system]
             requires = []
@@ -138,6 +137,10 @@ def test_sigterm_during_a_slow_build_stops_uv_and_the_backend(tmp_path):
         "_backend/slow_backend.py": SLOW_BACKEND,
         "slow/__init__.py": "",
     })
+
+
+def _terminate_during_build(tmp_path: Path, *args: str) -> None:
+    """Start the tool, SIGTERM it once the slow backend runs; check what must hold."""
     scratch = tmp_path / "scratch-tmp"
     scratch.mkdir()
     mark = uuid.uuid4().hex
@@ -145,7 +148,7 @@ def test_sigterm_during_a_slow_build_stops_uv_and_the_backend(tmp_path):
     env = {**os.environ, "NO_COLOR": "1", "TMPDIR": str(scratch), "HOSTILE_MARK": mark,
            "HOSTILE_STARTED": str(started), "CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")}
     tool = subprocess.Popen(
-        [sys.executable, "-m", "cloacina_audit", "footprint", str(tree), "--probe-runs", "1"],
+        [sys.executable, "-m", "cloacina_audit", *args, "--probe-runs", "1"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -165,3 +168,16 @@ def test_sigterm_during_a_slow_build_stops_uv_and_the_backend(tmp_path):
     assert stdout == ""
     assert_nothing_left(mark)
     assert list(scratch.iterdir()) == [], "temporary files were left behind"
+
+
+def test_sigterm_during_a_slow_build_stops_uv_and_the_backend(tmp_path):
+    tree = _slow_project(tmp_path / "tree")
+    _terminate_during_build(tmp_path, "footprint", str(tree))
+
+
+def test_sigterm_while_a_worker_builds_the_baseline_stops_it_too(tmp_path):
+    """``report --before``: the baseline is audited in a worker process of the tool."""
+    slow = _slow_project(tmp_path / "slow")
+    quick = project(tmp_path / "quick", {"quick/__init__.py": ""}, name="quick",
+                    extra=NO_AUDIT_PRESET)
+    _terminate_during_build(tmp_path, "report", str(quick), "--before", str(slow))
