@@ -136,9 +136,12 @@ def _chains_that_ran(spec: ContractSpec, graph: PackageGraph, target: Target) ->
 
 
 def _listed(value: object) -> list[str]:
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]  # type: ignore[union-attr]
+    """An import-linter option as a list: one value, several (one per line), or none."""
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return []
 
 
 def _within(module: str, roots: list[str]) -> bool:
