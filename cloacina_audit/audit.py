@@ -18,7 +18,7 @@ from .errors import AuditError, NothingToCheck
 from .footprint import measure_footprint
 from .gitref import checkout_at, is_commit, repository_of
 from .graph import PackageGraph
-from .models import Finding, ImportProbe, PackageAudit, Violation
+from .models import Finding, Footprint, ImportProbe, PackageAudit, Violation
 from .package_footprint import measure_package_footprint
 from .processes import (
     EXIT_TERMINATED,
@@ -162,9 +162,10 @@ def audit_comparison(
         with open_target(after_spec, options.check.config_file) as target:
             after = audit_target(target, options)
             before = before_future.result()
-            after.budgets = evaluate_budgets(
-                _budgets(target), after.footprint, before=before.footprint
-            )
+            if after.footprint is not None:  # audit_target always measures one
+                after.budgets = evaluate_budgets(
+                    _budgets(target), after.footprint, before=before.footprint
+                )
             return before, after, target.config.target_reduction
 
 
@@ -209,7 +210,7 @@ def _budgets(target: Target) -> Budgets:
     return parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
 
 
-def _footprint(target: Target, options: AuditOptions):
+def _footprint(target: Target, options: AuditOptions) -> Footprint:
     if target.kind == "cloacina_package":
         return measure_package_footprint(
             target, cache_dir=options.check.cache_dir, cloaca_wheel=options.cloaca_wheel

@@ -154,7 +154,7 @@ def _pth_directories(pth: Path, site_dir: Path) -> list[Path]:
         return []
     directories = []
     for line in text.splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
+        if not line.strip() or line.startswith(("#", "import ", "import\t")):
             continue
         directory = site_dir / line.rstrip()
         if directory.is_dir():

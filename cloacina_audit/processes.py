@@ -90,10 +90,11 @@ def run(
     environ = {**(os.environ if env is None else env), TOKEN_VARIABLE: token}
     argv = [os.fspath(part) for part in command]
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(tempfile.TemporaryFile()) if stdout else subprocess.DEVNULL
+        out = stack.enter_context(tempfile.TemporaryFile()) if stdout else None
         err = stderr if stderr is not None else stack.enter_context(tempfile.TemporaryFile())
         child = subprocess.Popen(
-            argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if out is None else out, stderr=err,
             start_new_session=True,
         )
         try:
@@ -104,7 +105,7 @@ def run(
             kill_tree(child, token)
         return Completed(
             returncode=returncode,
-            stdout=_read(out, head=True) if stdout else "",
+            stdout="" if out is None else _read(out, head=True),
             stderr=_read(err, head=False) if stderr is None else "",
         )
 
