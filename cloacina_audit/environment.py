@@ -365,6 +365,8 @@ def _build(
         uv, "pip", "install",
         "--python", str(_env_python(env_dir)),
         "--link-mode", LINK_MODE,
+        # Over a `compile-bytecode = true` in a uv configuration (uv's flag is not in its --help).
+        "--no-compile-bytecode",
         "--no-editable",
     ]
     with _sources(target) as root:
@@ -436,7 +438,7 @@ def _compile(env_dir: Path) -> None:
 def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> Completed:
     environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     environ.pop("VIRTUAL_ENV", None)
-    environ.pop("UV_COMPILE_BYTECODE", None)  # uv's compiler would start the environment's Python
+    environ.pop("UV_COMPILE_BYTECODE", None)  # we compile ourselves, without site (see above)
     try:
         # uv leaves lock files in the temporary directory (uv-setuptools-*.lock): give it its own.
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-uv-") as scratch:

@@ -48,6 +48,18 @@ def test_check_of_a_wheel_with_a_pth_file_runs_none_of_it(tmp_path: Path) -> Non
     assert not mark.exists(), f"the wheel's .pth ran {mark.read_text().count('ran')} times"
 
 
+def test_a_uv_configuration_that_compiles_bytecode_does_not_make_check_run_it(tmp_path: Path) -> None:
+    """`compile-bytecode = true` in a uv.toml where the user runs the tool: uv would compile."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    wheel = hostile_wheel(tree)
+    (tree / "uv.toml").write_text("compile-bytecode = true\n")
+    mark = tmp_path / "ran"
+    result = audit(tree, "check", str(wheel), env={"EVIL_MARK": str(mark)}, cwd=tree)
+    assert result.code in (0, 1), (result.code, result.stdout, result.stderr)
+    assert not mark.exists(), f"the wheel's .pth ran {mark.read_text().count('ran')} times"
+
+
 def test_the_pth_file_does_run_where_the_footprint_imports_the_package(tmp_path: Path) -> None:
     """The control: the same wheel's .pth is live code (the probe starts the environment)."""
     tree = tmp_path / "tree"
