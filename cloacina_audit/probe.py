@@ -56,7 +56,7 @@ try:
         name = current[1:] if optional else current
         try:
             __import__(name)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a script without a main guard exits
             if not optional:
                 raise
             import traceback

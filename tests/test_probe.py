@@ -112,14 +112,16 @@ def test_submodules_are_imported_and_their_failures_reported_not_fatal(source: P
         "quiet/__init__.py": "",
         "quiet/tasks.py": "import engine.runtime\n",
         "quiet/optional.py": "import no_such_module_anywhere\n",
+        "quiet/script.py": "import sys\nsys.exit('usage: script FILE')\n",
     })
-    result = probe(source, "quiet", submodules=["quiet.optional", "quiet.tasks"],
+    result = probe(source, "quiet", submodules=["quiet.optional", "quiet.script", "quiet.tasks"],
                    forbidden=["engine.runtime"])
-    assert result.entry_modules == ["quiet", "quiet.optional", "quiet.tasks"]
+    assert result.entry_modules == ["quiet", "quiet.optional", "quiet.script", "quiet.tasks"]
     assert result.forbidden_loaded == ["engine.runtime"]
     assert result.loaded_by == {"engine.runtime": "quiet.tasks"}
     assert result.failed_imports == [
-        "quiet.optional: ModuleNotFoundError: No module named 'no_such_module_anywhere'"
+        "quiet.optional: ModuleNotFoundError: No module named 'no_such_module_anywhere'",
+        "quiet.script: SystemExit: usage: script FILE",
     ]
 
 
