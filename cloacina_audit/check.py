@@ -115,7 +115,11 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
     from .distributions import import_names, installed_distributions
     from .environment import isolated_environment
 
-    with isolated_environment(target, cache_dir=options.cache_dir, wheels_only=True) as environment:
+    # Wheels only (a build backend runs code), and not compiled: compiling starts the
+    # environment's interpreter, and a .pth file would run.
+    with isolated_environment(
+        target, cache_dir=options.cache_dir, wheels_only=True, compile_bytecode=False
+    ) as environment:
         site = [Path(p) for p in environment.site_packages]
         installed = installed_distributions(site)
         dist = installed.get(target.name)

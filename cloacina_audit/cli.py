@@ -22,6 +22,7 @@ from .discover import open_target
 from .errors import AuditError
 from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
 from .output import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
+from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 from .render import FORMATS, render
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def _footprint_options(command):
                      help="Build an isolated uv environment, or measure --python's as it is."),
         click.option("--probe-runs", type=click.IntRange(1, 50), default=3, show_default=True,
                      help="Fresh-process imports timed; the median is reported."),
-        click.option("--import-timeout", type=click.FloatRange(min=0, min_open=True),
+        click.option("--import-timeout", type=float, callback=_timeout,
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
                      help="The host's cloaca, measured from this wheel (shown, never counted)."),
@@ -186,6 +187,13 @@ def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> No
     sys.exit(exit_code(audits))
 
 
+def _timeout(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    # Written so that nan fails too: a nan timeout would never expire.
+    if value is not None and not 0 < value <= 86400:
+        raise click.BadParameter(f"{value} is not a number of seconds between 0 and 86400")
+    return value
+
+
 def _audit_options(kwargs: dict, out: _Output, with_contracts: bool) -> AuditOptions:
     from .audit import AuditOptions
 
@@ -264,10 +272,15 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
+    install_signal_handlers()
     try:
         code = cli.main(prog_name="cloacina-audit", standalone_mode=False)
         _flush_stdout()  # --help and --version, the only output written through sys.stdout
         sys.exit(code if isinstance(code, int) else 0)
+    except Terminated:  # SIGTERM: the running steps have cleaned up on the way out
+        stop_everything()
+        click.echo("cloacina-audit: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except AuditError as exc:
         click.echo(f"cloacina-audit: error: {exc}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
@@ -298,6 +311,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
         _internal_error(exc)
+    finally:
+        stop_everything()  # nothing the tool started outlives it
 
 
 #: Errors of a full or failing disk: the environment's fault, not the tool's.

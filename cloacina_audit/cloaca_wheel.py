@@ -7,8 +7,8 @@ installed bytes, the file count and the native code (extension modules and the
 shared libraries auditwheel bundles under ``<name>.libs/``).
 
 The wheel for the target platform is fetched with ``pip download`` (or, when
-the running Python has no pip, pip run by uv) into cloacina-audit's cache, and
-reused from there.
+the running Python has no pip, pip run by uv) into ``<cache>/wheels``, and
+reused from there; without a cache, into a temporary directory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -28,9 +27,9 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .cachedir import cache_root
 from .errors import AuditError
 from .models import DistributionFootprint
+from .processes import ProcessTimeout, run
 
 CLOACA = "cloaca"
 CLOACA_VERSION = "0.12.0"
@@ -164,32 +163,37 @@ def cloaca_footprint(
     python_version: str = DEFAULT_PYTHON,
     cache_dir: Path | None = None,
 ) -> WheelMeasurement:
-    """The cost of installing ``cloaca``: from a local wheel, or the cached/downloaded one."""
-    if wheel is None:
-        wheel = download_wheel(
-            CLOACA,
-            version,
-            platform=platform,
-            python_version=python_version,
-            cache_dir=cache_dir,
-        )
-    elif not Path(wheel).is_file():
-        raise AuditError(f"{wheel}: no such wheel file")
-    return measure_wheel(Path(wheel))
+    """The cost of installing ``cloaca``: from a local wheel, or the cached/downloaded one.
+
+    ``cache_dir`` is the cache root (the wheel is kept in its ``wheels/``); with
+    None (``--no-cache``) the wheel is downloaded into a temporary directory
+    and removed once measured.
+    """
+    if wheel is not None:
+        if not Path(wheel).is_file():
+            raise AuditError(f"{wheel}: no such wheel file")
+        return measure_wheel(Path(wheel))
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory(prefix="cloacina-audit-wheel-") as scratch:
+            return measure_wheel(download_wheel(
+                CLOACA, version, platform=platform, python_version=python_version,
+                cache_dir=Path(scratch),
+            ))
+    return measure_wheel(download_wheel(
+        CLOACA, version, platform=platform, python_version=python_version, cache_dir=cache_dir,
+    ))
 
 
 def download_wheel(
     project: str,
     version: str,
     *,
+    cache_dir: Path,
     platform: str = DEFAULT_PLATFORM,
     python_version: str = DEFAULT_PYTHON,
-    cache_dir: Path | None = None,
 ) -> Path:
-    """The wheel of ``project==version`` for ``platform``, from the cache or the index."""
-    slot = (
-        cache_dir or cache_root() / "wheels"
-    ) / f"{project}-{version}-{platform}-py{python_version}"
+    """The wheel of ``project==version`` for ``platform``, from ``cache_dir/wheels`` or the index."""
+    slot = Path(cache_dir) / "wheels" / f"{project}-{version}-{platform}-py{python_version}"
     cached = _wheel_in(slot)
     if cached is not None:
         return cached
@@ -250,14 +254,13 @@ def _pip_download(requirement: str, destination: Path, platform: str, python_ver
         "--timeout",
         "30",
         "--disable-pip-version-check",
+        "--no-cache-dir",  # the wheel is kept in our cache (or nowhere, with --no-cache)
         "--progress-bar",
         "off",
     ]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=_DOWNLOAD_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
+        completed = run(command, timeout=_DOWNLOAD_TIMEOUT)
+    except ProcessTimeout:
         raise AuditError(
             f"cannot download {requirement}: no answer within {_DOWNLOAD_TIMEOUT} s"
         ) from None

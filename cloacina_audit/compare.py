@@ -6,7 +6,7 @@ Pure functions over :mod:`cloacina_audit.models`; the renderers show the result.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .errors import AuditError
@@ -32,6 +32,14 @@ class Change:
 
     before: Number | None
     after: Number | None
+    #: How far the figure moves between identical runs (import time: the larger of the two
+    #: sides' spread over their runs); None where it was not measured (a single run).
+    noise: Number | None = None
+
+    @property
+    def within_noise(self) -> bool:
+        """The change is no larger than the measured spread: not shown as a change."""
+        return self.absolute is not None and self.noise is not None and abs(self.absolute) <= self.noise
 
     @property
     def absolute(self) -> Number | None:
@@ -61,6 +69,8 @@ class DistributionChange:
     version_after: str | None
     bytes_before: int | None
     bytes_after: int | None
+    #: The audited package's own distribution (not part of ``distributions``).
+    package: bool = False
 
     @property
     def bytes(self) -> Change:
@@ -93,6 +103,10 @@ class Delta:
     target_reduction: float | None = None
     #: The ``.cloacina`` archive's size, for Cloacina packages.
     archive_bytes: Change = Change(None, None)
+    #: The audited package's own bytes (counted in ``install_bytes``).
+    package_bytes: Change = field(default_factory=lambda: Change(None, None))
+    #: Before and after measured the same: same package, version, closure and bytes.
+    identical: bool = False
 
     def metrics(self) -> list[tuple[str, Change]]:
         """``(key, change)`` for every compared figure, in :data:`METRIC_KEYS` order, then
@@ -112,6 +126,9 @@ class Delta:
 
     @property
     def target_reached(self) -> bool | None:
+        """Whether the reduction goal is met. Information, not a verdict: budgets
+        (``max-install-growth``) judge an ordinary change, and reports show a package
+        compared with itself (:attr:`identical`) with a notice instead of the goal."""
         if self.target_reduction is None or self.reduction is None:
             return None
         return self.reduction >= self.target_reduction
@@ -136,6 +153,7 @@ def compute_delta(
 ) -> Delta:
     """Compare two audits of a package (usually two versions of it)."""
     fb, fa = before.footprint, after.footprint
+    package_rows = _package_changes(fb, fa)
     return Delta(
         distributions=Change(_figure(fb, "distributions"), _figure(fa, "distributions")),
         install_bytes=Change(_figure(fb, "install_bytes"), _figure(fa, "install_bytes")),
@@ -143,15 +161,50 @@ def compute_delta(
         native_bytes=Change(_figure(fb, "native_bytes"), _figure(fa, "native_bytes")),
         import_modules=Change(_probe_figure(fb, "modules"), _probe_figure(fa, "modules")),
         import_seconds=Change(
-            _probe_figure(fb, "seconds_median"), _probe_figure(fa, "seconds_median")
+            _probe_figure(fb, "seconds_median"), _probe_figure(fa, "seconds_median"),
+            noise=_seconds_noise(fb, fa),
         ),
-        distribution_changes=distribution_changes(
+        distribution_changes=package_rows + distribution_changes(
             fb.by_distribution if fb else [], fa.by_distribution if fa else []
         ),
         contracts=contract_changes(before, after),
         target_reduction=target_reduction,
         archive_bytes=Change(_figure(fb, "archive_bytes"), _figure(fa, "archive_bytes")),
+        package_bytes=Change(_package_bytes(fb), _package_bytes(fa)),
+        identical=_identical(fb, fa),
     )
+
+
+def _package_changes(before: Footprint | None, after: Footprint | None) -> list[DistributionChange]:
+    """The package's own row, first, when both sides measured it and it changed."""
+    if before is None or after is None or before.package is None or after.package is None:
+        return []
+    rows = distribution_changes([before.package], [after.package])
+    return [replace(row, package=True) for row in rows]
+
+
+def _package_bytes(footprint: Footprint | None) -> int | None:
+    return footprint.package.bytes if footprint and footprint.package else None
+
+
+def _seconds_noise(before: Footprint | None, after: Footprint | None) -> float | None:
+    probes = [f.import_probe if f else None for f in (before, after)]
+    if any(p is None or p.runs < 2 for p in probes):
+        return None
+    return max(p.seconds_spread for p in probes if p is not None)
+
+
+def _identical(before: Footprint | None, after: Footprint | None) -> bool:
+    """Same package and version, same closure, same bytes: nothing to compare."""
+    if before is None or after is None or before.package is None or after.package is None:
+        return False
+
+    def shape(footprint: Footprint, package: DistributionFootprint) -> object:
+        rows = sorted((canonical_name(d.name), d.version, d.bytes) for d in footprint.by_distribution)
+        return (canonical_name(package.name), package.version, package.bytes,
+                footprint.install_bytes, rows)
+
+    return shape(before, before.package) == shape(after, after.package)
 
 
 def distribution_changes(

@@ -164,9 +164,12 @@ def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig
     config.target_reduction = None if reduction is None else str(reduction)
     timeout = table.get("import-timeout")
     if timeout is not None:
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+        # Written so that nan fails too: a nan timeout would never expire.
+        if (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+                or not 0 < timeout <= 86400):
             raise AuditError(
-                f"{where}: tool.cloacina-audit.import-timeout must be a positive number of seconds"
+                f"{where}: tool.cloacina-audit.import-timeout must be a number of seconds "
+                "between 0 and 86400"
             )
         config.import_timeout = float(timeout)
     return config

@@ -5,9 +5,18 @@ can be compared:
 
 - ``uv venv --relocatable``, no seed packages: the environment holds the
   target's runtime closure and nothing else, and can be renamed after it is built.
-- ``uv pip install --compile-bytecode``: bytecode is always compiled, because
-  the import probe must time imports, not the compiler (the probe runs with
-  ``-B`` and writes nothing). The ``.pyc`` bytes are reported as their own figure.
+- bytecode is compiled for a footprint, because the import probe must time
+  imports, not the compiler (the probe runs with ``-B`` and writes nothing);
+  the ``.pyc`` bytes are reported as their own figure. uv installs without
+  compiling, then the environment's interpreter compiles site-packages with
+  ``-I -S`` (no ``site``, so a ``.pth`` file of the package cannot run) and
+  ``compileall -s <env>``: a ``.pyc`` stores its source path, and stripping the
+  environment's own directory makes every ``.pyc`` the same bytes wherever the
+  cache is (the build directory ``<key>.tmp-*`` or ``~/.cache`` vs CI's
+  ``/tmp/...``). Python ignores the stored path at import: it sets
+  ``co_filename`` from where the file was found. ``check`` (which needs only
+  the sources) gets an environment that is never compiled: nothing of the
+  audited package runs.
 - ``--link-mode hardlink``: files are hard links into uv's cache (fast, no extra
   disk); the measurement de-duplicates by inode and reports apparent sizes, so
   the link mode changes no number. Not ``symlink``: a cached environment must
@@ -39,7 +48,7 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
+import stat
 import sys
 import tempfile
 import time
@@ -52,11 +61,17 @@ from typing import Literal
 from .discover import Target
 from .errors import AuditError
 from .requirements import local_file
+from .interpreter import Interpreter, query_interpreter
+from .processes import Completed, ProcessTimeout, run
 
 #: Bump when the way environments are built changes, so old ones are not reused.
-ENV_FORMAT_VERSION = 1
+ENV_FORMAT_VERSION = 2
 LINK_MODE = "hardlink"
-COMPILE_BYTECODE = True
+#: Seconds the compilation of an environment's site-packages may take.
+COMPILE_TIMEOUT = 1800.0
+
+#: Seconds uv may take for one step (create, install): a resolver or build that hangs is stopped.
+UV_TIMEOUT = 1800.0
 
 EnvKind = Literal["isolated", "current"]
 StepCallback = Callable[[str], None]
@@ -83,60 +98,12 @@ _RESOLUTION_VARIABLES = (
     "PIP_EXTRA_INDEX_URL",
 )
 
-#: Directory names never hashed into a key: VCS data, caches, virtual environments.
+#: Directory names never hashed into a key nor copied for a build (with every name
+#: starting with a dot: VCS data, tool caches, ``.venv``); a directory holding a
+#: ``pyvenv.cfg`` (a virtual environment, whatever its name) is left out too.
 _UNHASHED_DIRS = {"__pycache__", "node_modules"}
-
-# Run by the environment's interpreter with -I: reads its paths and the values
-# that PEP 508 markers are evaluated against (as packaging.markers does).
-_QUERY_SCRIPT = r"""
-import json, os, platform, sys, sysconfig
-impl = sys.implementation
-version = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
-if impl.version.releaselevel != "final":
-    version += impl.version.releaselevel[0] + str(impl.version.serial)
-paths = sysconfig.get_paths()
-print(json.dumps({
-    "executable": sys.executable,
-    "base_executable": os.path.realpath(getattr(sys, "_base_executable", sys.executable)),
-    "prefix": sys.prefix,
-    "version": sys.version,
-    "cache_tag": impl.cache_tag,
-    "platform": sysconfig.get_platform(),
-    "site_packages": [paths["purelib"], paths["platlib"]],
-    "markers": {
-        "implementation_name": impl.name,
-        "implementation_version": version,
-        "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    },
-}))
-"""
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """What an interpreter says about itself (see ``_QUERY_SCRIPT``)."""
-
-    executable: str
-    base_executable: str
-    prefix: str
-    version: str
-    cache_tag: str
-    platform: str
-    site_packages: tuple[str, ...]
-    markers: dict[str, str] = field(hash=False)
-
-    @property
-    def short_version(self) -> str:
-        return self.version.split()[0]
-
+#: Written into a built environment: what it was built from, and every file it held then.
+_METADATA = "cloacina-audit-env.json"
 
 @dataclass(frozen=True)
 class Environment:
@@ -158,35 +125,6 @@ class Environment:
         return f"{self.kind} ({self.prefix}, Python {self.python_version})"
 
 
-def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
-    """Ask ``python`` for its paths and marker values (runs no audited code)."""
-    try:
-        completed = subprocess.run(
-            [str(python), "-I", "-c", _QUERY_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AuditError(f"{python}: cannot run this Python interpreter: {exc}") from None
-    if completed.returncode != 0:
-        raise AuditError(f"{python}: not a working Python interpreter: {_last_line(completed.stderr)}")
-    try:
-        data = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise AuditError(f"{python}: not a working Python interpreter") from None
-    return Interpreter(
-        executable=data["executable"],
-        base_executable=data["base_executable"],
-        prefix=data["prefix"],
-        version=data["version"],
-        cache_tag=data["cache_tag"] or "",
-        platform=data["platform"],
-        site_packages=tuple(dict.fromkeys(data["site_packages"])),
-        markers=data["markers"],
-    )
-
-
 def current_environment(python: str | None = None) -> Environment:
     """The running interpreter's environment (or ``python``'s), measured as it is."""
     interpreter = query_interpreter(python or sys.executable)
@@ -201,6 +139,7 @@ def isolated_environment(
     python: str | None = None,
     on_step: StepCallback | None = None,
     wheels_only: bool = False,
+    compile_bytecode: bool = True,
 ) -> Iterator[Environment]:
     """An environment holding ``target`` and its runtime closure, built with uv.
 
@@ -208,6 +147,7 @@ def isolated_environment(
     with None it is built in a temporary directory and removed afterwards.
     ``wheels_only`` (uv's ``--no-build``) refuses to build a source distribution,
     so that no build backend runs; a cached environment is reused either way.
+    ``compile_bytecode=False`` (for ``check``) runs no interpreter of the environment at all.
     """
     step = on_step or (lambda _message: None)
     base = resolve_interpreter(python)
@@ -215,11 +155,13 @@ def isolated_environment(
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-env-") as scratch:
             env_dir = Path(scratch) / "env"
-            _build(target, base, uv, env_dir, step, wheels_only)
+            _build(target, base, uv, env_dir, step, compile_bytecode, wheels_only)
             yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=None)
         return
-    key = environment_key(target, base, uv_version(uv))
-    env_dir = _cached_build(target, base, uv, Path(cache_dir) / "envs", key, step, wheels_only)
+    key = environment_key(target, base, uv_version(uv), compile_bytecode)
+    env_dir = _cached_build(
+        target, base, uv, Path(cache_dir) / "envs", key, step, compile_bytecode, wheels_only
+    )
     yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=key)
 
 
@@ -235,7 +177,9 @@ def resolve_interpreter(python: str | None) -> Interpreter:
     return query_interpreter(completed.stdout.strip())
 
 
-def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
+def environment_key(
+    target: Target, interpreter: Interpreter, uv: str, compile_bytecode: bool = True
+) -> str:
     """A hash of everything that decides what an isolated environment holds."""
     digest = hashlib.sha256()
 
@@ -245,7 +189,7 @@ def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
         digest.update(data)
 
     feed("format", str(ENV_FORMAT_VERSION))
-    feed("install", f"link={LINK_MODE} compile={COMPILE_BYTECODE} editable=no")
+    feed("install", f"link={LINK_MODE} compile={compile_bytecode} editable=no")
     feed("uv", uv)
     feed("python", "\n".join([interpreter.base_executable, interpreter.version, interpreter.platform]))
     feed("kind", target.kind)
@@ -270,19 +214,36 @@ def environment_key(target: Target, interpreter: Interpreter, uv: str) -> str:
 
 def _feed_tree(feed: Callable[[str, str | bytes], None], label: str, root: Path) -> None:
     """Every file that can end up in a built wheel, by relative path and content."""
+    for relative, path in project_files(root):
+        try:
+            feed(f"{label}:{relative}", _file_digest(path))
+        except OSError:
+            continue  # vanished or unreadable: it cannot be packaged either
+
+
+def project_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """``(relative POSIX path, path)`` of the regular files a build may use, sorted.
+
+    Only regular files (a symlink counts as what it points to): a FIFO or a
+    device would block or never end when read. Bytecode, VCS data, caches and
+    virtual environments are left out.
+    """
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d not in _UNHASHED_DIRS
+            d for d in dirnames
+            if not d.startswith(".") and d not in _UNHASHED_DIRS
+            and not os.path.isfile(os.path.join(directory, d, "pyvenv.cfg"))
         )
         for name in sorted(filenames):
             if name.endswith((".pyc", ".pyo")):
                 continue
             path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
             try:
-                feed(f"{label}:{relative}", _file_digest(path))
+                regular = stat.S_ISREG(path.stat().st_mode)
             except OSError:
                 continue  # a dangling symlink cannot be packaged either
+            if regular:
+                yield path.relative_to(root).as_posix(), path
 
 
 def _file_digest(path: Path) -> str:
@@ -295,6 +256,7 @@ def _file_digest(path: Path) -> str:
 
 def _cached_build(
     target: Target, base: Interpreter, uv: str, envs: Path, key: str, step: StepCallback,
+    compile_bytecode: bool,
     wheels_only: bool = False,
 ) -> Path:
     final = envs / key
@@ -307,7 +269,7 @@ def _cached_build(
         _remove_leftovers(envs, key, final)
         building = envs / f"{key}.tmp-{secrets.token_hex(4)}"
         try:
-            _build(target, base, uv, building, step, wheels_only)
+            _build(target, base, uv, building, step, compile_bytecode, wheels_only)
             _write_metadata(building, target, base, key)
             os.rename(building, final)
         finally:
@@ -331,7 +293,44 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _is_complete(env_dir: Path) -> bool:
-    return (env_dir / "cloacina-audit-env.json").is_file() and _env_python(env_dir).exists()
+    """Built to the end, and every file as it was then: an import of the measured
+    package may write into its own environment (append to its module, drop a file),
+    which would change every later run's numbers."""
+    if not ((env_dir / _METADATA).is_file() and _env_python(env_dir).exists()):
+        return False
+    try:
+        recorded = json.loads((env_dir / _METADATA).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return recorded == _file_states(env_dir)
+
+
+def _file_states(env_dir: Path) -> dict[str, list[int | str]]:
+    """Relative path -> ``[size, mtime_ns]`` (a symlink: its target) of every entry.
+
+    Sizes catch any change to a measured figure; mtimes catch same-size rewrites
+    (ctime would catch even a rewrite that resets mtime, but a hard link into uv's
+    cache changes the ctime whenever uv links the same file into another environment).
+    """
+    states: dict[str, list[int | str]] = {}
+    for directory, dirnames, filenames in os.walk(env_dir):
+        dirnames.sort()
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(directory, name)
+            relative = os.path.relpath(path, env_dir)
+            if relative == _METADATA:
+                continue
+            try:
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    states[relative] = ["link", os.readlink(path)]
+                elif stat.S_ISREG(info.st_mode):
+                    states[relative] = [info.st_size, info.st_mtime_ns]
+                elif not stat.S_ISDIR(info.st_mode):
+                    states[relative] = ["other", info.st_mode]
+            except OSError:
+                states[relative] = ["gone", 0]
+    return states
 
 
 def _remove_leftovers(envs: Path, key: str, final: Path) -> None:
@@ -353,12 +352,14 @@ def _write_metadata(env_dir: Path, target: Target, base: Interpreter, key: str) 
         "python": base.base_executable,
         "python_version": base.short_version,
         "created": time.time(),
+        "files": _file_states(env_dir),
     }
-    (env_dir / "cloacina-audit-env.json").write_text(json.dumps(document, indent=2) + "\n")
+    (env_dir / _METADATA).write_text(json.dumps(document, indent=1) + "\n")
 
 
 def _build(
     target: Target, base: Interpreter, uv: str, env_dir: Path, step: StepCallback,
+    compile_bytecode: bool,
     wheels_only: bool = False,
 ) -> None:
     step(f"Creating an environment for Python {base.short_version}")
@@ -373,38 +374,92 @@ def _build(
         uv, "pip", "install",
         "--python", str(_env_python(env_dir)),
         "--link-mode", LINK_MODE,
-        "--compile-bytecode",
+        # Over a `compile-bytecode = true` in a uv configuration (uv's flag is not in its --help).
+        "--no-compile-bytecode",
         "--no-editable",
         *(["--no-build"] if wheels_only else []),
     ]
-    cwd = None
-    if target.kind == "project" and target.tree is not None:
-        # uv refuses --refresh with UV_OFFLINE; offline, its build cache may then
-        # serve a wheel built before the last source-only edit.
-        if os.environ.get("UV_OFFLINE", "").lower() not in ("1", "true", "yes"):
-            for name in [target.name, *sorted(target.path_sources)]:
-                command += ["--refresh-package", name]
-        # Run where the user would: uv then honours the project's own uv settings.
-        cwd = target.tree.root
-        command.append(str(target.tree.root))
-    else:
-        command.append(target.spec)
-    installed = _run(command, cwd=cwd)
+    with _sources(target) as root:
+        cwd = None
+        if root is not None:
+            # uv refuses --refresh with UV_OFFLINE; offline, its build cache may then
+            # serve a wheel built before the last source-only edit.
+            if os.environ.get("UV_OFFLINE", "").lower() not in ("1", "true", "yes"):
+                for name in [target.name, *sorted(target.path_sources)]:
+                    command += ["--refresh-package", name]
+            # Run where the user would: uv then honours the project's own uv settings.
+            cwd = root
+            command.append(str(root))
+        else:
+            command.append(target.spec)
+        installed = _run(command, cwd=cwd)
     if installed.returncode != 0:
         stderr = installed.stderr.lower()
         refused_build = wheels_only and "disabled" in stderr and "build" in stderr
         why = " (check installs wheels only: it never builds a source distribution)"
         raise AuditError(f"cannot install {target.spec}{why if refused_build else ''}: "
                          f"{uv_error_line(installed.stderr)}")
+    if compile_bytecode:
+        step("Compiling bytecode")
+        _compile(env_dir)
 
 
-def _run(command: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+@contextlib.contextmanager
+def _sources(target: Target) -> Iterator[Path | None]:
+    """A project is built from a copy: build backends write into the tree they build
+    (setuptools leaves ``build/`` and ``*.egg-info/``), and the audited tree stays as it was.
+
+    The project and its path sources are copied with their relative layout, so that
+    ``[tool.uv.sources]`` paths such as ``../lib`` still resolve; only the files that
+    :func:`project_files` selects (the ones the key hashes) are copied. A build that
+    needs ``.git`` (setuptools-scm) must be given its version another way.
+    """
+    if target.kind != "project" or target.tree is None:
+        yield None
+        return
+    roots = [target.tree.root.resolve(), *(t.root.resolve() for t in target.path_sources.values())]
+    common = Path(os.path.commonpath([str(r) for r in roots]))
+    with tempfile.TemporaryDirectory(prefix="cloacina-audit-build-") as scratch:
+        for root in roots:
+            destination = Path(scratch, "src", root.relative_to(common))
+            for relative, path in project_files(root):
+                copy = destination / relative
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
+                shutil.copymode(path, copy)
+        yield Path(scratch, "src", roots[0].relative_to(common))
+
+
+def _compile(env_dir: Path) -> None:
+    """Compile site-packages with source paths relative to the environment (see the module doc).
+
+    Files that do not compile (Python 2 leftovers in some sdists) are skipped, as uv does.
+    """
+    python = _env_python(env_dir)
+    sites = sorted({str(p) for p in env_dir.glob("lib*/python*/site-packages") if p.is_dir()})
+    if not sites:
+        return
+    command = [str(python), "-I", "-S", "-m", "compileall", "-q", "-q", "-j", "0",
+               "-s", str(env_dir), *sites]
+    try:
+        run(command, timeout=COMPILE_TIMEOUT, cwd=env_dir)
+    except ProcessTimeout:
+        raise AuditError(f"compiling bytecode gave no result within {COMPILE_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise AuditError(f"cannot run {python}: {exc.strerror}") from None
+
+
+def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> Completed:
     environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     environ.pop("VIRTUAL_ENV", None)
+    environ.pop("UV_COMPILE_BYTECODE", None)  # we compile ourselves, without site (see above)
     try:
-        return subprocess.run(
-            command, cwd=cwd, env=environ, capture_output=True, text=True, stdin=subprocess.DEVNULL
-        )
+        # uv leaves lock files in the temporary directory (uv-setuptools-*.lock): give it its own.
+        with tempfile.TemporaryDirectory(prefix="cloacina-audit-uv-") as scratch:
+            return run(command, cwd=cwd, env={**environ, "TMPDIR": scratch}, timeout=timeout)
+    except ProcessTimeout:
+        what = " ".join(Path(command[0]).name.split() + command[1:3])
+        raise AuditError(f"{what} gave no result within {timeout:g} s") from None
     except OSError as exc:
         raise AuditError(f"cannot run uv ({command[0]}): {exc.strerror}") from None
 

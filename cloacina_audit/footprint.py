@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import os
+import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -58,6 +62,7 @@ def measure_footprint(
             timeout=timeout,
             search_path=_source_paths(target, installed),
             on_step=step,
+            submodules=[] if target.config.entry_modules else _submodules(target, installed),
         )
         footprint.environment = environment.describe()
     return footprint
@@ -121,6 +126,59 @@ def _default_entry_modules(target: Target, installed: dict[str, InstalledDistrib
         return list(target.packages)
     dist = installed.get(target.name)
     return import_names(dist) if dist else []
+
+
+def _submodules(target: Target, installed: dict[str, InstalledDistribution]) -> list[str]:
+    """For a project: every module of its import packages, as the runtime may import any of them.
+
+    Read from the installed distribution's RECORD (what was really built), else from
+    the source tree. ``__main__`` modules are left out: importing one runs a program.
+    Wheels and requirements are imported by their top-level names only.
+    """
+    if target.kind != "project" or not target.packages:
+        return []
+    dist = installed.get(target.name)
+    if dist is not None:
+        record = dist.distribution.read_text("RECORD") or ""
+        files = [row[0] for row in csv.reader(io.StringIO(record)) if row]
+    elif target.tree is not None:
+        files = list(_tree_files(target.tree.search_paths, target.packages))
+    else:
+        return []
+    return module_names(files, target.packages)
+
+
+def module_names(files: Iterable[str], packages: Sequence[str]) -> list[str]:
+    """Dotted names of the ``.py`` files (relative POSIX paths) under ``packages``, sorted."""
+    roots = set(packages)
+    found = set()
+    for path in files:
+        if not path.endswith(".py"):
+            continue
+        parts = path[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not parts or parts[-1] == "__main__" or not all(p.isidentifier() for p in parts):
+            continue
+        name = ".".join(parts)
+        if any(name == root or name.startswith(root + ".") for root in roots):
+            found.add(name)
+    return sorted(found)
+
+
+def _tree_files(search_paths: Sequence[Path], packages: Sequence[str]) -> Iterator[str]:
+    """Relative paths of the regular ``.py`` files of ``packages`` in a source tree."""
+    for base in search_paths:
+        for package in packages:
+            top = Path(base, *package.split("."))
+            if not top.is_dir():
+                continue
+            for directory, dirnames, filenames in os.walk(top):
+                dirnames[:] = sorted(d for d in dirnames if d.isidentifier())
+                for name in sorted(filenames):
+                    path = Path(directory, name)
+                    if name.endswith(".py") and stat.S_ISREG(path.lstat().st_mode):
+                        yield path.relative_to(base).as_posix()
 
 
 def _source_paths(target: Target, installed: dict[str, InstalledDistribution]) -> list[Path]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import BinaryIO
 
 from .errors import AuditError
 from .models import Finding
+from .processes import Completed, PipedProcess, ProcessTimeout, conversation, run
 
 _BLOB_MODES = {"100644": 0o644, "100755": 0o755}
 _SYMLINK_MODE = "120000"
@@ -49,20 +49,27 @@ class Checkout:
     skipped_links: list[str] = field(default_factory=list)
 
 
-def _git(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=120,
-                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+#: Seconds one git command may take.
+_GIT_TIMEOUT = 120
+#: Seconds reading every blob of a baseline may take.
+_READ_TIMEOUT = 1800
+#: The largest tree listing read (``ls-tree -r -z``: about 100 bytes an entry).
+_MAX_LISTING = 256 << 20
+
+
+def _git(repo: Path, *args: str) -> Completed:
+    return run(["git", "-C", str(repo), *args], timeout=_GIT_TIMEOUT)
 
 
 def repository_of(path: Path) -> Path | None:
     """The top of the git work tree containing ``path``, or None."""
     try:
         completed = _git(path if path.is_dir() else path.parent, "rev-parse", "--show-toplevel")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, ProcessTimeout):
         return None
     if completed.returncode != 0:
         return None
-    return Path(completed.stdout.decode().strip())
+    return Path(completed.stdout.strip())
 
 
 def resolve_commit(repo: Path, ref: str) -> str | None:
@@ -73,7 +80,7 @@ def resolve_commit(repo: Path, ref: str) -> str | None:
                      f"{ref}^{{commit}}")
     if completed.returncode != 0:
         return None
-    return completed.stdout.decode().strip()
+    return completed.stdout.strip()
 
 
 def is_commit(repo: Path, ref: str) -> bool:
@@ -92,7 +99,9 @@ def checkout_at(repo: Path, ref: str) -> Iterator[Checkout]:
         tree.mkdir()
         checkout = Checkout(tree=tree, commit=commit)
         links: dict[str, str] = {}
-        with _BlobReader(repo, ref) as blobs:
+        with conversation(["git", "-C", str(repo), "cat-file", "--batch"],
+                          timeout=_READ_TIMEOUT) as git:
+            blobs = _BlobReader(git, ref)
             for path, (mode, sha) in sorted(entries.items()):
                 target = tree / path
                 if mode == _SUBMODULE_MODE:
@@ -111,11 +120,20 @@ def checkout_at(repo: Path, ref: str) -> Iterator[Checkout]:
 
 def _list_tree(repo: Path, ref: str, commit: str) -> dict[str, tuple[str, str]]:
     """``path -> (mode, object id)`` for every blob, link and submodule at ``commit``."""
-    completed = _git(repo, "ls-tree", "-r", "-z", "--full-tree", commit)
-    if completed.returncode != 0:
-        raise AuditError(f"--before {ref}: git ls-tree failed: {_last_line(completed.stderr)}")
+    with tempfile.TemporaryFile() as errors:
+        with conversation(["git", "-C", str(repo), "ls-tree", "-r", "-z", "--full-tree", commit],
+                          timeout=_GIT_TIMEOUT, stderr=errors) as git:
+            assert git.stdin is not None and git.stdout is not None
+            git.stdin.close()
+            listing = git.stdout.read(_MAX_LISTING + 1)
+            returncode = git.wait()
+        errors.seek(0)
+        if returncode != 0:
+            raise AuditError(f"--before {ref}: git ls-tree failed: {_last_line(errors.read(4096))}")
+    if len(listing) > _MAX_LISTING:
+        raise AuditError(f"--before {ref}: the commit's tree lists more than {_MAX_LISTING >> 20} MiB")
     entries: dict[str, tuple[str, str]] = {}
-    for record in completed.stdout.split(b"\0"):
+    for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, raw_path = record.partition(b"\t")
@@ -135,24 +153,9 @@ class _BlobReader:
     is in memory at a time.
     """
 
-    def __init__(self, repo: Path, ref: str) -> None:
+    def __init__(self, process: PipedProcess, ref: str) -> None:
+        self.process = process
         self.ref = ref
-        self.process = subprocess.Popen(
-            ["git", "-C", str(repo), "cat-file", "--batch"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-
-    def __enter__(self) -> _BlobReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
     def read(self, sha: str, *, limit: int | None = None, into: BinaryIO | None = None) -> bytes:
         """The object's bytes (at most ``limit``), or, with ``into``, copied there in blocks."""

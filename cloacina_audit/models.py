@@ -93,7 +93,14 @@ class ImportProbe:
     seconds_median: float
     peak_rss_bytes: int | None = None
     runs: int = 1
+    #: Every module the probe imported, in order: entries first, then submodules.
     entry_modules: list[str] = field(default_factory=list)
+    #: ``max - min`` of the runs' import times: a change smaller than this is noise.
+    seconds_spread: float = 0.0
+    #: ``"module: error"`` for submodules that could not be imported (entries must import).
+    failed_imports: list[str] = field(default_factory=list)
+    #: Forbidden prefix -> the imported module whose import first loaded it.
+    loaded_by: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

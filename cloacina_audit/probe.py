@@ -2,8 +2,9 @@
 
 Each run is a fresh ``python -I -B`` process of the measured environment,
 started in an empty temporary directory (so neither the audited tree nor the
-environment is written to), in its own process group (so a hanging import
-and anything it started can be killed). The child reports one JSON document
+environment is written to), through :mod:`cloacina_audit.processes` (so a
+hanging import, and anything it started, even in a new session, is killed
+and reaped, after a timeout and after a successful run alike). The child reports one JSON document
 into a file named on its command line: never on stdout, which the imported
 code owns and may fill with anything.
 
@@ -16,12 +17,10 @@ code owns and may fill with anything.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import statistics
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,11 @@ from pathlib import Path
 
 from .errors import AuditError
 from .models import ImportProbe
+from .processes import ProcessTimeout, run
 
 DEFAULT_TIMEOUT = 60.0
+#: The longest timeout accepted (a day): a larger one is a typo, and ``inf``/``nan`` never end.
+MAX_TIMEOUT = 86400.0
 DEFAULT_RUNS = 3
 
 # Runs in the measured environment. Only modules already loaded at start-up
@@ -44,13 +46,25 @@ if search_path:
     sys.path[0:0] = search_path.split(os.pathsep)
 current = None
 error = None
+failed = []
+marks = []
 start = time.perf_counter()
 try:
     for current in entries:
-        __import__(current)
+        # "?module": a submodule whose failure is reported, not fatal.
+        optional = current.startswith("?")
+        name = current[1:] if optional else current
+        try:
+            __import__(name)
+        except (Exception, SystemExit) as exc:  # a script without a main guard exits
+            if not optional:
+                raise
+            import traceback
+            failed.append([name, traceback.format_exception_only(type(exc), exc)[-1].strip()])
+        marks.append([name, len(sys.modules)])
 except BaseException as exc:
     import traceback
-    error = {"module": current, "message": traceback.format_exception_only(type(exc), exc)[-1].strip()}
+    error = {"module": current.lstrip("?"), "message": traceback.format_exception_only(type(exc), exc)[-1].strip()}
 seconds = time.perf_counter() - start
 present = list(sys.modules)
 loaded = [name for name in present if name not in baseline]
@@ -79,6 +93,8 @@ with open(result_path, "w", encoding="utf-8") as handle:
         "loaded": loaded,
         "non_stdlib": sum(1 for name in loaded if not in_stdlib(name)),
         "present": present,
+        "marks": marks,
+        "failed": failed,
         "peak_rss": rss,
     }, handle)
     handle.flush()
@@ -94,6 +110,9 @@ class _Run:
     non_stdlib: int
     present: list[str]
     peak_rss: int | None
+    #: ``(entry, len(sys.modules) after importing it)``, in import order.
+    marks: list[tuple[str, int]]
+    failed: list[tuple[str, str]]
 
 
 def probe_imports(
@@ -105,29 +124,69 @@ def probe_imports(
     timeout: float | None = None,
     search_path: Sequence[Path] = (),
     on_step: Callable[[str], None] | None = None,
+    submodules: Sequence[str] = (),
 ) -> ImportProbe:
-    """Import ``entry_modules`` in ``runs`` fresh processes of ``python`` and report what loaded."""
+    """Import ``entry_modules``, then ``submodules``, in ``runs`` fresh processes of ``python``
+    and report what loaded.
+
+    An entry module that fails to import is an AuditError; a submodule that fails is
+    listed in ``failed_imports`` (an optional dependency, a script not meant to be imported).
+    """
     if not entry_modules:
         raise AuditError("import probe: no entry module to import (set tool.cloacina-audit.entry-modules)")
     if runs < 1:
         raise AuditError(f"import probe: the number of runs must be at least 1, not {runs}")
-    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    timeout = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+    extra = [m for m in dict.fromkeys(submodules) if m not in entry_modules]
+    arguments = [*entry_modules, *(f"?{m}" for m in extra)]
+    shown = ", ".join(entry_modules) + (f" and {len(extra)} submodules" if extra else "")
     results = []
     for number in range(1, runs + 1):
         if on_step:
-            on_step(f"Importing {', '.join(entry_modules)} (run {number} of {runs})")
-        results.append(_run_once(python, entry_modules, timeout, search_path))
+            on_step(f"Importing {shown} (run {number} of {runs})")
+        results.append(_run_once(python, arguments, timeout, search_path, ", ".join(entry_modules)))
     first = results[0]
     rss = [r.peak_rss for r in results if r.peak_rss is not None]
+    seconds = [r.seconds for r in results]
+    forbidden_loaded = forbidden_present(forbidden, first.present)
     return ImportProbe(
         modules=len(first.loaded),
         non_stdlib_modules=first.non_stdlib,
-        forbidden_loaded=forbidden_present(forbidden, first.present),
-        seconds_median=statistics.median(r.seconds for r in results),
+        forbidden_loaded=forbidden_loaded,
+        seconds_median=statistics.median(seconds),
         peak_rss_bytes=int(statistics.median(rss)) if rss else None,
         runs=runs,
-        entry_modules=list(entry_modules),
+        entry_modules=[*entry_modules, *extra],
+        seconds_spread=max(seconds) - min(seconds),
+        failed_imports=[f"{module}: {message}" for module, message in first.failed],
+        loaded_by=_first_loaders(forbidden_loaded, first),
     )
+
+
+def check_timeout(value: float, where: str = "import timeout") -> float:
+    """A usable timeout: finite, positive, at most :data:`MAX_TIMEOUT` (``nan`` would never end)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        0 < value <= MAX_TIMEOUT
+    ):
+        raise AuditError(
+            f"{where}: {value!r} is not a number of seconds between 0 and {MAX_TIMEOUT:g}"
+        )
+    return float(value)
+
+
+def _first_loaders(prefixes: Iterable[str], run: _Run) -> dict[str, str]:
+    """For each loaded forbidden prefix, the entry whose import first loaded a module under it."""
+    order = {name: index for index, name in enumerate(run.present)}
+    found = {}
+    for prefix in prefixes:
+        first = min(
+            (i for name, i in order.items() if name == prefix or name.startswith(prefix + ".")),
+            default=None,
+        )
+        if first is None:
+            continue
+        found[prefix] = next((entry for entry, end in run.marks if first < end), "")
+    return found
 
 
 def forbidden_present(prefixes: Iterable[str], modules: Iterable[str]) -> list[str]:
@@ -138,9 +197,9 @@ def forbidden_present(prefixes: Iterable[str], modules: Iterable[str]) -> list[s
 
 
 def _run_once(
-    python: Path | str, entry_modules: Sequence[str], timeout: float, search_path: Sequence[Path]
+    python: Path | str, entry_modules: Sequence[str], timeout: float, search_path: Sequence[Path],
+    what: str,
 ) -> _Run:
-    what = ", ".join(entry_modules)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-probe-") as scratch:
         result_file = Path(scratch) / "result.json"
         stderr_file = Path(scratch) / "stderr.txt"
@@ -152,32 +211,14 @@ def _run_once(
         ]
         with open(stderr_file, "wb") as stderr:
             try:
-                child = subprocess.Popen(
-                    command,
-                    cwd=work_dir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                    start_new_session=True,
-                )
+                returncode = run(
+                    command, cwd=work_dir, timeout=timeout, stdout=False, stderr=stderr
+                ).returncode
+            except ProcessTimeout:
+                raise AuditError(f"import of {what} timed out after {timeout:g} s") from None
             except OSError as exc:
                 raise AuditError(f"import probe: cannot run {python}: {exc.strerror}") from None
-            try:
-                returncode = child.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(child)
-                raise AuditError(f"import of {what} timed out after {timeout:g} s") from None
-            finally:
-                if child.poll() is None:  # interrupted: leave nothing running
-                    _kill_group(child)
         return _read_result(result_file, stderr_file, returncode, what)
-
-
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    """Kill the (not yet reaped) child's process group: the import may have started others."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
 
 
 def _read_result(result_file: Path, stderr_file: Path, returncode: int, what: str) -> _Run:
@@ -200,6 +241,8 @@ def _read_result(result_file: Path, stderr_file: Path, returncode: int, what: st
         non_stdlib=int(data["non_stdlib"]),
         present=list(data["present"]),
         peak_rss=data["peak_rss"],
+        marks=[(str(entry), int(end)) for entry, end in data["marks"]],
+        failed=[(str(module), str(message)) for module, message in data["failed"]],
     )
 
 

@@ -10,14 +10,13 @@ anything (``.pth`` files are not processed here: their ``import`` lines run code
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import AuditError
+from .interpreter import query_interpreter, search_directories
 
 
 class SearchPath:
@@ -49,25 +48,17 @@ class SearchPath:
 def environment_directories(python: str | None) -> list[Path]:
     """Non-stdlib ``sys.path`` entries of ``python`` (default: the running interpreter).
 
-    Asking another interpreter for its sys.path runs that interpreter's ``site``
-    start-up, not the audited package.
+    Another interpreter is asked with ``site`` off (see :mod:`cloacina_audit.interpreter`):
+    its ``.pth`` files are read, never run.
     """
     if python is None:
         # sys.path[0] is where the tool was launched from (the cwd under
         # ``python -m``, the bin directory of a console script), not the environment.
         return _without_stdlib(sys.path[1:], sysconfig.get_paths())
-    script = (
-        "import json, sys, sysconfig; "
-        "print(json.dumps({'path': sys.path, 'paths': sysconfig.get_paths()}))"
-    )
     try:
-        completed = subprocess.run(
-            [python, "-I", "-c", script], capture_output=True, text=True, timeout=30, check=True
-        )
-        answer = json.loads(completed.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        raise AuditError(f"--python {python}: not a working Python interpreter") from None
-    return _without_stdlib(answer["path"], answer["paths"])
+        return search_directories(query_interpreter(python))
+    except AuditError as exc:
+        raise AuditError(f"--python {exc}") from None
 
 
 def _without_stdlib(entries: Iterable[str], paths: dict[str, str]) -> list[Path]:

@@ -126,7 +126,7 @@ def test_a_cached_wheel_is_used_without_the_network(tmp_path: Path) -> None:
     slot = tmp_path / "wheels" / "cloaca-0.12.0-manylinux_2_38_x86_64-py3.11"
     slot.mkdir(parents=True)
     wheel = fake_wheel(slot)
-    found = download_wheel("cloaca", "0.12.0", cache_dir=tmp_path / "wheels")
+    found = download_wheel("cloaca", "0.12.0", cache_dir=tmp_path)
     assert found == wheel
 
 
@@ -175,3 +175,50 @@ def test_real_cloaca_wheel(tmp_path: Path) -> None:
 def test_no_such_version_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(AuditError, match=r"cannot download cloaca==999\.0\.0"):
         cloaca_footprint(version="999.0.0", cache_dir=tmp_path / "wheels")
+
+
+def _local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip finds the cloaca wheel in a local directory: no network, the real pip download."""
+    links = tmp_path / "links"
+    links.mkdir()
+    fake_wheel(links)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("CLOACINA_AUDIT_CACHE_DIR", raising=False)
+
+
+def _written_under_home(tmp_path: Path) -> list[Path]:
+    """Files below HOME, except the settings file this machine's rustup proxy writes
+    whenever pip runs (outside this tool's control)."""
+    home = tmp_path / "home"
+    return [p for p in home.rglob("*") if p.is_file() and ".rustup" not in p.parts]
+
+
+def test_without_a_cache_the_wheel_is_measured_and_nothing_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--no-cache (cache_dir None) used to download into ~/.cache/cloacina-audit/wheels."""
+    _local_index(tmp_path, monkeypatch)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    measured = cloaca_footprint(cache_dir=None)
+    assert measured.footprint.native_files == 3
+    assert _written_under_home(tmp_path) == []
+    assert list(scratch.iterdir()) == []
+
+
+def test_with_a_cache_dir_the_wheel_is_kept_in_its_wheels_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--cache-dir DIR used to put the wheel in DIR itself instead of DIR/wheels."""
+    _local_index(tmp_path, monkeypatch)
+    cache = tmp_path / "cache"
+    measured = cloaca_footprint(cache_dir=cache)
+    assert measured.path.parent.parent == cache / "wheels"
+    assert cloaca_footprint(cache_dir=cache).path == measured.path
+    assert _written_under_home(tmp_path) == []

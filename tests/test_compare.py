@@ -126,3 +126,60 @@ def test_reached_means_install_shrank_by_at_least_the_target(before: int, after:
 
     delta = compute_delta(audit(before), audit(after), 0.5)
     assert delta.target_reached == ((before - after) / before >= 0.5)
+
+
+# --- noise, the package itself, identical sides ---------------------------------------
+
+
+def _with_probe(audit: PackageAudit, seconds: float, spread: float, runs: int = 3) -> PackageAudit:
+    assert audit.footprint is not None and audit.footprint.import_probe is not None
+    audit.footprint.import_probe.seconds_median = seconds
+    audit.footprint.import_probe.seconds_spread = spread
+    audit.footprint.import_probe.runs = runs
+    return audit
+
+
+def test_an_import_time_change_within_the_measured_spread_is_noise() -> None:
+    from cloacina_audit.render._format import metric_cells
+
+    before = _with_probe(slim_audit(), 0.100, 0.040)
+    after = _with_probe(slim_audit(), 0.135, 0.020)  # +35 %, but runs vary by 40 ms
+    change = compute_delta(before, after).import_seconds
+    assert change.noise == pytest.approx(0.040)
+    assert change.within_noise
+    label, _, _, shown, pct = metric_cells("import_seconds", change)
+    assert shown.startswith("within noise") and pct == ""
+
+
+def test_a_change_beyond_the_spread_or_without_a_measured_spread_is_shown() -> None:
+    beyond = compute_delta(_with_probe(slim_audit(), 0.1, 0.01), _with_probe(slim_audit(), 0.2, 0.01))
+    assert not beyond.import_seconds.within_noise
+    single = compute_delta(
+        _with_probe(slim_audit(), 0.1, 0.0, runs=1), _with_probe(slim_audit(), 0.2, 0.0, runs=1)
+    )
+    assert single.import_seconds.noise is None and not single.import_seconds.within_noise
+
+
+def test_the_package_itself_is_part_of_the_comparison() -> None:
+    delta = compute_delta(bloated_audit(), slim_audit())
+    assert delta.package_bytes == Change(12_000, 2_000)
+    own = [c for c in delta.distribution_changes if c.package]
+    assert [(c.name, c.status) for c in own] == [("bloated-flow", "removed"), ("slim-flow", "added")]
+    assert delta.distribution_changes[: len(own)] == own
+
+    grown = slim_audit()
+    assert grown.footprint is not None and grown.footprint.package is not None
+    grown.footprint.package.bytes = 2_855
+    same_name = compute_delta(slim_audit(), grown)
+    (row,) = [c for c in same_name.distribution_changes if c.package]
+    assert (row.status, row.bytes.absolute) == ("changed", 855)
+
+
+def test_a_package_compared_with_itself_gets_a_notice_not_a_goal() -> None:
+    from cloacina_audit.render._format import goal_line
+
+    delta = compute_delta(slim_audit(), slim_audit(), target_reduction=0.8)
+    assert delta.identical
+    line = goal_line(delta)
+    assert line is not None and "nothing changed" in line and "goal" not in line
+    assert not compute_delta(bloated_audit(), slim_audit()).identical

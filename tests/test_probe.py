@@ -105,3 +105,27 @@ def test_forbidden_prefixes_match_whole_module_names() -> None:
     assert forbidden_present(
         ["cloacina.runtime", "sqlalchemy", "psycopg2", "cloacina.registry", "cloacina"], modules
     ) == ["cloacina.runtime", "psycopg2", "cloacina"]
+
+
+def test_submodules_are_imported_and_their_failures_reported_not_fatal(source: Path) -> None:
+    write_tree(source, {
+        "quiet/__init__.py": "",
+        "quiet/tasks.py": "import engine.runtime\n",
+        "quiet/optional.py": "import no_such_module_anywhere\n",
+        "quiet/script.py": "import sys\nsys.exit('usage: script FILE')\n",
+    })
+    result = probe(source, "quiet", submodules=["quiet.optional", "quiet.script", "quiet.tasks"],
+                   forbidden=["engine.runtime"])
+    assert result.entry_modules == ["quiet", "quiet.optional", "quiet.script", "quiet.tasks"]
+    assert result.forbidden_loaded == ["engine.runtime"]
+    assert result.loaded_by == {"engine.runtime": "quiet.tasks"}
+    assert result.failed_imports == [
+        "quiet.optional: ModuleNotFoundError: No module named 'no_such_module_anywhere'",
+        "quiet.script: SystemExit: usage: script FILE",
+    ]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0.0, -1.0, 1e9])
+def test_a_timeout_that_would_never_end_is_refused(source: Path, timeout: float) -> None:
+    with pytest.raises(AuditError, match="not a number of seconds between 0 and 86400"):
+        probe(source, "wf", timeout=timeout)

@@ -251,3 +251,54 @@ def test_a_requirement_baseline_is_installed_and_compared(shared_cache):
     text = run_cli("report", "fixtures/slim", "--before", "typing_extensions==4.16.0",
                    "--probe-runs", "1", env=shared_cache)
     assert "before: warning" in text.stdout and "contracts were not applied" in text.stdout
+
+
+def test_a_package_compared_with_itself_is_a_notice_not_a_failed_goal(shared_cache):
+    """`report slim --before slim` with a goal used to say "not reached" (❌) beside verdict ok."""
+    for fmt in ("markdown", "text", "github"):
+        result = run_cli("report", "fixtures/slim", "--before", "fixtures/slim",
+                         "--target-reduction", "80%", "--probe-runs", "1", "--format", fmt,
+                         env=shared_cache)
+        assert result.code == 0, result.stderr
+        assert "not reached" not in result.stdout
+        assert "❌" not in result.stdout and "::warning" not in result.stdout
+        assert "nothing changed" in result.stdout
+
+
+def test_a_goal_not_reached_is_information_not_a_failure(shared_cache):
+    """An ordinary change that misses the goal: no ❌, no warning annotation, exit 0."""
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated",
+                     "--target-reduction", "100%", "--probe-runs", "1", "--format", "markdown",
+                     env=shared_cache)
+    assert result.code == 0, result.stderr
+    assert "goal 100% reduction: not reached" in result.stdout
+    assert "❌" not in result.stdout.split("### Before and after")[1].split("###")[0]
+
+
+def test_the_comparison_shows_the_package_own_size(shared_cache):
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated",
+                     "--probe-runs", "1", "--format", "json", env=shared_cache)
+    delta = json.loads(result.stdout)["delta"]
+    own = [row for row in delta["by_distribution"] if row["package"]]
+    assert own and own[0]["name"] == "order-pipeline"
+    assert delta["package_bytes"] == own[0]["bytes"] != 0
+
+
+def test_at_a_terminal_a_self_comparison_is_a_notice(shared_cache):
+    """The same through a pseudo-terminal at 80 columns, as a person sees it."""
+    import os
+    import re
+    import shlex
+
+    command = shlex.join([sys.executable, "-m", "cloacina_audit", "report", "fixtures/slim",
+                          "--before", "fixtures/slim", "--target-reduction", "80%",
+                          "--probe-runs", "1"])
+    environ = {**os.environ, **shared_cache, "COLUMNS": "80", "TERM": "xterm"}
+    environ.pop("NO_COLOR", None)
+    completed = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=FIXTURES.parent,
+                               env=environ, capture_output=True, text=True, timeout=300)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", completed.stdout)
+    assert completed.returncode == 0, screen[-2000:]
+    flat = " ".join(screen.split())
+    assert "nothing changed" in flat and "not reached" not in flat
+    assert max(len(line) for line in screen.splitlines()) <= 80

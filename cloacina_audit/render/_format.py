@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..compare import Change, Delta
+from ..compare import Change, Delta, DistributionChange
 from ..names import canonical_name
 from ..sizes import format_bytes as format_size
 from ..models import (
+    ImportProbe,
     BudgetResult,
     DistributionFootprint,
     Finding,
@@ -113,6 +114,23 @@ def format_signed_size(n: int | float) -> str:
     return ("+" if n > 0 else "") + format_size(n)
 
 
+def distribution_label(change: DistributionChange) -> str:
+    return f"{change.name} (this package)" if change.package else change.name
+
+
+def imported_modules(probe: ImportProbe) -> str:
+    """What the probe imported, so that no one reads more into it: ``importing flow and
+    3 of its modules``, or ``importing flow, helpers``."""
+    entries = probe.entry_modules
+    tops = [m for m in entries if not any(m.startswith(t + ".") for t in entries if t != m)]
+    rest = len(entries) - len(tops)
+    if not entries:
+        return ""
+    if rest:
+        return f"importing {', '.join(tops)} and {plural(rest, 'more module')}"
+    return f"importing {', '.join(tops)}"
+
+
 def format_percent(pct: float | None) -> str:
     """A signed percentage with one decimal, ``n/a`` when there is no base to compare to."""
     if pct is None:
@@ -171,6 +189,8 @@ def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
     before = "n/a" if change.before is None else fmt(change.before)
     after = "n/a" if change.after is None else fmt(change.after)
     absolute = "n/a" if change.absolute is None else signed(change.absolute)
+    if change.within_noise:  # smaller than the spread of identical runs: not a change
+        return label, before, after, f"within noise (±{signed(change.noise).lstrip('+')})", ""
     return label, before, after, absolute, format_percent(change.percent)
 
 
@@ -224,10 +244,15 @@ def verdict(audit: PackageAudit) -> str:
 
 
 def goal_line(delta: Delta) -> str | None:
-    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``."""
+    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
+
+    Information, never a failure (budgets judge a change); a notice when nothing changed.
+    """
     change = delta.install_bytes
     if change.before is None or change.after is None:
         return None
+    if delta.identical:
+        return "Before and after are the same package, closure and bytes: nothing changed"
     line = (
         f"Install size: {format_size(change.before)} -> {format_size(change.after)}"
         f" ({format_percent(change.percent)})"

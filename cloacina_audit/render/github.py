@@ -36,8 +36,7 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
         delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
         goal = goal_line(delta)
         if goal is not None:
-            command = "warning" if delta.target_reached is False else "notice"
-            lines.append(command_line(command, {"title": "cloacina-audit"}, goal))
+            lines.append(command_line("notice", {"title": "cloacina-audit"}, goal))
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -80,6 +79,8 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
         }
         message = "\n".join([chain_line(group.best), *steps])
         lines.append(command_line("error", properties, message))
+    if not contract.kept and not contract.violations:  # broken by what the import loaded
+        lines.append(command_line("error", {"title": contract.name}, "; ".join(contract.warnings)))
     return lines
 
 

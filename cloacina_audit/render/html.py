@@ -32,8 +32,10 @@ from ._format import (
     format_seconds,
     format_signed_size,
     format_size,
+    distribution_label,
     goal_line,
     group_by_statement,
+    imported_modules,
     install_size,
     largest_first,
     metric_cells,
@@ -182,7 +184,7 @@ def _comparison(comparison: Comparison) -> str:
     ]
     goal = goal_line(delta)
     if goal is not None:
-        cls = {True: "ok", False: "bad", None: ""}[delta.target_reached]
+        cls = "ok" if delta.target_reached and not delta.identical else ""
         parts.append(f'<div class="goal {cls}">{esc(goal)}</div>')
     parts.append(_cards(delta))
     sides = (("before", comparison.before), ("after", comparison.after))
@@ -232,7 +234,7 @@ def _distribution_changes(delta: Delta) -> str:
         size = change.bytes
         rows.append(
             [
-                f"{_STATUS_MARKS[change.status]} {esc(change.name)}",
+                f"{_STATUS_MARKS[change.status]} {esc(distribution_label(change))}",
                 esc(change.status),
                 esc(change.version_before or "–"),
                 esc(optional_size(change.bytes_before) if change.version_before else "–"),
@@ -457,7 +459,7 @@ def _import_probe(probe: ImportProbe) -> str:
         f"<p>Import: {esc(plural(probe.modules, 'module'))} "
         f"({esc(format_count(probe.non_stdlib_modules))} outside the standard library), "
         f"median {esc(format_seconds(probe.seconds_median))} over "
-        f"{esc(plural(probe.runs, 'run'))}; {loaded}</p>"
+        f"{esc(plural(probe.runs, 'run'))}, {esc(imported_modules(probe))}; {loaded}</p>"
     )
 
 

@@ -64,12 +64,16 @@ def delta_to_dict(delta: Delta) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key in ("distributions", "install_bytes", "native_files", "native_bytes", "archive_bytes"):
         data.update(_change(key, getattr(delta, key)))
+    data.update(_change("package_bytes", delta.package_bytes))
+    data["identical"] = delta.identical
     if delta.import_modules.absolute is None and delta.import_seconds.absolute is None:
         data["import"] = None
     else:
         data["import"] = {
             **_change("modules", delta.import_modules),
             **_change("seconds_median", delta.import_seconds),
+            "seconds_median_noise": delta.import_seconds.noise,
+            "seconds_median_within_noise": delta.import_seconds.within_noise,
         }
     data["contracts"] = {
         "kept_before": delta.contracts_kept.before,
@@ -90,6 +94,7 @@ def delta_to_dict(delta: Delta) -> dict[str, Any]:
             "bytes_before": d.bytes_before,
             "bytes_after": d.bytes_after,
             **_change("bytes", d.bytes),
+            "package": d.package,
         }
         for d in delta.distribution_changes
     ]

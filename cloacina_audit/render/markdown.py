@@ -22,8 +22,10 @@ from ._format import (
     format_seconds,
     format_signed_size,
     format_size,
+    distribution_label,
     goal_line,
     group_by_statement,
+    imported_modules,
     install_size,
     metric_cells,
     optional_count,
@@ -111,7 +113,7 @@ def _comparison(comparison: Comparison) -> str:
     ]
     goal = goal_line(delta)
     if goal is not None:
-        icon = {True: "✅ ", False: "❌ ", None: ""}[delta.target_reached]
+        icon = "✅ " if delta.target_reached and not delta.identical else ""
         parts.append(f"**{icon}{cell(goal)}**")
     if delta.distribution_changes:
         parts.append(_distribution_changes(delta))
@@ -124,7 +126,7 @@ def _distribution_changes(delta: Delta) -> str:
         size = change.bytes
         rows.append(
             [
-                code(change.name),
+                code(distribution_label(change)),
                 change.status,
                 cell(change.version_before or "-"),
                 cell(change.version_after or "-"),
@@ -159,6 +161,7 @@ def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     if len(contract.violations) > len(groups):
         count += f" in {plural(len(contract.violations), 'chain')}"
     parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
+    parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
     for group in groups[:MAX_STATEMENTS]:
         shown = group.violations if detail > 0 else group.violations[:1]
         blocks = []
@@ -202,7 +205,7 @@ def _footprint(name: str, footprint: Footprint) -> str:
         forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"
         parts.append(
             f"**Import:** {plural(probe.modules, 'module')} in "
-            f"{format_seconds(probe.seconds_median)} (median); "
+            f"{format_seconds(probe.seconds_median)} (median), {cell(imported_modules(probe))}; "
             f"forbidden modules loaded: {forbidden}"
         )
     elif footprint.import_not_probed:

@@ -116,6 +116,10 @@ def _violation_results(
                 "properties": {"chains": len(group.violations)},
             }
         )
+    if not contract.kept and not contract.violations:  # broken by what the import loaded
+        text = f"{contract.name}: {'; '.join(contract.warnings)}"
+        results.append({"ruleId": rule_id, "level": "error", "message": {"text": text},
+                        **_pyproject_locations(audit, root)})
     return results
 
 

@@ -33,10 +33,12 @@ from ._format import (
     format_seconds,
     format_signed_size,
     format_size,
+    distribution_label,
     goal_line,
     group_by_statement,
     distribution_name,
     summary_line,
+    imported_modules,
     install_size,
     metric_cells,
     optional_count,
@@ -225,7 +227,7 @@ def _import_probe(console: Console, probe: ImportProbe) -> None:
         Text(
             f"Import: {plural(probe.modules, 'module')} "
             f"({format_count(probe.non_stdlib_modules)} outside the standard library), "
-            f"median {format_seconds(probe.seconds_median)} {runs}"
+            f"median {format_seconds(probe.seconds_median)} {runs}, {imported_modules(probe)}"
         )
     )
     if probe.forbidden_loaded:
@@ -280,7 +282,7 @@ def _comparison(console: Console, comparison: Comparison) -> None:
         _distribution_changes(console, delta)
     goal = goal_line(delta)
     if goal is not None:
-        style = {True: "bold green", False: "bold red", None: "bold"}[delta.target_reached]
+        style = "bold green" if delta.target_reached and not delta.identical else "bold"
         console.print(Text(goal, style=style))
     console.print()
 
@@ -294,7 +296,7 @@ def _distribution_changes(console: Console, delta: Delta) -> None:
     for change in delta.distribution_changes:
         size = change.bytes
         table.add_row(
-            f"{_STATUS_MARKS[change.status]} {change.name}",
+            f"{_STATUS_MARKS[change.status]} {distribution_label(change)}",
             _version_size(change.version_before, change.bytes_before),
             _version_size(change.version_after, change.bytes_after),
             "?" if size.absolute is None else format_signed_size(size.absolute),
