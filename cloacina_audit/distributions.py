@@ -215,6 +215,12 @@ def _is_editable(dist: importlib.metadata.Distribution) -> bool:
         return False
 
 
+#: Files an installer writes that hold the time of the install, so their size changes from
+#: one install of the same thing to the next (uv's ``uv_cache.json``: a timestamp whose
+#: nanoseconds have 8 or 9 digits). Not part of what a package costs; never counted.
+_INSTALL_TIMESTAMPS = (".dist-info/uv_cache.json",)
+
+
 def _record_files(record: str, site_dir: Path) -> dict[tuple[int, int], _File]:
     """Files listed in RECORD plus their ``__pycache__`` files, de-duplicated by path and inode.
 
@@ -225,7 +231,7 @@ def _record_files(record: str, site_dir: Path) -> dict[tuple[int, int], _File]:
     site = os.path.normpath(site_dir)
     prefix = site + os.sep
     paths = [_record_path(line, prefix) for line in record.splitlines() if line.strip()]
-    paths = [p for p in paths if p]
+    paths = [p for p in paths if p and not p.endswith(_INSTALL_TIMESTAMPS)]
     paths += _bytecode_of(paths)
     files: dict[tuple[int, int], _File] = {}
     stat_file, is_regular = os.stat, stat.S_ISREG

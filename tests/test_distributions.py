@@ -311,3 +311,19 @@ def test_fixture_slim_is_at_least_80_percent_smaller_than_bloated(tmp_path: Path
     assert "sqlalchemy" in bloated.import_probe.forbidden_loaded
     assert "cloacina.runtime" in bloated.import_probe.forbidden_loaded
     assert slim.import_probe.forbidden_loaded == []
+
+
+def test_an_installers_timestamp_file_is_not_counted(tmp_path: Path) -> None:
+    """uv's uv_cache.json holds the install time (nanoseconds of 8 or 9 digits), so two
+    installs of the same directory differed by a byte; it is not what the package costs."""
+    sizes = []
+    for nanos in (89118048, 289118048):
+        site = tmp_path / str(nanos) / "site-packages"
+        stamp = ('{"timestamp":{"secs_since_epoch":1796199471,"nanos_since_epoch":%d},'
+                 '"commit":null,"tags":null,"env":{},"directories":{"src":null}}' % nanos)
+        fake_dist(site, "grower", {"grower/__init__.py": b"VALUE = 1\n"},
+                  extra_dist_info={"uv_cache.json": stamp})
+        footprint, _ = measure_distribution(installed_distributions([site])["grower"])
+        sizes.append((footprint.bytes, footprint.files))
+    assert sizes[0] == sizes[1]
+    assert sizes[0][1] == 3  # __init__.py, METADATA, RECORD
