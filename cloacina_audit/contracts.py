@@ -27,6 +27,7 @@ import grimp
 from importlinter.configuration import configure as configure_importlinter
 from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
+from .chains import chain_rank, forbidden_chains
 from .config import ImportPolicy, read_importlinter_options
 from .errors import AuditError
 from .graph import IMPLICIT, PackageGraph
@@ -179,8 +180,13 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
     contract = _instantiate(spec, options, session)
     graph = base
     while True:
-        check = _run_check(spec, contract, copy.deepcopy(graph))
-        violations, dropped = _violations(check.metadata, graph, pg, spec.ignored_kinds)
+        # The contract removes its ignore_imports from the copy it checks: chains
+        # are looked up in that copy.
+        checked = copy.deepcopy(graph)
+        check = _run_check(spec, contract, checked)
+        violations, dropped = _violations(check.metadata, checked, pg, spec.ignored_kinds)
+        if _routes_chains(contract):
+            violations = _import_time_routes(contract, check.metadata, checked, pg, violations)
         ignorable = {
             (step.importer, step.imported)
             for violation in violations
@@ -198,7 +204,7 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         name=spec.name,
         type=str(options.get("type")),
         kept=kept,
-        violations=[] if kept else violations,
+        violations=[] if kept else sorted(violations, key=_rank),
         warnings=warnings,
         origin=spec.origin,
     )
@@ -302,6 +308,49 @@ def _violations(
             steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
         violations.append(Violation(chain=steps))
     return violations, dropped
+
+
+def _routes_chains(contract: Any) -> bool:
+    """Forbidden contracts with indirect chains: their chains are chosen here (see chains.py)."""
+    return getattr(contract, "type_name", "") == "forbidden" and (
+        str(getattr(contract, "allow_indirect_imports", False)).lower() != "true"
+    )
+
+
+def _import_time_routes(
+    contract: Any,
+    metadata: Any,
+    graph: grimp.ImportGraph,
+    pg: PackageGraph,
+    found: list[Violation],
+) -> list[Violation]:
+    """For each (source, forbidden) pair import-linter found broken, the best-ranked chain
+    of every module pair between them (see chains.py), instead of grimp's hash-ordered pick."""
+    def edge_kind(importer: str, imported: str) -> str:
+        kinds = [kind for kind, _, _ in _candidates(importer, imported, graph, pg)]
+        return max(kinds, key=KIND_STRENGTH.__getitem__, default="module")
+
+    def members(module: str) -> set[str]:
+        if as_packages and module in graph.modules and not graph.is_module_squashed(module):
+            return {module} | graph.find_descendants(module)
+        return {module}
+
+    as_packages = str(getattr(contract, "as_packages", True)).lower() == "true"
+    routed: dict[tuple[str, ...], Violation] = {}
+    for entry in metadata.get("invalid_chains", []):
+        downstream = members(entry["downstream_module"])
+        upstream = members(entry["upstream_module"])
+        for path in forbidden_chains(graph, downstream, upstream, edge_kind):
+            routed.setdefault(path, Violation(chain=tuple(
+                _step(importer, imported, graph, pg) for importer, imported in zip(path, path[1:])
+            )))
+    return list(routed.values()) if routed else found
+
+
+def _rank(violation: Violation) -> tuple[int, int, int, tuple[str, ...]]:
+    """Best chain first (see chains.py), then by module names."""
+    modules = (violation.chain[0].importer, *(step.imported for step in violation.chain))
+    return chain_rank((step.kind for step in violation.chain), modules)
 
 
 def _located_step(link: dict[str, Any]) -> ImportStep:
