@@ -55,8 +55,18 @@ def _common(formats: tuple[str, ...]):
     return decorate
 
 
+def _missing_dependencies_option(command):
+    return click.option(
+        "--missing-dependencies", type=click.Choice(["resolve", "fail", "accept"]),
+        default="resolve", show_default=True,
+        help="Declared dependencies not installed here: resolve them from wheels (never run), "
+             "fail, or check without them.",
+    )(command)
+
+
 def _check_options(kwargs: dict) -> CheckOptions:
     return CheckOptions(
+        missing_dependencies=kwargs.get("missing_dependencies", "resolve"),
         python=kwargs["python"],
         config_file=kwargs["config_file"],
         preset=kwargs["preset"],
@@ -88,6 +98,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1)
 @_common(_CHECK_FORMATS)
+@_missing_dependencies_option
 def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
     """Check import boundary contracts statically; never runs the package's code.
 
@@ -155,6 +166,7 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
 @click.argument("paths", nargs=-1)
 @_common(FORMATS)
 @_footprint_options
+@_missing_dependencies_option
 @click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
               help="Compare with this version: a path, a git ref, or a requirement.")
 @click.option("--target-reduction", metavar="PERCENT",

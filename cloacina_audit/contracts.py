@@ -165,15 +165,19 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
 
 def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
     options, warnings = spec.options, list(spec.warnings)
+    unseen: set[str] = set()  # missing packages the contract would have to look into
     if spec.from_preset:
-        options, warnings = _fit_preset_to_graph(spec, base)
+        options, warnings, unseen = _fit_preset_to_graph(spec, base, pg)
         if options is None:
             return ContractResult(
-                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin
+                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
+                status="unverified" if unseen else "not_applicable",
             )
     session = {
         **spec.session_options,
-        "root_packages": sorted(pg.roots),
+        # Packages that are not installed but whose modules statements name are
+        # graphed like the packages found (see graph._with_not_installed_modules).
+        "root_packages": sorted(set(pg.roots) | {m.split(".")[0] for m in pg.not_installed}),
         "include_external_packages": "True",
         "exclude_type_checking_imports": str("type_checking" in spec.ignored_kinds),
     }
@@ -200,6 +204,7 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
             graph.remove_import(importer=importer, imported=imported)
     warnings += [str(w) for w in getattr(check, "warnings", [])]
     kept = bool(check.kept) or (not violations and dropped > 0)
+    status = "unverified" if kept and unseen else None
     return ContractResult(
         name=spec.name,
         type=str(options.get("type")),
@@ -207,6 +212,7 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         violations=[] if kept else sorted(violations, key=_rank),
         warnings=warnings,
         origin=spec.origin,
+        status=status,
     )
 
 
@@ -235,29 +241,44 @@ def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> A
 
 
 def _fit_preset_to_graph(
-    spec: ContractSpec, graph: grimp.ImportGraph
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """Drop preset modules the graph does not hold; None when nothing is left to check."""
+    spec: ContractSpec, graph: grimp.ImportGraph, pg: PackageGraph
+) -> tuple[dict[str, Any] | None, list[str], set[str]]:
+    """Drop preset modules the graph does not hold; None when nothing is left to check.
+
+    Also returns the missing packages a dropped module lives in: a forbidden
+    ``cloacina.runtime`` is not "absent" when cloacina is imported but not installed.
+    """
     options = dict(spec.options)
     warnings: list[str] = []
+    unseen: set[str] = set()
     modules = graph.modules
     keys = [key for key in ("source_modules", "forbidden_modules") if key in options]
     for key in keys:
         values = options[key]
         values = [values] if isinstance(values, str) else list(values)
-        kept = []
+        kept, absent = [], []
         for module in values:
+            top = module.split(".")[0]
             if module in modules:
                 kept.append(module)
-            elif module.split(".")[0] in modules and graph.is_module_squashed(module.split(".")[0]):
+            elif top in pg.missing and top in modules:
+                if key == "forbidden_modules":
+                    unseen.add(top)
                 warnings.append(
-                    f"cannot look inside {module.split('.')[0]}: it is imported but not found "
-                    f"on the search path, so {module} was not checked"
+                    f"cannot look inside {top}: it is imported but not installed, "
+                    f"so {module} was not checked"
                 )
+            else:
+                absent.append(module)
         options[key] = kept
+        if absent and not kept:
+            warnings.append(
+                f"not applicable: the import graph holds none of its {key.replace('_', ' ')} "
+                f"({', '.join(absent)})"
+            )
     if not all(options[key] for key in keys):
-        return None, warnings
-    return options, warnings
+        return None, warnings, unseen
+    return options, warnings, unseen
 
 
 def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
@@ -392,6 +413,7 @@ def _step(importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGra
         line=line,
         kind=kind,
         statement=statement,
+        not_installed=pg.is_not_installed(imported),
     )
 
 

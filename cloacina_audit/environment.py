@@ -82,6 +82,9 @@ _RESOLUTION_VARIABLES = (
     "PIP_EXTRA_INDEX_URL",
 )
 
+#: The same, for other modules whose caches depend on what uv resolves.
+RESOLUTION_VARIABLES = _RESOLUTION_VARIABLES
+
 #: Directory names never hashed into a key: VCS data, caches, virtual environments.
 _UNHASHED_DIRS = {"__pycache__", "node_modules"}
 

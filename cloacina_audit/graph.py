@@ -61,6 +61,18 @@ class PackageGraph:
     from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
+    #: Top-level names imported but not installed: neither the stdlib nor any
+    #: module or package on the search path.
+    missing: set[str] = field(default_factory=set)
+    #: Modules added to the graph because an import statement names them while they
+    #: are not installed (``from cloacina.database import DAL`` without cloacina):
+    #: grimp records such an import as one of the nearest module it has.
+    not_installed: set[str] = field(default_factory=set)
+
+    def is_not_installed(self, module: str) -> bool:
+        return module in self.not_installed or (
+            module in self.missing and self.graph.is_module_squashed(module)
+        )
 
     def module_file(self, module: str) -> Path | None:
         parts = module.split(".")
@@ -85,6 +97,8 @@ class PackageGraph:
         for module in self.graph.modules:
             if "." not in module or self.graph.is_module_squashed(module):
                 continue
+            if module in self.not_installed:
+                continue  # its parent's code is not there to run
             parent = module.rsplit(".", 1)[0]
             # A namespace package (no __init__.py) runs nothing of its own: the
             # code that runs is its nearest regular ancestor's __init__.py.
@@ -116,7 +130,7 @@ def build_package_graph(
         cached = _load_cached(cache_file, search, files)
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
-            return cached
+            return _with_not_installed_modules(cached, search)
 
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(directory, files[name])
@@ -144,6 +158,112 @@ def build_package_graph(
     )
     if cache_file is not None:
         _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()})
+    return _with_not_installed_modules(result, search)
+
+
+# --- imports of what is not installed -------------------------------------------
+
+#: ``from X import ...`` (group 1: the dots, group 2: X) and ``import X, Y as z``.
+_FROM = re.compile(r"^\s*from\s+(\.*)\s*([\w.]*)\s+import\b")
+_IMPORT = re.compile(r"^\s*import\s+(.+)$")
+
+
+def imported_modules(statement: str, importer: str, is_package: bool) -> list[str]:
+    """The absolute names of the modules an import statement surely imports.
+
+    ``import a.b as c, d`` imports ``a.b`` and ``d``; ``from a.b import c`` imports
+    ``a.b`` (``c`` may be a module or a name in it: it is not counted). Relative
+    forms are resolved against ``importer``.
+    """
+    if match := _FROM.match(statement):
+        dots, name = match.group(1), match.group(2)
+        if not dots:
+            return [name] if name else []
+        parts = importer.split(".")
+        base = parts if is_package else parts[:-1]
+        base = base[: len(base) - (len(dots) - 1)] if len(dots) > 1 else base
+        if not base:
+            return []
+        return [".".join([*base, name] if name else base)]
+    if match := _IMPORT.match(statement):
+        names = match.group(1).split("#")[0].strip().strip("()\\").split(",")
+        return [n.split(" as ")[0].strip() for n in names if n.split(" as ")[0].strip()]
+    return []
+
+
+def _is_installed(name: str, search: SearchPath) -> bool:
+    """Whether top-level ``name`` is importable from the search path (a package, a
+    namespace directory, a module or an extension module)."""
+    for directory in search.directories:
+        if (directory / name).is_dir() or (directory / f"{name}.py").is_file():
+            return True
+        if any(directory.glob(f"{name}.*.so")) or any(directory.glob(f"{name}.*.pyd")):
+            return True
+    return False
+
+
+def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> PackageGraph:
+    """Give the modules that import statements name, but that are not installed, a node.
+
+    grimp records ``from cloacina.database import DAL`` as an import of the squashed
+    ``cloacina`` when cloacina is missing, and ``from airflow.providers.k import X``
+    as one of ``airflow`` when only airflow.providers is missing. A forbidden
+    ``cloacina.database`` must still be seen as imported, and a step must not
+    claim that ``airflow`` itself is imported: each such import is moved to a node
+    named as the statement names it, recorded in ``not_installed``.
+    """
+    graph = result.graph
+    squashed_tops = {m.split(".")[0] for m in graph.modules if graph.is_module_squashed(m)}
+    result.missing = {
+        top for top in squashed_tops
+        if top not in sys.stdlib_module_names and not _is_installed(top, search)
+    }
+    #: (importer, imported, [(line, statement, where the statement really goes)])
+    moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
+    for module in sorted(graph.modules):
+        squashed = graph.is_module_squashed(module)
+        if squashed and module not in result.missing:
+            continue  # the stdlib, or an installed single-file module: nothing to name
+        if not squashed and not graph.find_children(module):
+            continue  # a plain module: statements cannot name a missing module below it
+        for importer in sorted(graph.find_modules_that_directly_import(module)):
+            importer_file = result.module_file(importer)
+            is_package = importer_file is not None and importer_file.name == "__init__.py"
+            targets = []
+            for detail in graph.get_import_details(importer=importer, imported=module):
+                statement = str(detail["line_contents"])
+                named = [
+                    n for n in imported_modules(statement, importer, is_package)
+                    if n.startswith(module + ".") and n not in graph.modules
+                ]
+                target = max(named, key=lambda n: (len(n), n)) if named else module
+                targets.append((int(detail["line_number"]), statement, target))
+            if any(target != module for _, _, target in targets):
+                moves.append((importer, module, targets))
+    if not moves:
+        return result
+    for module in sorted({old for _, old, _ in moves if graph.is_module_squashed(old)}):
+        # A squashed module cannot have descendants: it becomes a plain one.
+        edges = [(i, graph.get_import_details(importer=i, imported=module))
+                 for i in sorted(graph.find_modules_that_directly_import(module))]
+        graph.remove_module(module)
+        graph.add_module(module)
+        for importer, details in edges:
+            for detail in details:
+                graph.add_import(importer=importer, imported=module,
+                                 line_number=detail["line_number"],
+                                 line_contents=detail["line_contents"])
+    for importer, old, targets in moves:
+        graph.remove_import(importer=importer, imported=old)
+        for line, statement, target in targets:
+            parts = target.split(".")
+            for depth in range(len(old.split(".")) + 1, len(parts) + 1):
+                name = ".".join(parts[:depth])
+                if name not in graph.modules:
+                    graph.add_module(name)
+                    result.not_installed.add(name)
+            graph.add_import(importer=importer, imported=target, line_number=line,
+                             line_contents=statement)
     return result
 
 

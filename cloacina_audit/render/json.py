@@ -113,6 +113,7 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "name": contract.name,
         "type": contract.type,
         "kept": contract.kept,
+        "status": contract.state,
         "origin": contract.origin,
         "warnings": list(contract.warnings),
         "violations": [{"chain": [_step(s) for s in v.chain]} for v in contract.violations],
@@ -127,6 +128,7 @@ def _step(step: ImportStep) -> dict[str, Any]:
         "line": step.line,
         "kind": step.kind,
         "statement": step.statement,
+        "not_installed": step.not_installed,
     }
 
 

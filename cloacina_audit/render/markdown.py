@@ -11,6 +11,7 @@ import re
 from ..compare import Delta, compute_delta
 from ..models import AuditReport, Comparison, ContractResult, Footprint, PackageAudit
 from ._format import (
+    STATE_LABELS,
     KIND_LABELS,
     budgets_summary,
     chain_line,
@@ -145,6 +146,9 @@ def _package(audit: PackageAudit) -> str:
 
 
 def _contract(contract: ContractResult, package_path: str) -> str:
+    if contract.state in STATE_LABELS:
+        warnings = "; ".join(contract.warnings)
+        return f"⚠️ **{cell(contract.name)}** {STATE_LABELS[contract.state]}: {cell(warnings)}"
     if contract.kept:
         return f"✅ **{cell(contract.name)}** kept"
     count = plural(len(contract.violations), "violation")

@@ -21,6 +21,7 @@ from ..models import (
     PackageAudit,
 )
 from ._format import (
+    STATE_LABELS,
     KIND_LABELS,
     budgets_summary,
     chain_line,
@@ -97,7 +98,11 @@ def _contracts(console: Console, audit: PackageAudit) -> None:
 
 def _contract(console: Console, contract: ContractResult, package_path: str) -> None:
     mark = Text("✓ ", style="green") if contract.kept else Text("✗ ", style="bold red")
+    if contract.state in STATE_LABELS:
+        mark = Text("- ", style="yellow")
     header = Text.assemble(mark, contract.name)
+    if contract.state in STATE_LABELS:
+        header.append(f"  {STATE_LABELS[contract.state]}", style="yellow")
     if contract.violations:
         header.append(f"  {plural(len(contract.violations), 'violation')}", style="red")
     details = ", ".join(part for part in (contract.type, contract.origin) if part)
