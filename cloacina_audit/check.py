@@ -14,7 +14,7 @@ from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
 from .dependency_env import MissingPolicy, dependency_directories
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
-from .graph import PackageGraph, build_package_graph
+from .graph import PackageGraph, build_package_graph, graph_root
 from .models import ContractResult, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
 
@@ -152,7 +152,9 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
         if dist is None:
             raise AuditError(f"{target.spec}: {target.name} is not in its own environment")
         search = SearchPath(site)
-        packages = [n for n in import_names(dist) if "." not in n and search.find_package(n)]
+        # A distribution may install a subpackage only (apache-airflow-task-sdk:
+        # airflow/sdk/): its import name is dotted, and checked as it is.
+        packages = [n for n in import_names(dist) if search.find_package(graph_root(n, search))]
         if not packages:
             raise NothingToCheck(f"{target.spec}: {target.name} installs no Python package to check")
         tree = SourceTree(root=site[0], name=target.name, version=dist.version,

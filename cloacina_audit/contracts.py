@@ -177,7 +177,9 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
         **spec.session_options,
         # Packages that are not installed but whose modules statements name are
         # graphed like the packages found (see graph._with_not_installed_modules).
-        "root_packages": sorted(set(pg.roots) | {m.split(".")[0] for m in pg.not_installed}),
+        "root_packages": sorted(set(pg.roots) | {
+            m for m in pg.missing if m in base.modules and not base.is_module_squashed(m)
+        }),
         "include_external_packages": "True",
         "exclude_type_checking_imports": str("type_checking" in spec.ignored_kinds),
     }
@@ -258,10 +260,10 @@ def _fit_preset_to_graph(
         values = [values] if isinstance(values, str) else list(values)
         kept, absent = [], []
         for module in values:
-            top = module.split(".")[0]
+            top = pg.missing_ancestor(module)
             if module in modules:
                 kept.append(module)
-            elif top in pg.missing and top in modules:
+            elif top is not None and top in modules:
                 if key == "forbidden_modules":
                     unseen.add(top)
                 warnings.append(

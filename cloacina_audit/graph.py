@@ -61,13 +61,22 @@ class PackageGraph:
     from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
-    #: Top-level names imported but not installed: neither the stdlib nor any
-    #: module or package on the search path.
+    #: External (squashed) modules imported but not installed: neither the stdlib
+    #: nor any module or package on the search path. Top-level names, or the first
+    #: name below a namespace package (``airflow.models`` beside ``airflow.sdk``).
     missing: set[str] = field(default_factory=set)
     #: Modules added to the graph because an import statement names them while they
     #: are not installed (``from cloacina.database import DAL`` without cloacina):
     #: grimp records such an import as one of the nearest module it has.
     not_installed: set[str] = field(default_factory=set)
+
+    def missing_ancestor(self, module: str) -> str | None:
+        """The missing package ``module`` lives in (itself or an ancestor), if any."""
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):
+            if ".".join(parts[:depth]) in self.missing:
+                return ".".join(parts[:depth])
+        return None
 
     def is_not_installed(self, module: str) -> bool:
         return module in self.not_installed or (
@@ -97,8 +106,6 @@ class PackageGraph:
         for module in self.graph.modules:
             if "." not in module or self.graph.is_module_squashed(module):
                 continue
-            if module in self.not_installed:
-                continue  # its parent's code is not there to run
             parent = module.rsplit(".", 1)[0]
             # A namespace package (no __init__.py) runs nothing of its own: the
             # code that runs is its nearest regular ancestor's __init__.py.
@@ -120,8 +127,14 @@ def _runs_code(package_graph: PackageGraph, module: str, memo: dict[str, bool]) 
 def build_package_graph(
     packages: list[str], search: SearchPath, cache_dir: Path | None, follow: bool = True
 ) -> PackageGraph:
-    """Graph ``packages`` and, when ``follow``, the closure of packages they reach."""
-    roots = {name: _require_package(name, search) for name in packages}
+    """Graph ``packages`` and, when ``follow``, the closure of packages they reach.
+
+    A dotted package (a distribution's subpackage, ``airflow.sdk``) is graphed
+    within its top-level package, or as a root of its own when its parents are
+    namespace directories (see :func:`graph_root`).
+    """
+    roots = {name: _require_package(name, search)
+             for name in sorted({graph_root(p, search) for p in packages})}
     walked = {name: walk_package(directory, audited=True) for name, directory in roots.items()}
     files = {name: found.modules for name, found in walked.items()}
     key = _cache_key(packages, search, follow)
@@ -192,12 +205,14 @@ def imported_modules(statement: str, importer: str, is_package: bool) -> list[st
 
 
 def _is_installed(name: str, search: SearchPath) -> bool:
-    """Whether top-level ``name`` is importable from the search path (a package, a
+    """Whether module ``name`` is importable from the search path (a package, a
     namespace directory, a module or an extension module)."""
+    *parents, last = name.split(".")
     for directory in search.directories:
-        if (directory / name).is_dir() or (directory / f"{name}.py").is_file():
+        base = directory.joinpath(*parents)
+        if (base / last).is_dir() or (base / f"{last}.py").is_file():
             return True
-        if any(directory.glob(f"{name}.*.so")) or any(directory.glob(f"{name}.*.pyd")):
+        if any(base.glob(f"{last}.*.so")) or any(base.glob(f"{last}.*.pyd")):
             return True
     return False
 
@@ -213,10 +228,11 @@ def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pac
     named as the statement names it, recorded in ``not_installed``.
     """
     graph = result.graph
-    squashed_tops = {m.split(".")[0] for m in graph.modules if graph.is_module_squashed(m)}
     result.missing = {
-        top for top in squashed_tops
-        if top not in sys.stdlib_module_names and not _is_installed(top, search)
+        module for module in graph.modules
+        if graph.is_module_squashed(module)
+        and module.split(".")[0] not in sys.stdlib_module_names
+        and not _is_installed(module, search)
     }
     #: (importer, imported, [(line, statement, where the statement really goes)])
     moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
@@ -225,7 +241,9 @@ def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pac
         if squashed and module not in result.missing:
             continue  # the stdlib, or an installed single-file module: nothing to name
         if not squashed and not graph.find_children(module):
-            continue  # a plain module: statements cannot name a missing module below it
+            file = result.module_file(module)
+            if file is not None and file.name != "__init__.py":
+                continue  # a plain module: statements cannot name a missing module below it
         for importer in sorted(graph.find_modules_that_directly_import(module)):
             importer_file = result.module_file(importer)
             is_package = importer_file is not None and importer_file.name == "__init__.py"
@@ -265,6 +283,13 @@ def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pac
             graph.add_import(importer=importer, imported=target, line_number=line,
                              line_contents=statement)
     return result
+
+
+def graph_root(package: str, search: SearchPath) -> str:
+    """The root grimp graphs ``package`` under: its top-level package when that is a
+    regular package, else ``package`` itself (a namespace portion, or top-level)."""
+    top = package.split(".")[0]
+    return top if "." in package and search.find_package(top) else package
 
 
 def _require_package(name: str, search: SearchPath) -> Path:
@@ -452,7 +477,7 @@ def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[s
             external.add(module.split(".")[0])
             continue
         neighbours = set(graph.find_modules_directly_imported_by(module))
-        if "." in module:
+        if "." in module and module.rsplit(".", 1)[0] in graph.modules:  # not a namespace root's
             neighbours.add(module.rsplit(".", 1)[0])
         for neighbour in neighbours - seen:
             seen.add(neighbour)

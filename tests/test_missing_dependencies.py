@@ -134,3 +134,48 @@ def test_an_undeclared_missing_package_cannot_pass(tmp_path):
     })
     result = audit(tree, "check", str(tree))
     assert_clean_error(result, "cannot verify", "cloacina", "not installed")
+
+
+def test_an_import_of_a_missing_submodule_is_shown_as_not_installed(tmp_path):
+    # eng is installed, eng.providers is not (an absent provider): grimp records the
+    # import as one of eng; the step must name what the statement imports.
+    write_tree(tmp_path / "tree", {
+        "eng/pyproject.toml": '[project]\nname = "eng"\nversion = "1"\n',
+        "eng/eng/__init__.py": "import eng.db\n",
+        "eng/eng/db.py": "",
+        "proj/pyproject.toml": """
+            [project]
+            name = "wf"
+            version = "1"
+            dependencies = ["eng"]
+            [tool.uv.sources]
+            eng = { path = "../eng" }
+            [tool.cloacina-audit]
+            preset = "none"
+        """,
+        "proj/.importlinter": """
+            [importlinter]
+            root_packages = wf
+            [importlinter:contract:db]
+            name = No database
+            type = forbidden
+            source_modules = wf
+            forbidden_modules = eng.db
+        """,
+        "proj/wf/__init__.py": "",
+        "proj/wf/tasks.py": "from eng.providers.kubernetes import Pod\n",
+    })
+    result = audit(tmp_path / "tree", "check", str(tmp_path / "tree/proj"), "--format", "json")
+    assert_verdict(result, 1)
+    [contract] = json.loads(result.stdout)["packages"][0]["contracts"]
+    [violation] = contract["violations"]
+    assert [(s["importer"], s["imported"], s["kind"], s["not_installed"])
+            for s in violation["chain"]] == [
+        ("wf.tasks", "eng.providers.kubernetes", "module", True),
+        # Python runs eng/__init__.py before it finds eng.providers missing.
+        ("eng.providers.kubernetes", "eng", "implicit", False),
+        ("eng", "eng.db", "module", False),
+    ]
+    text = audit(tmp_path / "tree", "check", str(tmp_path / "tree/proj"))
+    assert "(eng.providers.kubernetes: not installed)" in text.stdout
+    assert "wf.tasks -> eng ->" not in text.stdout
