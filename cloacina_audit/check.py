@@ -15,7 +15,7 @@ from .dependency_env import MissingPolicy, dependency_directories
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
 from .graph import PackageGraph, build_package_graph, graph_root
-from .models import ContractResult, PackageAudit, Violation
+from .models import ContractResult, Finding, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -102,9 +102,19 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         name=target.name,
         path=target.spec,
         contracts=[_shown(result, target) for result in results],
-        findings=[replace(f, file=target.show(f.file)) if f.file else f for f in target.findings],
+        findings=[replace(f, file=target.show(f.file)) if f.file else f
+                  for f in target.findings + _unread_findings(package_graph)],
     )
     return audit, package_graph
+
+
+def _unread_findings(package_graph: PackageGraph) -> list[Finding]:
+    """Files of the package that look like modules but were not read (never their content)."""
+    return [
+        Finding(rule="module-not-read", level="warning", file=str(path),
+                message=f"{path.name}: not read: {reason}")
+        for path, reason in package_graph.unread
+    ]
 
 
 def _unverified(target: Target, results: list[ContractResult], package_graph: PackageGraph,

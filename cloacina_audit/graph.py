@@ -25,6 +25,7 @@ import copy
 import hashlib
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -69,6 +70,8 @@ class PackageGraph:
     #: are not installed (``from cloacina.database import DAL`` without cloacina):
     #: grimp records such an import as one of the nearest module it has.
     not_installed: set[str] = field(default_factory=set)
+    #: Files of the audited packages named as modules but not read, with the reason.
+    unread: list[tuple[Path, str]] = field(default_factory=list)
 
     def missing_ancestor(self, module: str) -> str | None:
         """The missing package ``module`` lives in (itself or an ancestor), if any."""
@@ -137,12 +140,14 @@ def build_package_graph(
              for name in sorted({graph_root(p, search) for p in packages})}
     walked = {name: walk_package(directory, audited=True) for name, directory in roots.items()}
     files = {name: found.modules for name, found in walked.items()}
+    unread = [entry for found in walked.values() for entry in found.skipped]
     key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
         cached = _load_cached(cache_file, search, files)
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
+            cached.unread = unread
             return _with_not_installed_modules(cached, search)
 
     for name, directory in roots.items():
@@ -168,6 +173,7 @@ def build_package_graph(
         roots=roots,
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
+        unread=unread,
     )
     if cache_file is not None:
         _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()})
@@ -509,6 +515,8 @@ class PackageFiles:
     #: Directories inside the package without ``__init__.py`` that hold modules:
     #: implicit namespace packages (PEP 420).
     namespace_dirs: list[Path]
+    #: Files named as modules that are not read, with the reason (see _module_files).
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
@@ -525,9 +533,10 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     initless: list[str] = []  # walked directories without __init__.py
     namespace_modules: list[Path] = []
     inside_namespace: set[str] = set()  # directories below one without __init__.py
+    tree = os.path.realpath(directory) if audited else None
     for dirpath, dirnames, filenames in walk_once(directory):
         dirnames[:] = [d for d in dirnames if d.isidentifier()]
-        modules = _module_files(dirpath, filenames)
+        modules = _module_files(dirpath, filenames, found.skipped, tree)
         found.modules += modules
         if dirpath not in inside_namespace and "__init__.py" in filenames:
             continue
@@ -543,12 +552,45 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     return found
 
 
-def _module_files(dirpath: str, filenames: list[str]) -> list[Path]:
-    return [
-        Path(dirpath, f)
-        for f in sorted(filenames)
-        if f.endswith(".py") and f.count(".") == 1 and not f.startswith(".")
-    ]
+#: A module file larger than this is not read: no source comes near it, and reading
+#: a hostile one (or a link to ``/dev/zero``) must not take the memory of the machine.
+MAX_MODULE_BYTES = 64 * 1024 * 1024
+
+
+def _module_files(
+    dirpath: str, filenames: list[str], skipped: list[tuple[Path, str]] | None = None,
+    tree: str | None = None,
+) -> list[Path]:
+    """The module files among ``filenames``: regular files of a bounded size only (a
+    FIFO would block the reader forever, a device never ends). With ``tree``, a file
+    reached through a link that leaves ``tree`` is not read either: its content is
+    not the package's, and an error message quoting it would leak it. What is left
+    out is listed in ``skipped`` with the reason."""
+    found = []
+    for name in sorted(filenames):
+        if not (name.endswith(".py") and name.count(".") == 1 and not name.startswith(".")):
+            continue
+        path = Path(dirpath, name)
+        reason = _unreadable(path, tree)
+        if reason is None:
+            found.append(path)
+        elif skipped is not None:
+            skipped.append((path, reason))
+    return found
+
+
+def _unreadable(path: Path, tree: str | None) -> str | None:
+    try:
+        status = os.stat(path)  # follows links: what a read would open
+    except OSError:
+        return "cannot be read (a dangling link, or no permission)"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a device, FIFO or socket)"
+    if status.st_size > MAX_MODULE_BYTES:
+        return f"larger than {MAX_MODULE_BYTES // (1024 * 1024)} MiB"
+    if tree is not None and not os.path.realpath(path).startswith(tree + os.sep):
+        return "a link to a file outside the package"
+    return None
 
 
 def _digest(path: Path) -> str:
