@@ -14,7 +14,8 @@ through its ``MODULE_FINDER`` setting, so their imports are scanned too.
 
 The scanned imports are cached, keyed on file *content*: a cache entry records
 the sha256 of every file it was built from and is used only if all of them
-still match and no module was added or removed.
+still match and no module was added or removed, and only if it is signed with
+this user's key (signed_cache.py): a planted entry is never believed.
 """
 
 from __future__ import annotations
@@ -39,15 +40,16 @@ from grimp.domain.valueobjects import Module
 from grimp.exceptions import GrimpException, SourceSyntaxError
 
 from . import __version__
-from .cachedir import read_json, write_json_atomically
 from .errors import AuditError
 from .kinds import ImportKinds
 from .searchpath import SearchPath
+from .signed_cache import cache_key, read_signed, write_signed
 
 #: Marks the edges this module adds from a module to its parent package.
 IMPLICIT = "<implicit>"
 
-_CACHE_FORMAT = 1
+#: 2: entries are signed (signed_cache.py).
+_CACHE_FORMAT = 2
 
 
 @dataclass
@@ -144,7 +146,7 @@ def build_package_graph(
     key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
-        cached = _load_cached(cache_file, search, files)
+        cached = _load_cached(cache_file, search, files, cache_key(cache_dir))
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
             cached.unread = unread
@@ -176,7 +178,8 @@ def build_package_graph(
         unread=unread,
     )
     if cache_file is not None:
-        _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()})
+        _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()},
+               cache_key(cache_dir))
     return _with_not_installed_modules(result, search)
 
 
@@ -607,7 +610,8 @@ def _fingerprint(roots: dict[str, Path], known: dict[str, list[Path]] | None = N
     }
 
 
-def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]]) -> None:
+def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]],
+           key: bytes | None) -> None:
     graph = result.graph
     imports = [
         [importer, imported, detail["line_number"], detail["line_contents"]]
@@ -624,15 +628,16 @@ def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]])
         "imports": imports,
     }
     try:
-        write_json_atomically(cache_file, document)
+        write_signed(cache_file, document, key)
     except OSError:
         pass  # a read-only cache only costs speed
 
 
 def _load_cached(
-    cache_file: Path, search: SearchPath, known: dict[str, list[Path]]
+    cache_file: Path, search: SearchPath, known: dict[str, list[Path]], key: bytes | None
 ) -> PackageGraph | None:
-    document = read_json(cache_file)
+    """A verified entry (signed_cache.py) whose files all still have the same content."""
+    document = read_signed(cache_file, key)
     if not isinstance(document, dict):
         return None
     try:
@@ -651,7 +656,7 @@ def _load_cached(
             graph.add_import(
                 importer=importer, imported=imported, line_number=line, line_contents=contents
             )
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, GrimpException):
         return None
     return PackageGraph(
         graph=graph, roots=roots, externals=set(document["externals"]), from_cache=True
