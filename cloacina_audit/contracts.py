@@ -16,9 +16,13 @@ are added on top:
 from __future__ import annotations
 
 import configparser
+import contextlib
 import copy
 import dataclasses
 import importlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,18 +137,58 @@ def user_specs(
 
 
 def _register_types(extra: list[str] | str, origin: Path | str) -> None:
+    """Register import-linter's types, ours, and the configuration's ``contract_types``.
+
+    Custom types are imported from the tool's environment only, never from the
+    working directory: ``python -m cloacina_audit`` puts the cwd first on
+    ``sys.path`` (lint-imports imports from it too), and inside the audited tree
+    that would run the audited code. Whatever they print goes to stderr: stdout
+    is the report's.
+    """
     entries = [f"{name}: {path}" for name, path in _BUILT_IN_TYPES.items()]
     entries += [extra] if isinstance(extra, str) else list(extra)
     for entry in entries:
         name, _, dotted = entry.partition(":")
         module_name, _, class_name = dotted.strip().rpartition(".")
         try:
-            contract_class = getattr(importlib.import_module(module_name), class_name)
+            with _stdout_to_stderr(), _without_working_directory():
+                contract_class = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError, ValueError):
             if entry.startswith(tuple(_BUILT_IN_TYPES)):
                 continue  # an older import-linter without this contract type
             raise AuditError(f"{origin}: cannot load contract type {entry.strip()!r}") from None
         registry.register(contract_class, name.strip())
+
+
+@contextlib.contextmanager
+def _without_working_directory() -> Iterator[None]:
+    cwd = os.path.realpath(os.getcwd())
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != cwd]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Python-level and file-descriptor-level writes to stdout land on stderr."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 # --- checking ------------------------------------------------------------------
@@ -156,7 +200,8 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
-    with module_file_resolver(package_graph.module_file):
+    # Custom contract types run here: stdout stays the report's.
+    with module_file_resolver(package_graph.module_file), _stdout_to_stderr():
         for spec in specs:
             base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
             results.append(_check_one(spec, base, package_graph))
