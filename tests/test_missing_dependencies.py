@@ -179,3 +179,45 @@ def test_an_import_of_a_missing_submodule_is_shown_as_not_installed(tmp_path):
     text = audit(tmp_path / "tree", "check", str(tmp_path / "tree/proj"))
     assert "(eng.providers.kubernetes: not installed)" in text.stdout
     assert "wf.tasks -> eng ->" not in text.stdout
+
+
+def run_in_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The CLI with a pseudo-terminal as stdout (80 columns), as a person runs it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    master, slave = pty.openpty()
+    full_env = {**os.environ, "COLUMNS": "80", "LINES": "24", "TERM": "xterm", **(env or {})}
+    full_env.pop("NO_COLOR", None)
+    process = subprocess.Popen([sys.executable, "-m", "cloacina_audit", *args], cwd=REPO,
+                               stdin=slave, stdout=slave, stderr=slave, env=full_env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return process.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_states_and_not_installed_steps_read_at_a_terminal(tmp_path):
+    import re
+
+    tree = workflow(tmp_path, "import json\nfrom cloacina.database import DAL\n")
+    code, screen = run_in_terminal("check", str(tree), "--missing-dependencies", "accept")
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
+    assert code == 1, plain
+    assert "cloacina-audit: error" not in plain and "Traceback" not in plain
+    assert "0/2 kept, 1 not verified" in plain
+    assert "(cloacina.database: not installed)" in plain
+    assert "not verified" in plain
+    assert all(len(line) <= 80 for line in plain.splitlines()), plain
