@@ -174,7 +174,8 @@ def _without_working_directory() -> Iterator[None]:
 @contextlib.contextmanager
 def _stdout_to_stderr() -> Iterator[None]:
     """Python-level and file-descriptor-level writes to stdout land on stderr."""
-    sys.stdout.flush()
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
+        sys.stdout.flush()
     try:
         saved = os.dup(1)
     except OSError:  # no stdout at all
@@ -186,7 +187,8 @@ def _stdout_to_stderr() -> Iterator[None]:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
-        sys.stderr.flush()
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()
         os.dup2(saved, 1)
         os.close(saved)
 
