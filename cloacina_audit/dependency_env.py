@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.metadata
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -47,6 +47,8 @@ _FORMAT = 1
 #: Resolving and downloading a large closure (airflow) takes a few minutes at most.
 RESOLVE_TIMEOUT = 600
 _COMPLETE = ".cloacina-audit-deps"
+#: The distribution name at the start of a PEP 508 requirement.
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 def declared_requirements(target: Target) -> list[str]:
@@ -58,9 +60,6 @@ def declared_requirements(target: Target) -> list[str]:
     for name, tree in sorted(target.path_sources.items()):
         path = tree.root / "pyproject.toml"
         documents.append((str(path), read_toml(path) if path.is_file() else {}))
-    # Imported here: only projects need it, and check must start fast.
-    from packaging.requirements import InvalidRequirement, Requirement
-
     found: dict[str, None] = {}
     for origin, document in documents:
         project = document.get("project", {})
@@ -68,31 +67,46 @@ def declared_requirements(target: Target) -> list[str]:
         for entry in dependencies if isinstance(dependencies, list) else []:
             if not isinstance(entry, str):
                 continue
-            try:
-                requirement = Requirement(entry)
-            except InvalidRequirement:
-                raise AuditError(f"{origin}: dependency {entry!r} is not a valid requirement") from None
-            if canonical_name(requirement.name) in target.path_sources:
+            if _requirement_name(entry) in target.path_sources:
                 continue
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            if ";" in entry and not _marker_holds(entry, origin):
                 continue
-            found[str(requirement)] = None
+            found[entry.strip()] = None
     return list(found)
 
 
-def missing_distributions(requirements: Iterable[str], directories: Iterable[Path]) -> list[str]:
-    """Canonical names of the required distributions not installed in ``directories``
-    (read from their ``.dist-info`` metadata, nothing imported)."""
-    from packaging.requirements import Requirement
+def _marker_holds(entry: str, origin: str) -> bool:
+    """Whether the requirement's environment marker holds for the running interpreter."""
+    # Imported here: most requirements have no marker, and check must start fast.
+    from packaging.requirements import InvalidRequirement, Requirement
 
-    paths = [str(d) for d in directories]
-    installed = {
-        canonical_name(dist.metadata["Name"] or "")
-        for dist in importlib.metadata.distributions(path=paths)
-    }
-    return sorted({
-        canonical_name(Requirement(r).name) for r in requirements
-    } - installed)
+    try:
+        marker = Requirement(entry).marker
+    except InvalidRequirement:
+        raise AuditError(f"{origin}: dependency {entry!r} is not a valid requirement") from None
+    return marker is None or marker.evaluate({"extra": ""})
+
+
+def missing_distributions(requirements: Iterable[str], directories: Iterable[Path]) -> list[str]:
+    """Canonical names of the required distributions not installed in ``directories``,
+    read from the names of their ``.dist-info``/``.egg-info`` directories (nothing
+    imported or parsed: a listing per directory)."""
+    installed: set[str] = set()
+    for directory in directories:
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        installed.update(
+            canonical_name(entry.split("-")[0])
+            for entry in entries if entry.endswith((".dist-info", ".egg-info"))
+        )
+    return sorted({_requirement_name(r) for r in requirements} - installed)
+
+
+def _requirement_name(requirement: str) -> str:
+    match = _NAME.match(requirement)
+    return canonical_name(match.group(0)) if match else requirement
 
 
 @contextlib.contextmanager

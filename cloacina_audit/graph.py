@@ -74,6 +74,7 @@ class PackageGraph:
     not_installed: set[str] = field(default_factory=set)
     #: Files of the audited packages named as modules but not read, with the reason.
     unread: list[tuple[Path, str]] = field(default_factory=list)
+    _files: dict[str, Path | None] = field(default_factory=dict, repr=False)
 
     def missing_ancestor(self, module: str) -> str | None:
         """The missing package ``module`` lives in (itself or an ancestor), if any."""
@@ -89,11 +90,18 @@ class PackageGraph:
         )
 
     def module_file(self, module: str) -> Path | None:
+        """The file that runs when ``module`` is imported (None: not in a scanned root)."""
+        if module not in self._files:
+            self._files[module] = self._find_file(module)
+        return self._files[module]
+
+    def _find_file(self, module: str) -> Path | None:
         parts = module.split(".")
-        directory = self.roots.get(parts[0])
-        if directory is None:
+        # The longest root that holds it: a namespace portion (airflow.sdk) is a root too.
+        depth = next((d for d in range(len(parts), 0, -1) if ".".join(parts[:d]) in self.roots), 0)
+        if not depth:
             return None
-        path = directory.joinpath(*parts[1:])
+        path = self.roots[".".join(parts[:depth])].joinpath(*parts[depth:])
         if (path / "__init__.py").is_file():
             return path / "__init__.py"
         if path.with_suffix(".py").is_file():
@@ -213,15 +221,32 @@ def imported_modules(statement: str, importer: str, is_package: bool) -> list[st
     return []
 
 
-def _is_installed(name: str, search: SearchPath) -> bool:
+_RELATIVE_FROM = re.compile(r"^\s*from\s+\.")
+
+
+def _is_package(result: PackageGraph, module: str, memo: dict[str, bool]) -> bool:
+    if module not in memo:
+        file = result.module_file(module)
+        memo[module] = file is not None and file.name == "__init__.py"
+    return memo[module]
+
+
+def _is_installed(name: str, search: SearchPath, listings: dict[Path, set[str]]) -> bool:
     """Whether module ``name`` is importable from the search path (a package, a
-    namespace directory, a module or an extension module)."""
+    namespace directory, a module or an extension module). ``listings`` caches
+    directory listings between calls."""
     *parents, last = name.split(".")
     for directory in search.directories:
         base = directory.joinpath(*parents)
-        if (base / last).is_dir() or (base / f"{last}.py").is_file():
-            return True
-        if any(base.glob(f"{last}.*.so")) or any(base.glob(f"{last}.*.pyd")):
+        if base not in listings:
+            try:
+                listings[base] = set(os.listdir(base))
+            except OSError:
+                listings[base] = set()
+        entries = listings[base]
+        if last in entries or f"{last}.py" in entries:
+            return True  # a package or namespace directory (a file named so is rare), a module
+        if any(e.startswith(f"{last}.") and e.endswith((".so", ".pyd")) for e in entries):
             return True
     return False
 
@@ -237,14 +262,16 @@ def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pac
     named as the statement names it, recorded in ``not_installed``.
     """
     graph = result.graph
+    listings: dict[Path, set[str]] = {}
     result.missing = {
         module for module in graph.modules
         if graph.is_module_squashed(module)
         and module.split(".")[0] not in sys.stdlib_module_names
-        and not _is_installed(module, search)
+        and not _is_installed(module, search, listings)
     }
     #: (importer, imported, [(line, statement, where the statement really goes)])
     moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
+    packages: dict[str, bool] = {}
     for module in sorted(graph.modules):
         squashed = graph.is_module_squashed(module)
         if squashed and module not in result.missing:
@@ -254,13 +281,16 @@ def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pac
             if file is not None and file.name != "__init__.py":
                 continue  # a plain module: statements cannot name a missing module below it
         for importer in sorted(graph.find_modules_that_directly_import(module)):
-            importer_file = result.module_file(importer)
-            is_package = importer_file is not None and importer_file.name == "__init__.py"
             targets = []
             for detail in graph.get_import_details(importer=importer, imported=module):
                 statement = str(detail["line_contents"])
+                relative = _RELATIVE_FROM.match(statement) is not None
+                if not relative and f"{module}." not in statement:
+                    targets.append((int(detail["line_number"]), statement, module))
+                    continue  # names nothing below module: the common case, no parsing
                 named = [
-                    n for n in imported_modules(statement, importer, is_package)
+                    n for n in imported_modules(statement, importer, relative and _is_package(
+                        result, importer, packages))
                     if n.startswith(module + ".") and n not in graph.modules
                 ]
                 target = max(named, key=lambda n: (len(n), n)) if named else module

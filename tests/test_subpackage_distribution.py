@@ -50,6 +50,9 @@ def test_check_reads_the_subpackage_with_the_configured_contracts(tmp_path):
     [violation] = contract["violations"]
     assert [(s["importer"], s["imported"]) for s in violation["chain"]] == [
         ("ns.sub.tasks", "ns.sub.helpers"), ("ns.sub.helpers", "ns.sub.engine")]
+    # Located in the installed files, line by line.
+    assert [(Path(s["file"]).as_posix().rsplit("/", 3)[-3:], s["line"]) for s in violation["chain"]] == [
+        (["ns", "sub", "tasks.py"], 1), (["ns", "sub", "helpers.py"], 1)]
 
 
 def test_check_applies_the_preset_to_the_subpackage(tmp_path):
