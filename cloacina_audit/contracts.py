@@ -65,6 +65,8 @@ class ContractSpec:
     from_preset: bool = False
     ignored_kinds: frozenset[str] = frozenset({"type_checking"})
     warnings: list[str] = field(default_factory=list)
+    #: For presets: the audited packages ``{packages}`` stands for.
+    packages: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -101,6 +103,7 @@ def preset_specs(preset: str, packages: list[str], ignored: frozenset[str]) -> l
                 origin=f"preset:{preset}",
                 from_preset=True,
                 ignored_kinds=ignored,
+                packages=tuple(packages),
             )
         )
     return specs
@@ -214,11 +217,12 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
     options, warnings = spec.options, list(spec.warnings)
     unseen: set[str] = set()  # missing packages the contract would have to look into
     if spec.from_preset:
-        options, warnings, unseen = _fit_preset_to_graph(spec, base, pg)
+        options, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
         if options is None:
+            status = "unverified" if unseen else None if applies else "not_applicable"
             return ContractResult(
                 spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
-                status="unverified" if unseen else "not_applicable",
+                status=status,
             )
     session = {
         **spec.session_options,
@@ -291,17 +295,22 @@ def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> A
 
 def _fit_preset_to_graph(
     spec: ContractSpec, graph: grimp.ImportGraph, pg: PackageGraph
-) -> tuple[dict[str, Any] | None, list[str], set[str]]:
+) -> tuple[dict[str, Any] | None, list[str], set[str], bool]:
     """Drop preset modules the graph does not hold; None when nothing is left to check.
 
-    Also returns the missing packages a dropped module lives in: a forbidden
-    ``cloacina.runtime`` is not "absent" when cloacina is imported but not installed.
+    Also returns the missing packages a dropped module lives in (a forbidden
+    ``cloacina.runtime`` is not "absent" when cloacina is imported but not
+    installed), and whether the contract applies at all: it does not when the
+    graph holds none of the modules it names besides the audited packages (the
+    cloacina preset on a package that never mentions cloacina). When it applies
+    and no forbidden module is in the graph, it is kept: nothing reaches them.
     """
     options = dict(spec.options)
     warnings: list[str] = []
     unseen: set[str] = set()
     modules = graph.modules
     keys = [key for key in ("source_modules", "forbidden_modules") if key in options]
+    applies = False
     for key in keys:
         values = options[key]
         values = [values] if isinstance(values, str) else list(values)
@@ -310,7 +319,9 @@ def _fit_preset_to_graph(
             top = pg.missing_ancestor(module)
             if module in modules:
                 kept.append(module)
+                applies = applies or module not in spec.packages
             elif top is not None and top in modules:
+                applies = True
                 if key == "forbidden_modules":
                     unseen.add(top)
                 warnings.append(
@@ -320,14 +331,20 @@ def _fit_preset_to_graph(
             else:
                 absent.append(module)
         options[key] = kept
-        if absent and not kept:
+        if absent:
             warnings.append(
-                f"not applicable: the import graph holds none of its {key.replace('_', ' ')} "
-                f"({', '.join(absent)})"
+                f"not in the import graph (nothing can reach what is not there): {', '.join(absent)}"
             )
+    if not applies:
+        named = [m for key in keys for m in _as_list(spec.options[key]) if m not in spec.packages]
+        warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
     if not all(options[key] for key in keys):
-        return None, warnings, unseen
-    return options, warnings, unseen
+        return None, warnings, unseen, applies
+    return options, warnings, unseen, applies
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
