@@ -138,7 +138,8 @@ def dependency_directories(
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-deps-") as scratch:
             directory = Path(scratch) / "site"
-            _resolve(target, requirements, interpreter, directory, names)
+            # uv's own cache would be written under HOME: not with --no-cache.
+            _resolve(target, requirements, interpreter, directory, names, uv_cache=False)
             yield [directory], []
         return
     yield [_cached(target, requirements, interpreter, Path(cache_dir) / "deps", names)], []
@@ -185,7 +186,7 @@ def _identity(python: str) -> str:
 
 
 def _resolve(target: Target, requirements: list[str], python: str, directory: Path,
-             names: str) -> None:
+             names: str, uv_cache: bool = True) -> None:
     from .environment import uv_binary, uv_error_line
 
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +196,7 @@ def _resolve(target: Target, requirements: list[str], python: str, directory: Pa
         "--python", python,
         "--only-binary", ":all:",
         "--no-compile-bytecode",
+        *([] if uv_cache else ["--no-cache"]),
         *requirements,
     ]
     environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
