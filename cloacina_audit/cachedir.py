@@ -30,18 +30,21 @@ def read_json(path: Path) -> Any | None:
 
 
 def write_json_atomically(path: Path, document: Any) -> None:
-    """Write so that a concurrent reader sees the old file or the new one, never a mix.
+    """Write so that a concurrent reader sees the old file or the new one, never a mix."""
+    # dumps + one write: json.dump to a file uses the slow pure-Python encoder.
+    write_text_atomically(path, json.dumps(document, separators=(",", ":")))
 
-    Each writer fills its own temporary file and renames it into place; rename
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Each writer fills its own temporary file and renames it into place; rename
     within one directory is atomic on POSIX, so two runs writing at once just
-    race to leave one complete document.
+    race to leave one complete file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # dumps + one write: json.dump to a file uses the slow pure-Python encoder.
-            handle.write(json.dumps(document, separators=(",", ":")))
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         try:

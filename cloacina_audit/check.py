@@ -11,11 +11,12 @@ from .budgets import WHERE as BUDGET_TABLE
 from .budgets import parse_budgets
 from .config import ImportPolicy, find_importlinter_config
 from .contracts import ContractSpec, check_contracts, preset_specs, user_specs
+from .dependency_env import MissingPolicy, dependency_directories
 from .discover import SourceTree, Target
 from .errors import AuditError, NothingToCheck
-from .graph import PackageGraph, build_package_graph
+from .graph import PackageGraph, build_package_graph, graph_root
 from .loader_rules import resolve_entry_module, vendored_names
-from .models import ContractResult, PackageAudit
+from .models import ContractResult, Finding, PackageAudit, Violation
 from .searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
@@ -32,17 +33,25 @@ class CheckOptions:
     type_checking_imports: ImportPolicy | None = None
     deferred_imports: ImportPolicy | None = None
     cache_dir: Path | None = None
+    #: What to do when declared dependencies are not installed where check runs.
+    missing_dependencies: MissingPolicy = "resolve"
 
 
-def search_path_for(target: Target, python: str | None) -> SearchPath:
-    """The target's own sources first, then its path sources, then the environment."""
+def search_path_for(
+    target: Target, environment: list[Path], dependencies: list[Path] | None = None
+) -> SearchPath:
+    """The target's own sources first, then its path sources, then the declared
+    dependencies resolved for check (when some were missing), then the environment
+    (``environment_directories``; ignored for wheels and requirements, which come
+    with their own)."""
     directories: list[Path] = []
     if target.tree:
         directories += target.tree.search_paths
     for tree in target.path_sources.values():
         directories += tree.search_paths
+    directories += dependencies or []
     if target.kind not in ("wheel", "requirement"):
-        directories += environment_directories(python)
+        directories += environment
     return SearchPath(directories)
 
 
@@ -88,19 +97,62 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
     # A broken budget must fail the fast pre-commit check too, not only footprint.
     parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
     specs = contract_specs(target, options)
-    search = search_path_for(target, options.python)
-    # Like lint-imports, an import-linter-only directory is graphed from its root
-    # packages alone; a workflow package is followed into everything it reaches.
-    package_graph = build_package_graph(
-        target.packages, search, options.cache_dir, follow=target.kind != "importlinter"
-    )
+    installed = target.kind in ("wheel", "requirement")  # their environment is the search path
+    environment = [] if installed else environment_directories(options.python)
+    with dependency_directories(
+        target, environment, options.missing_dependencies, options.cache_dir, options.python
+    ) as (dependencies, unresolved):
+        search = search_path_for(target, environment, dependencies)
+        # Like lint-imports, an import-linter-only directory is graphed from its root
+        # packages alone; a workflow package is followed into everything it reaches.
+        package_graph = build_package_graph(
+            target.packages, search, options.cache_dir, follow=target.kind != "importlinter"
+        )
+        results = check_contracts(specs, package_graph)
+    _unverified(target, results, package_graph, unresolved, options.missing_dependencies)
     audit = PackageAudit(
         name=target.name,
         path=target.spec,
-        contracts=[_shown(result, target) for result in check_contracts(specs, package_graph)],
-        findings=[replace(f, file=target.show(f.file)) if f.file else f for f in target.findings],
+        contracts=[_shown(result, target) for result in results],
+        findings=[replace(f, file=target.show(f.file)) if f.file else f
+                  for f in target.findings + _unread_findings(package_graph)],
     )
     return audit, package_graph
+
+
+def _unread_findings(package_graph: PackageGraph) -> list[Finding]:
+    """Files of the package that look like modules but were not read (never their content)."""
+    return [
+        Finding(rule="module-not-read", level="warning", file=str(path),
+                message=f"{path.name}: not read: {reason}")
+        for path, reason in package_graph.unread
+    ]
+
+
+def _unverified(target: Target, results: list[ContractResult], package_graph: PackageGraph,
+                unresolved: list[str], policy: MissingPolicy) -> None:
+    """A contract that could not be checked through a package that is not installed is
+    never reported as kept: without ``accept`` that is an error (unless another contract
+    is broken anyway), with it the contract is shown as not verified."""
+    if unresolved:  # accepted: chains through the missing dependencies were not followed
+        for result in results:
+            if result.type == "forbidden" and result.kept:
+                result.status = "unverified"
+                result.warnings.append(
+                    f"not verified: dependencies not installed where check ran: "
+                    f"{', '.join(unresolved)} (--missing-dependencies accept)"
+                )
+    blocked = [r for r in results if r.state == "unverified"]
+    if not blocked or policy == "accept" or any(not r.kept for r in results):
+        return
+    named = [m for m in sorted(package_graph.missing)
+             if any(f"cannot look inside {m}:" in w for r in blocked for w in r.warnings)]
+    missing = ", ".join(named or sorted(package_graph.missing)) or "a dependency"
+    raise AuditError(
+        f"{target.spec}: cannot verify {blocked[0].name!r}: {missing} imported but not "
+        "installed and not a declared dependency (install it where check runs, declare it, "
+        "or check without it with --missing-dependencies accept)"
+    )
 
 
 @contextlib.contextmanager
@@ -126,7 +178,9 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
         if dist is None:
             raise AuditError(f"{target.spec}: {target.name} is not in its own environment")
         search = SearchPath(site)
-        packages = [n for n in import_names(dist) if "." not in n and search.find_package(n)]
+        # A distribution may install a subpackage only (apache-airflow-task-sdk:
+        # airflow/sdk/): its import name is dotted, and checked as it is.
+        packages = [n for n in import_names(dist) if search.find_package(graph_root(n, search))]
         if not packages:
             raise NothingToCheck(f"{target.spec}: {target.name} installs no Python package to check")
         tree = SourceTree(root=site[0], name=target.name, version=dist.version,

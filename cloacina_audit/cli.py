@@ -130,10 +130,18 @@ def _start(fmt: str, output: Path | None, kwargs: dict) -> _Output:
         detail=-1 if kwargs["quiet"] else 1 if kwargs["verbose"] else 0,
         progress=not kwargs["quiet"] and sys.stderr.isatty(),
     )
+def _missing_dependencies_option(command):
+    return click.option(
+        "--missing-dependencies", type=click.Choice(["resolve", "fail", "accept"]),
+        default="resolve", show_default=True,
+        help="Declared dependencies not installed here: resolve them from wheels (never run), "
+             "fail, or check without them.",
+    )(command)
 
 
 def _check_options(kwargs: dict) -> CheckOptions:
     return CheckOptions(
+        missing_dependencies=kwargs.get("missing_dependencies", "resolve"),
         python=kwargs["python"],
         config_file=kwargs["config_file"],
         preset=kwargs["preset"],
@@ -171,6 +179,7 @@ def cli(ctx: click.Context) -> None:
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(_CHECK_FORMATS)
 @_import_policy_options
+@_missing_dependencies_option
 def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
     """Check import contracts; runs no package code.
 
@@ -232,6 +241,7 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
 @_common(FORMATS)
 @_import_policy_options
 @_footprint_options
+@_missing_dependencies_option
 @click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
               help="Compare with this version: a path, a git ref, or a requirement.")
 @click.option("--target-reduction", metavar="PERCENT",

@@ -16,9 +16,13 @@ are added on top:
 from __future__ import annotations
 
 import configparser
+import contextlib
 import copy
 import dataclasses
 import importlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ import grimp
 from importlinter.configuration import configure as configure_importlinter
 from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
+from .chains import chain_rank, forbidden_chains
 from .config import ImportPolicy, read_importlinter_options
 from .errors import AuditError
 from .graph import IMPLICIT, PackageGraph
@@ -61,6 +66,8 @@ class ContractSpec:
     from_preset: bool = False
     ignored_kinds: frozenset[str] = frozenset({"type_checking"})
     warnings: list[str] = field(default_factory=list)
+    #: For presets: the audited packages ``{packages}`` stands for.
+    packages: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -115,6 +122,7 @@ def preset_specs(
                 origin=f"preset:{preset}",
                 from_preset=True,
                 ignored_kinds=ignored,
+                packages=tuple(packages),
             )
         )
     return specs
@@ -165,18 +173,60 @@ def user_specs(
 
 
 def _register_types(extra: list[str] | str, origin: Path | str) -> None:
+    """Register import-linter's types, ours, and the configuration's ``contract_types``.
+
+    Custom types are imported from the tool's environment only, never from the
+    working directory: ``python -m cloacina_audit`` puts the cwd first on
+    ``sys.path`` (lint-imports imports from it too), and inside the audited tree
+    that would run the audited code. Whatever they print goes to stderr: stdout
+    is the report's.
+    """
     entries = [f"{name}: {path}" for name, path in _BUILT_IN_TYPES.items()]
     entries += [extra] if isinstance(extra, str) else list(extra)
     for entry in entries:
         name, _, dotted = entry.partition(":")
         module_name, _, class_name = dotted.strip().rpartition(".")
         try:
-            contract_class = getattr(importlib.import_module(module_name), class_name)
+            with _stdout_to_stderr(), _without_working_directory():
+                contract_class = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError, ValueError):
             if entry.startswith(tuple(_BUILT_IN_TYPES)):
                 continue  # an older import-linter without this contract type
             raise AuditError(f"{origin}: cannot load contract type {entry.strip()!r}") from None
         registry.register(contract_class, name.strip())
+
+
+@contextlib.contextmanager
+def _without_working_directory() -> Iterator[None]:
+    cwd = os.path.realpath(os.getcwd())
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != cwd]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Python-level and file-descriptor-level writes to stdout land on stderr."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 # --- checking ------------------------------------------------------------------
@@ -188,7 +238,8 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
-    with module_file_resolver(package_graph.module_file):
+    # Custom contract types run here: stdout stays the report's.
+    with module_file_resolver(package_graph.module_file), _stdout_to_stderr():
         for spec in specs:
             base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
             results.append(_check_one(spec, base, package_graph))
@@ -197,23 +248,35 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
 
 def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
     options, warnings = spec.options, list(spec.warnings)
+    unseen: set[str] = set()  # missing packages the contract would have to look into
     if spec.from_preset:
-        options, warnings = _fit_preset_to_graph(spec, base)
+        options, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
         if options is None:
+            status = "unverified" if unseen else None if applies else "not_applicable"
             return ContractResult(
-                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin
+                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
+                status=status,
             )
     session = {
         **spec.session_options,
-        "root_packages": sorted(pg.roots),
+        # Packages that are not installed but whose modules statements name are
+        # graphed like the packages found (see graph._with_not_installed_modules).
+        "root_packages": sorted(set(pg.roots) | {
+            m for m in pg.missing if m in base.modules and not base.is_module_squashed(m)
+        }),
         "include_external_packages": "True",
         "exclude_type_checking_imports": str("type_checking" in spec.ignored_kinds),
     }
     contract = _instantiate(spec, options, session)
     graph = base
     while True:
-        check = _run_check(spec, contract, copy.deepcopy(graph))
-        violations, dropped = _violations(check.metadata, graph, pg, spec.ignored_kinds)
+        # The contract removes its ignore_imports from the copy it checks: chains
+        # are looked up in that copy.
+        checked = copy.deepcopy(graph)
+        check = _run_check(spec, contract, checked)
+        violations, dropped = _violations(check.metadata, checked, pg, spec.ignored_kinds)
+        if _routes_chains(contract):
+            violations = _import_time_routes(contract, check.metadata, checked, pg, violations)
         ignorable = {
             (step.importer, step.imported)
             for violation in violations
@@ -227,14 +290,16 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
             graph.remove_import(importer=importer, imported=imported)
     warnings += [str(w) for w in getattr(check, "warnings", [])]
     kept = bool(check.kept) or (not violations and dropped > 0)
+    status = "unverified" if kept and unseen else None
     return ContractResult(
         name=spec.name,
         type=str(options.get("type")),
         kept=kept,
-        violations=[] if kept else violations,
+        violations=[] if kept else sorted(violations, key=_rank),
         warnings=warnings,
         origin=spec.origin,
         instructions=spec.instructions,
+        status=status,
     )
 
 
@@ -265,29 +330,57 @@ def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> A
 
 
 def _fit_preset_to_graph(
-    spec: ContractSpec, graph: grimp.ImportGraph
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """Drop preset modules the graph does not hold; None when nothing is left to check."""
+    spec: ContractSpec, graph: grimp.ImportGraph, pg: PackageGraph
+) -> tuple[dict[str, Any] | None, list[str], set[str], bool]:
+    """Drop preset modules the graph does not hold; None when nothing is left to check.
+
+    Also returns the missing packages a dropped module lives in (a forbidden
+    ``cloacina.runtime`` is not "absent" when cloacina is imported but not
+    installed), and whether the contract applies at all: it does not when the
+    graph holds none of the modules it names besides the audited packages (the
+    cloacina preset on a package that never mentions cloacina). When it applies
+    and no forbidden module is in the graph, it is kept: nothing reaches them.
+    """
     options = dict(spec.options)
     warnings: list[str] = []
+    unseen: set[str] = set()
     modules = graph.modules
     keys = [key for key in ("source_modules", "forbidden_modules") if key in options]
+    applies = False
     for key in keys:
         values = options[key]
         values = [values] if isinstance(values, str) else list(values)
-        kept = []
+        kept, absent = [], []
         for module in values:
+            top = pg.missing_ancestor(module)
             if module in modules:
                 kept.append(module)
-            elif module.split(".")[0] in modules and graph.is_module_squashed(module.split(".")[0]):
+                applies = applies or module not in spec.packages
+            elif top is not None and top in modules:
+                applies = True
+                if key == "forbidden_modules":
+                    unseen.add(top)
                 warnings.append(
-                    f"cannot look inside {module.split('.')[0]}: it is imported but not found "
-                    f"on the search path, so {module} was not checked"
+                    f"cannot look inside {top}: it is imported but not installed, "
+                    f"so {module} was not checked"
                 )
+            else:
+                absent.append(module)
         options[key] = kept
+        if absent:
+            warnings.append(
+                f"not in the import graph (nothing can reach what is not there): {', '.join(absent)}"
+            )
+    if not applies:
+        named = [m for key in keys for m in _as_list(spec.options[key]) if m not in spec.packages]
+        warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
     if not all(options[key] for key in keys):
-        return None, warnings
-    return options, warnings
+        return None, warnings, unseen, applies
+    return options, warnings, unseen, applies
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
@@ -340,6 +433,49 @@ def _violations(
     return violations, dropped
 
 
+def _routes_chains(contract: Any) -> bool:
+    """Forbidden contracts with indirect chains: their chains are chosen here (see chains.py)."""
+    return getattr(contract, "type_name", "") == "forbidden" and (
+        str(getattr(contract, "allow_indirect_imports", False)).lower() != "true"
+    )
+
+
+def _import_time_routes(
+    contract: Any,
+    metadata: Any,
+    graph: grimp.ImportGraph,
+    pg: PackageGraph,
+    found: list[Violation],
+) -> list[Violation]:
+    """For each (source, forbidden) pair import-linter found broken, the best-ranked chain
+    of every module pair between them (see chains.py), instead of grimp's hash-ordered pick."""
+    def edge_kind(importer: str, imported: str) -> str:
+        kinds = [kind for kind, _, _ in _candidates(importer, imported, graph, pg)]
+        return max(kinds, key=KIND_STRENGTH.__getitem__, default="module")
+
+    def members(module: str) -> set[str]:
+        if as_packages and module in graph.modules and not graph.is_module_squashed(module):
+            return {module} | graph.find_descendants(module)
+        return {module}
+
+    as_packages = str(getattr(contract, "as_packages", True)).lower() == "true"
+    routed: dict[tuple[str, ...], Violation] = {}
+    for entry in metadata.get("invalid_chains", []):
+        downstream = members(entry["downstream_module"])
+        upstream = members(entry["upstream_module"])
+        for path in forbidden_chains(graph, downstream, upstream, edge_kind):
+            routed.setdefault(path, Violation(chain=tuple(
+                _step(importer, imported, graph, pg) for importer, imported in zip(path, path[1:])
+            )))
+    return list(routed.values()) if routed else found
+
+
+def _rank(violation: Violation) -> tuple[int, int, int, tuple[str, ...]]:
+    """Best chain first (see chains.py), then by module names."""
+    modules = (violation.chain[0].importer, *(step.imported for step in violation.chain))
+    return chain_rank((step.kind for step in violation.chain), modules)
+
+
 def _located_step(link: dict[str, Any]) -> ImportStep:
     lines = link.get("line_numbers") or (0,)
     kind = link.get("kind", "module")
@@ -379,6 +515,7 @@ def _step(importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGra
         line=line,
         kind=kind,
         statement=statement,
+        not_installed=pg.is_not_installed(imported),
     )
 
 

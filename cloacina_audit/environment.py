@@ -98,6 +98,9 @@ _RESOLUTION_VARIABLES = (
     "PIP_EXTRA_INDEX_URL",
 )
 
+#: The same, for other modules whose caches depend on what uv resolves.
+RESOLUTION_VARIABLES = _RESOLUTION_VARIABLES
+
 #: Directory names never hashed into a key nor copied for a build (with every name
 #: starting with a dot: VCS data, tool caches, ``.venv``); a directory holding a
 #: ``pyvenv.cfg`` (a virtual environment, whatever its name) is left out too.

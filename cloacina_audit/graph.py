@@ -14,7 +14,8 @@ through its ``MODULE_FINDER`` setting, so their imports are scanned too.
 
 The scanned imports are cached, keyed on file *content*: a cache entry records
 the sha256 of every file it was built from and is used only if all of them
-still match and no module was added or removed.
+still match and no module was added or removed, and only if it is signed with
+this user's key (signed_cache.py): a planted entry is never believed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import copy
 import hashlib
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -38,15 +40,16 @@ from grimp.domain.valueobjects import Module
 from grimp.exceptions import GrimpException, SourceSyntaxError
 
 from . import __version__
-from .cachedir import read_json, write_json_atomically
 from .errors import AuditError
 from .kinds import ImportKinds
 from .searchpath import SearchPath
+from .signed_cache import cache_key, read_signed, write_signed
 
 #: Marks the edges this module adds from a module to its parent package.
 IMPLICIT = "<implicit>"
 
-_CACHE_FORMAT = 1
+#: 2: entries are signed (signed_cache.py).
+_CACHE_FORMAT = 2
 
 
 @dataclass
@@ -61,13 +64,44 @@ class PackageGraph:
     from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
+    #: External (squashed) modules imported but not installed: neither the stdlib
+    #: nor any module or package on the search path. Top-level names, or the first
+    #: name below a namespace package (``airflow.models`` beside ``airflow.sdk``).
+    missing: set[str] = field(default_factory=set)
+    #: Modules added to the graph because an import statement names them while they
+    #: are not installed (``from cloacina.database import DAL`` without cloacina):
+    #: grimp records such an import as one of the nearest module it has.
+    not_installed: set[str] = field(default_factory=set)
+    #: Files of the audited packages named as modules but not read, with the reason.
+    unread: list[tuple[Path, str]] = field(default_factory=list)
+    _files: dict[str, Path | None] = field(default_factory=dict, repr=False)
+
+    def missing_ancestor(self, module: str) -> str | None:
+        """The missing package ``module`` lives in (itself or an ancestor), if any."""
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):
+            if ".".join(parts[:depth]) in self.missing:
+                return ".".join(parts[:depth])
+        return None
+
+    def is_not_installed(self, module: str) -> bool:
+        return module in self.not_installed or (
+            module in self.missing and self.graph.is_module_squashed(module)
+        )
 
     def module_file(self, module: str) -> Path | None:
+        """The file that runs when ``module`` is imported (None: not in a scanned root)."""
+        if module not in self._files:
+            self._files[module] = self._find_file(module)
+        return self._files[module]
+
+    def _find_file(self, module: str) -> Path | None:
         parts = module.split(".")
-        directory = self.roots.get(parts[0])
-        if directory is None:
+        # The longest root that holds it: a namespace portion (airflow.sdk) is a root too.
+        depth = next((d for d in range(len(parts), 0, -1) if ".".join(parts[:d]) in self.roots), 0)
+        if not depth:
             return None
-        path = directory.joinpath(*parts[1:])
+        path = self.roots[".".join(parts[:depth])].joinpath(*parts[depth:])
         if (path / "__init__.py").is_file():
             return path / "__init__.py"
         if path.with_suffix(".py").is_file():
@@ -106,17 +140,25 @@ def _runs_code(package_graph: PackageGraph, module: str, memo: dict[str, bool]) 
 def build_package_graph(
     packages: list[str], search: SearchPath, cache_dir: Path | None, follow: bool = True
 ) -> PackageGraph:
-    """Graph ``packages`` and, when ``follow``, the closure of packages they reach."""
-    roots = {name: _require_package(name, search) for name in packages}
+    """Graph ``packages`` and, when ``follow``, the closure of packages they reach.
+
+    A dotted package (a distribution's subpackage, ``airflow.sdk``) is graphed
+    within its top-level package, or as a root of its own when its parents are
+    namespace directories (see :func:`graph_root`).
+    """
+    roots = {name: _require_package(name, search)
+             for name in sorted({graph_root(p, search) for p in packages})}
     walked = {name: walk_package(directory, audited=True) for name, directory in roots.items()}
     files = {name: found.modules for name, found in walked.items()}
+    unread = [entry for found in walked.values() for entry in found.skipped]
     key = _cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
     if cache_file is not None:
-        cached = _load_cached(cache_file, search, files)
+        cached = _load_cached(cache_file, search, files, cache_key(cache_dir))
         if cached is not None:
             cached.kinds = ImportKinds(cache_dir)
-            return cached
+            cached.unread = unread
+            return _with_not_installed_modules(cached, search)
 
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(directory, files[name])
@@ -141,10 +183,152 @@ def build_package_graph(
         roots=roots,
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
+        unread=unread,
     )
     if cache_file is not None:
-        _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()})
+        _store(cache_file, result, {name: found.modules for name, found in finder.walked.items()},
+               cache_key(cache_dir))
+    return _with_not_installed_modules(result, search)
+
+
+# --- imports of what is not installed -------------------------------------------
+
+#: ``from X import ...`` (group 1: the dots, group 2: X) and ``import X, Y as z``.
+_FROM = re.compile(r"^\s*from\s+(\.*)\s*([\w.]*)\s+import\b")
+_IMPORT = re.compile(r"^\s*import\s+(.+)$")
+
+
+def imported_modules(statement: str, importer: str, is_package: bool) -> list[str]:
+    """The absolute names of the modules an import statement surely imports.
+
+    ``import a.b as c, d`` imports ``a.b`` and ``d``; ``from a.b import c`` imports
+    ``a.b`` (``c`` may be a module or a name in it: it is not counted). Relative
+    forms are resolved against ``importer``.
+    """
+    if match := _FROM.match(statement):
+        dots, name = match.group(1), match.group(2)
+        if not dots:
+            return [name] if name else []
+        parts = importer.split(".")
+        base = parts if is_package else parts[:-1]
+        base = base[: len(base) - (len(dots) - 1)] if len(dots) > 1 else base
+        if not base:
+            return []
+        return [".".join([*base, name] if name else base)]
+    if match := _IMPORT.match(statement):
+        names = match.group(1).split("#")[0].strip().strip("()\\").split(",")
+        return [n.split(" as ")[0].strip() for n in names if n.split(" as ")[0].strip()]
+    return []
+
+
+_RELATIVE_FROM = re.compile(r"^\s*from\s+\.")
+
+
+def _is_package(result: PackageGraph, module: str, memo: dict[str, bool]) -> bool:
+    if module not in memo:
+        file = result.module_file(module)
+        memo[module] = file is not None and file.name == "__init__.py"
+    return memo[module]
+
+
+def _is_installed(name: str, search: SearchPath, listings: dict[Path, set[str]]) -> bool:
+    """Whether module ``name`` is importable from the search path (a package, a
+    namespace directory, a module or an extension module). ``listings`` caches
+    directory listings between calls."""
+    *parents, last = name.split(".")
+    for directory in search.directories:
+        base = directory.joinpath(*parents)
+        if base not in listings:
+            try:
+                listings[base] = set(os.listdir(base))
+            except OSError:
+                listings[base] = set()
+        entries = listings[base]
+        if last in entries or f"{last}.py" in entries:
+            return True  # a package or namespace directory (a file named so is rare), a module
+        if any(e.startswith(f"{last}.") and e.endswith((".so", ".pyd")) for e in entries):
+            return True
+    return False
+
+
+def _with_not_installed_modules(result: PackageGraph, search: SearchPath) -> PackageGraph:
+    """Give the modules that import statements name, but that are not installed, a node.
+
+    grimp records ``from cloacina.database import DAL`` as an import of the squashed
+    ``cloacina`` when cloacina is missing, and ``from airflow.providers.k import X``
+    as one of ``airflow`` when only airflow.providers is missing. A forbidden
+    ``cloacina.database`` must still be seen as imported, and a step must not
+    claim that ``airflow`` itself is imported: each such import is moved to a node
+    named as the statement names it, recorded in ``not_installed``.
+    """
+    graph = result.graph
+    listings: dict[Path, set[str]] = {}
+    result.missing = {
+        module for module in graph.modules
+        if graph.is_module_squashed(module)
+        and module.split(".")[0] not in sys.stdlib_module_names
+        and not _is_installed(module, search, listings)
+    }
+    #: (importer, imported, [(line, statement, where the statement really goes)])
+    moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
+    packages: dict[str, bool] = {}
+    for module in sorted(graph.modules):
+        squashed = graph.is_module_squashed(module)
+        if squashed and module not in result.missing:
+            continue  # the stdlib, or an installed single-file module: nothing to name
+        if not squashed and not graph.find_children(module):
+            file = result.module_file(module)
+            if file is not None and file.name != "__init__.py":
+                continue  # a plain module: statements cannot name a missing module below it
+        for importer in sorted(graph.find_modules_that_directly_import(module)):
+            targets = []
+            for detail in graph.get_import_details(importer=importer, imported=module):
+                statement = str(detail["line_contents"])
+                relative = _RELATIVE_FROM.match(statement) is not None
+                if not relative and f"{module}." not in statement:
+                    targets.append((int(detail["line_number"]), statement, module))
+                    continue  # names nothing below module: the common case, no parsing
+                named = [
+                    n for n in imported_modules(statement, importer, relative and _is_package(
+                        result, importer, packages))
+                    if n.startswith(module + ".") and n not in graph.modules
+                ]
+                target = max(named, key=lambda n: (len(n), n)) if named else module
+                targets.append((int(detail["line_number"]), statement, target))
+            if any(target != module for _, _, target in targets):
+                moves.append((importer, module, targets))
+    if not moves:
+        return result
+    for module in sorted({old for _, old, _ in moves if graph.is_module_squashed(old)}):
+        # A squashed module cannot have descendants: it becomes a plain one.
+        edges = [(i, graph.get_import_details(importer=i, imported=module))
+                 for i in sorted(graph.find_modules_that_directly_import(module))]
+        graph.remove_module(module)
+        graph.add_module(module)
+        for importer, details in edges:
+            for detail in details:
+                graph.add_import(importer=importer, imported=module,
+                                 line_number=detail["line_number"],
+                                 line_contents=detail["line_contents"])
+    for importer, old, targets in moves:
+        graph.remove_import(importer=importer, imported=old)
+        for line, statement, target in targets:
+            parts = target.split(".")
+            for depth in range(len(old.split(".")) + 1, len(parts) + 1):
+                name = ".".join(parts[:depth])
+                if name not in graph.modules:
+                    graph.add_module(name)
+                    result.not_installed.add(name)
+            graph.add_import(importer=importer, imported=target, line_number=line,
+                             line_contents=statement)
     return result
+
+
+def graph_root(package: str, search: SearchPath) -> str:
+    """The root grimp graphs ``package`` under: its top-level package when that is a
+    regular package, else ``package`` itself (a namespace portion, or top-level)."""
+    top = package.split(".")[0]
+    return top if "." in package and search.find_package(top) else package
 
 
 def _require_package(name: str, search: SearchPath) -> Path:
@@ -367,7 +551,7 @@ def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[s
             external.add(module.split(".")[0])
             continue
         neighbours = set(graph.find_modules_directly_imported_by(module))
-        if "." in module:
+        if "." in module and module.rsplit(".", 1)[0] in graph.modules:  # not a namespace root's
             neighbours.add(module.rsplit(".", 1)[0])
         for neighbour in neighbours - seen:
             seen.add(neighbour)
@@ -399,6 +583,8 @@ class PackageFiles:
     #: Directories inside the package without ``__init__.py`` that hold modules:
     #: implicit namespace packages (PEP 420).
     namespace_dirs: list[Path]
+    #: Files named as modules that are not read, with the reason (see _module_files).
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
@@ -417,9 +603,10 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     initless: list[str] = []  # walked directories without __init__.py
     namespace_modules: list[Path] = []
     inside_namespace: set[str] = set()  # directories below one without __init__.py
+    tree = os.path.realpath(directory) if audited else None
     for dirpath, dirnames, filenames in walk_once(directory):
         dirnames[:] = [d for d in dirnames if d.isidentifier()]
-        modules = _module_files(dirpath, filenames)
+        modules = _module_files(dirpath, filenames, found.skipped, tree)
         found.modules += modules
         if dirpath not in inside_namespace and "__init__.py" in filenames:
             continue
@@ -435,12 +622,45 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     return found
 
 
-def _module_files(dirpath: str, filenames: list[str]) -> list[Path]:
-    return [
-        Path(dirpath, f)
-        for f in sorted(filenames)
-        if f.endswith(".py") and f.count(".") == 1 and not f.startswith(".")
-    ]
+#: A module file larger than this is not read: no source comes near it, and reading
+#: a hostile one (or a link to ``/dev/zero``) must not take the memory of the machine.
+MAX_MODULE_BYTES = 64 * 1024 * 1024
+
+
+def _module_files(
+    dirpath: str, filenames: list[str], skipped: list[tuple[Path, str]] | None = None,
+    tree: str | None = None,
+) -> list[Path]:
+    """The module files among ``filenames``: regular files of a bounded size only (a
+    FIFO would block the reader forever, a device never ends). With ``tree``, a file
+    reached through a link that leaves ``tree`` is not read either: its content is
+    not the package's, and an error message quoting it would leak it. What is left
+    out is listed in ``skipped`` with the reason."""
+    found = []
+    for name in sorted(filenames):
+        if not (name.endswith(".py") and name.count(".") == 1 and not name.startswith(".")):
+            continue
+        path = Path(dirpath, name)
+        reason = _unreadable(path, tree)
+        if reason is None:
+            found.append(path)
+        elif skipped is not None:
+            skipped.append((path, reason))
+    return found
+
+
+def _unreadable(path: Path, tree: str | None) -> str | None:
+    try:
+        status = os.stat(path)  # follows links: what a read would open
+    except OSError:
+        return "cannot be read (a dangling link, or no permission)"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a device, FIFO or socket)"
+    if status.st_size > MAX_MODULE_BYTES:
+        return f"larger than {MAX_MODULE_BYTES // (1024 * 1024)} MiB"
+    if tree is not None and not os.path.realpath(path).startswith(tree + os.sep):
+        return "a link to a file outside the package"
+    return None
 
 
 def _digest(path: Path) -> str:
@@ -457,7 +677,8 @@ def _fingerprint(roots: dict[str, Path], known: dict[str, list[Path]] | None = N
     }
 
 
-def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]]) -> None:
+def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]],
+           key: bytes | None) -> None:
     graph = result.graph
     imports = [
         [importer, imported, detail["line_number"], detail["line_contents"]]
@@ -474,15 +695,16 @@ def _store(cache_file: Path, result: PackageGraph, files: dict[str, list[Path]])
         "imports": imports,
     }
     try:
-        write_json_atomically(cache_file, document)
+        write_signed(cache_file, document, key)
     except OSError:
         pass  # a read-only cache only costs speed
 
 
 def _load_cached(
-    cache_file: Path, search: SearchPath, known: dict[str, list[Path]]
+    cache_file: Path, search: SearchPath, known: dict[str, list[Path]], key: bytes | None
 ) -> PackageGraph | None:
-    document = read_json(cache_file)
+    """A verified entry (signed_cache.py) whose files all still have the same content."""
+    document = read_signed(cache_file, key)
     if not isinstance(document, dict):
         return None
     try:
@@ -501,7 +723,7 @@ def _load_cached(
             graph.add_import(
                 importer=importer, imported=imported, line_number=line, line_contents=contents
             )
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, GrimpException):
         return None
     return PackageGraph(
         graph=graph, roots=roots, externals=set(document["externals"]), from_cache=True

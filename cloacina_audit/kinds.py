@@ -5,7 +5,8 @@
 - ``type_checking``: under ``if TYPE_CHECKING:``, never at run time.
 
 Only files on violation chains are classified, but on a large graph those can
-be megabytes of source, so the line -> kind maps are cached by content hash.
+be megabytes of source, so the line -> kind maps are cached by content hash, as
+signed entries that are verified before use (signed_cache.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import ast
 import hashlib
 from pathlib import Path
 
-from .cachedir import read_json, write_json_atomically
+from .signed_cache import cache_key, read_signed, write_signed
 from .models import ImportKind
 
-_CACHE_FORMAT = 1
+#: 2: entries are signed (signed_cache.py) and name the content's sha256.
+_CACHE_FORMAT = 2
+_CACHED_KINDS = ("module", "function", "type_checking")
 #: Larger files are not parsed (ast.parse of a 50 MB generated module takes
 #: gigabytes): their imports are all taken as module-level, which can only
 #: make a contract stricter, never hide a violation.
@@ -82,6 +85,7 @@ class ImportKinds:
     """Classifies import lines, caching each file's map under ``cache_dir`` by content."""
 
     def __init__(self, cache_dir: Path | None) -> None:
+        self._root = cache_dir
         self._directory = cache_dir / "kinds" if cache_dir else None
         self._sources: dict[Path, bytes] = {}
         self._memory: dict[Path, dict[int, ImportKind]] = {}
@@ -109,13 +113,31 @@ class ImportKinds:
             return {}
         digest = hashlib.sha256(source).hexdigest()
         entry = self._directory / f"{_CACHE_FORMAT}-{digest}.json" if self._directory else None
-        cached = read_json(entry) if entry else None
-        if isinstance(cached, dict):
-            return {int(line): kind for line, kind in cached.items()}
+        key = cache_key(self._root) if self._root else None
+        cached = _valid_entry(read_signed(entry, key), digest) if entry else None
+        if cached is not None:
+            return cached
         kinds = classify_source(source)
         if entry is not None:
             try:
-                write_json_atomically(entry, kinds)
+                # The entry names the content it describes: a verified entry moved
+                # to another file's name is still refused.
+                write_signed(entry, {"sha256": digest, "kinds": kinds}, key)
             except OSError:
                 pass  # a read-only cache only costs speed
         return kinds
+
+
+def _valid_entry(document: object, digest: str) -> dict[int, ImportKind] | None:
+    """The line -> kind map of a verified entry, if it has exactly the expected shape."""
+    if not isinstance(document, dict) or document.get("sha256") != digest:
+        return None
+    kinds = document.get("kinds")
+    if not isinstance(kinds, dict):
+        return None
+    valid: dict[int, ImportKind] = {}
+    for line, kind in kinds.items():
+        if not (isinstance(line, str) and line.isdigit() and kind in _CACHED_KINDS):
+            return None
+        valid[int(line)] = kind
+    return valid

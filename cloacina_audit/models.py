@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ImportKind = Literal["module", "function", "type_checking", "implicit"]
+ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
 
 #: How strongly an import binds at run time, strongest first. When one edge of
 #: the graph stands for several import statements, the strongest one describes it.
@@ -26,6 +27,8 @@ class ImportStep:
     line: int
     kind: ImportKind
     statement: str = ""
+    #: The imported module is not installed: the statement names it, nothing provides it.
+    not_installed: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,17 @@ class ContractResult:
     origin: str = ""
     #: How to fix a violation, from the contract's ``instructions`` option (one line each).
     instructions: tuple[str, ...] = ()
+    #: ``kept`` or ``broken`` as ``kept`` says, or why neither applies:
+    #: ``not_applicable`` (the graph holds nothing the contract names; ``kept`` is
+    #: True, nothing was checked) or ``unverified`` (a package the contract must
+    #: look into is not installed, and that was accepted; ``kept`` is True).
+    status: ContractStatus | None = None
+
+    @property
+    def state(self) -> ContractStatus:
+        if self.status is not None:
+            return self.status
+        return "kept" if self.kept else "broken"
 
 
 @dataclass

@@ -35,7 +35,20 @@ class SearchPath:
         A plain module (``six.py``) or an extension module found first shadows
         later packages, exactly as in Python, and gives None: grimp graphs only
         packages, so such names stay external nodes.
+
+        A dotted ``name`` is found only as a portion of namespace packages
+        (``airflow/sdk/__init__.py`` with no ``airflow/__init__.py``): what grimp
+        accepts as a root besides top-level packages.
         """
+        if "." in name:
+            parts = name.split(".")
+            for directory in self.directories:
+                if (directory.joinpath(*parts) / "__init__.py").is_file() and not any(
+                    (directory.joinpath(*parts[:k]) / "__init__.py").is_file()
+                    for k in range(1, len(parts))
+                ):
+                    return directory.joinpath(*parts)
+            return None
         for directory in self.directories:
             candidate = directory / name
             if (candidate / "__init__.py").is_file():

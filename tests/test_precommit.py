@@ -190,3 +190,46 @@ def test_footprint_hook_runs_at_the_manual_stage_and_gates_budgets(tmp_path, hoo
     assert "exit code: 3" in output  # budget exceeded, no contract broken
     assert "max-distributions" in output and "exceeded" in output
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_check_hook_resolves_dependencies_missing_from_the_hook_environment(
+        tmp_path, hooks_repo, pre_commit_home):
+    """pre-commit's hook environment holds cloacina-audit only: the project's engine,
+    a plain dependency (no path source), is resolved from wheels and never run."""
+    from wheelmaker import make_wheel
+
+    marker = tmp_path / "engine-ran"
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "cloacina", "1", {
+        "cloacina/__init__.py": f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n"
+                                "from cloacina.runtime import Runner\n",
+        "cloacina/runtime/__init__.py": "class Runner:\n    pass\n",
+        "cloacina_workflow/__init__.py": "def task(f):\n    return f\n",
+    })
+    pyproject = '[project]\nname = "wf"\nversion = "1"\ndependencies = ["cloacina"]\n'
+    repo = make_user_repo(tmp_path / "user", hooks_repo, BROKEN_TASKS, pyproject=pyproject)
+    for name in list((repo / "fw").iterdir()):  # no engine source in the repository
+        shutil.rmtree(name) if name.is_dir() else name.unlink()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "engine from the index")
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1",
+           "PRE_COMMIT_COLOR": "never", "UV_FIND_LINKS": str(wheels), "UV_NO_INDEX": "1",
+           "CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")}
+    failed = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=600)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert "wf.tasks -> cloacina -> cloacina.runtime" in output
+    assert not marker.exists(), "the engine's code ran"
+    # The hook's environment really lacks the engine.
+    hook_pythons = list(pre_commit_home.glob("repo*/py_env-*/bin/python"))
+    assert hook_pythons
+    probe = subprocess.run([str(hook_pythons[0]), "-c", "import cloacina"], capture_output=True)
+    assert probe.returncode != 0
+
+    (repo / "proj/wf/tasks.py").write_text(FIXED_TASKS)
+    git(repo, "add", "-A")
+    passed = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert not marker.exists()

@@ -215,8 +215,16 @@ def contracts_summary(audit: PackageAudit) -> str:
     """``2/3 kept``; ``none`` when no contract was checked."""
     if not audit.contracts:
         return "none"
-    kept = sum(1 for c in audit.contracts if c.kept)
-    return f"{kept}/{len(audit.contracts)} kept"
+    kept = sum(1 for c in audit.contracts if c.state == "kept")
+    summary = f"{kept}/{len(audit.contracts)} kept"
+    for state, label in STATE_LABELS.items():
+        count = sum(1 for c in audit.contracts if c.state == state)
+        summary += f", {count} {label}" if count else ""
+    return summary
+
+
+#: How contracts that are neither kept nor broken are named.
+STATE_LABELS = {"not_applicable": "not applicable", "unverified": "not verified"}
 
 
 def budgets_summary(audit: PackageAudit) -> str:
@@ -291,7 +299,8 @@ def step_location(step: ImportStep, package_path: str, base: str | None = None) 
 def step_statement(step: ImportStep) -> str:
     """The import statement; for an implicit step, which parent ``__init__`` runs."""
     if step.statement:
-        return step.statement
+        return f"{step.statement}  ({step.imported}: not installed)" if step.not_installed else (
+            step.statement)
     if step.kind == "implicit":
         return f"(runs {step.imported.replace('.', '/')}/__init__.py)"
     return f"import {step.imported}"

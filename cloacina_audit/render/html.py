@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..names import canonical_name
 from ._format import (
+    STATE_LABELS,
     KIND_LABELS,
     budgets_summary,
     chain_line,
@@ -55,7 +56,8 @@ OTHER = "other"
 PACKAGE_COLOR = "#24292f"
 PACKAGE = "the package itself"
 
-_VERDICT_CLASSES = {"ok": "ok", "contract broken": "bad", "budget exceeded": "warn"}
+_VERDICT_CLASSES = {"ok": "ok", "contract broken": "bad", "budget exceeded": "warn",
+                    "not applicable": "warn", "not verified": "warn"}
 _STATUS_MARKS = {"added": "+", "removed": "−", "changed": "~"}
 
 CSS = """
@@ -352,6 +354,8 @@ def _package(index: int, audit: PackageAudit, detail: int) -> str:
 
 def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     badge = _badge("ok") if contract.kept else _badge("contract broken")
+    if contract.state in STATE_LABELS:
+        badge = _badge(STATE_LABELS[contract.state])
     groups = group_by_statement(contract.violations)
     about = [part for part in (contract.type, contract.origin) if part]
     if groups:

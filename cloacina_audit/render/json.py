@@ -122,6 +122,7 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "name": contract.name,
         "type": contract.type,
         "kept": contract.kept,
+        "status": contract.state,
         "origin": contract.origin,
         "warnings": list(contract.warnings),
         "violations": [
@@ -158,6 +159,7 @@ def _step(step: ImportStep) -> dict[str, Any]:
         "line": step.line,
         "kind": step.kind,
         "statement": step.statement,
+        "not_installed": step.not_installed,
     }
 
 

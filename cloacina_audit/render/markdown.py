@@ -11,6 +11,7 @@ import re
 from ..compare import Delta, compute_delta
 from ..models import AuditReport, Comparison, ContractResult, Footprint, PackageAudit
 from ._format import (
+    STATE_LABELS,
     KIND_LABELS,
     budgets_summary,
     chain_line,
@@ -154,6 +155,9 @@ def _package(audit: PackageAudit, detail: int) -> str:
 
 
 def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
+    if contract.state in STATE_LABELS:
+        warnings = "; ".join(contract.warnings)
+        return f"⚠️ **{cell(contract.name)}** {STATE_LABELS[contract.state]}: {cell(warnings)}"
     if contract.kept:
         return f"✅ **{cell(contract.name)}** kept"
     groups = group_by_statement(contract.violations)

@@ -22,6 +22,7 @@ from ..models import (
     PackageAudit,
 )
 from ._format import (
+    STATE_LABELS,
     KIND_LABELS,
     budgets_summary,
     chain_line,
@@ -122,7 +123,12 @@ def _contracts(console: Console, audit: PackageAudit, detail: int) -> None:
 
 def _contract(console: Console, contract: ContractResult, package_path: str, detail: int) -> None:
     mark = Text("✓ ", style="green") if contract.kept else Text("✗ ", style="bold red")
-    console.print(Padding(Text.assemble(mark, contract.name), (0, 0, 0, 1)))
+    if contract.state in STATE_LABELS:
+        mark = Text("- ", style="yellow")
+    header = Text.assemble(mark, contract.name)
+    if contract.state in STATE_LABELS:
+        header.append(f"  {STATE_LABELS[contract.state]}", style="yellow")
+    console.print(Padding(header, (0, 0, 0, 1)))
     groups = group_by_statement(contract.violations)
     about = [part for part in (contract.type, contract.origin) if part]
     if groups:

@@ -1,0 +1,148 @@
+"""Which chains ``check`` shows, and that it shows the same ones on every run.
+
+Output must be byte-identical for the same input whatever ``PYTHONHASHSEED`` is
+and whether the graph came from the cache or a fresh scan; the chain shown for a
+pair of packages is the one that runs at import time (module-level and implicit
+steps before deferred ones, before TYPE_CHECKING ones, then the shortest, then
+by module names).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, run_cli, write_tree
+
+SEEDS = ("0", "1", "7", "123")
+
+# Many equally short routes from the package into the engine's database: grimp's
+# pick among them follows hash order.
+TIES = {
+    "eng/pyproject.toml": """
+        [project]
+        name = "eng"
+        version = "1"
+    """,
+    "eng/eng/__init__.py": "",
+    **{f"eng/eng/mid{i}.py": f"import eng.db.m{i}\n" for i in range(6)},
+    "eng/eng/db/__init__.py": "",
+    **{f"eng/eng/db/m{i}.py": "" for i in range(6)},
+    "proj/pyproject.toml": """
+        [project]
+        name = "wf"
+        version = "1"
+        dependencies = ["eng"]
+        [tool.uv.sources]
+        eng = { path = "../eng" }
+        [tool.cloacina-audit]
+        preset = "none"
+    """,
+    "proj/.importlinter": """
+        [importlinter]
+        root_packages = wf
+        [importlinter:contract:db]
+        name = No database
+        type = forbidden
+        source_modules = wf
+        forbidden_modules = eng.db
+    """,
+    "proj/wf/__init__.py": "".join(f"import eng.mid{i}\n" for i in range(6)),
+    "proj/wf/a.py": "import eng.mid3\nimport eng.mid5\n",
+    "proj/wf/b.py": "import eng.mid1\nimport eng.mid2\n",
+}
+
+
+def outputs(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    found = set()
+    for seed in SEEDS:
+        result = run_cli(*args, env={"PYTHONHASHSEED": seed, **(env or {})})
+        assert result.code in (0, 1), result.stderr
+        found.add(result.stdout)
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+def test_bloated_fixture_output_is_identical_across_hash_seeds_and_cache_states(fmt, tmp_path):
+    cold = outputs(["check", str(FIXTURES / "bloated"), "--no-cache", "--format", fmt])
+    cache = {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")}
+    warm = outputs(["check", str(FIXTURES / "bloated"), "--format", fmt], env=cache)
+    assert len(cold) == 1, f"{len(cold)} different outputs without the cache"
+    assert warm == cold, "the cached graph gives other output than a fresh scan"
+
+
+def test_tied_routes_give_one_output_across_hash_seeds(tmp_path):
+    write_tree(tmp_path, TIES)
+    project = str(tmp_path / "proj")
+    cache = {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")}
+    for fmt in ("text", "json"):
+        cold = outputs(["check", project, "--no-cache", "--format", fmt])
+        warm = outputs(["check", project, "--format", fmt], env=cache)
+        assert len(cold) == 1, f"{fmt}: {len(cold)} different outputs without the cache"
+        assert warm == cold, f"{fmt}: the cached graph gives other output than a fresh scan"
+    report = json.loads(cold.pop())
+    [contract] = report["packages"][0]["contracts"]
+    chains = [[s["importer"] for s in v["chain"]] + [v["chain"][-1]["imported"]]
+              for v in contract["violations"]]
+    # Ties are broken by module names: the smallest route first.
+    assert chains[0] == ["wf", "eng.mid0", "eng.db.m0"]
+    assert chains == sorted(chains, key=lambda c: (len(c), c))
+
+
+ROUTES = {
+    "eng/pyproject.toml": """
+        [project]
+        name = "eng"
+        version = "1"
+    """,
+    "eng/eng/__init__.py": "",
+    "eng/eng/db.py": "",
+    "eng/eng/hub.py": "import eng.relay\n",
+    "eng/eng/relay.py": "import eng.db\n",
+    "eng/eng/lazy.py": "def connect():\n    import eng.db\n",
+    "proj/pyproject.toml": """
+        [project]
+        name = "wf"
+        version = "1"
+        dependencies = ["eng"]
+        [tool.uv.sources]
+        eng = { path = "../eng" }
+        [tool.cloacina-audit]
+        preset = "none"
+    """,
+    "proj/.importlinter": """
+        [importlinter]
+        root_packages = wf
+        [importlinter:contract:db]
+        name = No database
+        type = forbidden
+        source_modules = wf.tasks
+        forbidden_modules = eng.db
+    """,
+    "proj/wf/__init__.py": "",
+}
+
+
+@pytest.mark.parametrize("tasks, expected", [
+    # A direct import under TYPE_CHECKING is shorter; the module-level route runs.
+    ("from typing import TYPE_CHECKING\nimport eng.hub\nif TYPE_CHECKING:\n    import eng.db\n",
+     [("wf.tasks", "eng.hub", "module"), ("eng.hub", "eng.relay", "module"),
+      ("eng.relay", "eng.db", "module")]),
+    # A deferred step is preferred to a TYPE_CHECKING one, even when longer.
+    ("from typing import TYPE_CHECKING\nimport eng.lazy\nif TYPE_CHECKING:\n    import eng.db\n",
+     [("wf.tasks", "eng.lazy", "module"), ("eng.lazy", "eng.db", "function")]),
+    # A module-level route is preferred to a shorter deferred one.
+    ("import eng.hub\ndef f():\n    import eng.db\n",
+     [("wf.tasks", "eng.hub", "module"), ("eng.hub", "eng.relay", "module"),
+      ("eng.relay", "eng.db", "module")]),
+])
+def test_the_chain_shown_first_is_the_import_time_route(tmp_path, tasks, expected):
+    write_tree(tmp_path, {**ROUTES, "proj/wf/tasks.py": tasks})
+    result = run_cli("check", str(tmp_path / "proj"), "--format", "json",
+                     "--type-checking-imports", "count")
+    assert result.code == 1, result.stdout + result.stderr
+    [contract] = json.loads(result.stdout)["packages"][0]["contracts"]
+    first = contract["violations"][0]["chain"]
+    assert [(s["importer"], s["imported"], s["kind"]) for s in first] == expected
