@@ -371,8 +371,11 @@ def _fit_preset_to_graph(
             warnings.append(
                 f"not in the import graph (nothing can reach what is not there): {', '.join(absent)}"
             )
+    named = [m for key in keys for m in _as_list(spec.options[key]) if m not in spec.packages]
+    # A contract that names no module beyond the audited packages (forbidden_symbols,
+    # allowed_imports) is about the packages themselves: it always applies.
+    applies = applies or not named
     if not applies:
-        named = [m for key in keys for m in _as_list(spec.options[key]) if m not in spec.packages]
         warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
     if not all(options[key] for key in keys):
         return None, warnings, unseen, applies

@@ -28,7 +28,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -37,6 +36,7 @@ from typing import Literal
 
 from .config import read_toml
 from .discover import Target
+from .processes import ProcessTimeout, run
 from .errors import AuditError
 from .names import canonical_name
 
@@ -203,11 +203,8 @@ def _resolve(target: Target, requirements: list[str], python: str, directory: Pa
     for variable in ("VIRTUAL_ENV", "UV_COMPILE_BYTECODE"):
         environ.pop(variable, None)
     try:
-        completed = subprocess.run(
-            command, cwd=directory.parent, env=environ, capture_output=True, text=True,
-            stdin=subprocess.DEVNULL, timeout=RESOLVE_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
+        completed = run(command, cwd=directory.parent, env=environ, timeout=RESOLVE_TIMEOUT)
+    except ProcessTimeout:
         raise AuditError(
             f"{target.spec}: resolving the missing dependencies ({names}) took over "
             f"{RESOLVE_TIMEOUT} s"
