@@ -10,6 +10,7 @@ from pathlib import Path
 import pyte
 import pytest
 
+from conftest import write_tree
 from pseudo_terminal import SGR, TerminalRun, run_in_terminal
 
 BLOATED = "fixtures/bloated"
@@ -237,8 +238,22 @@ def test_report_formats_at_a_terminal(fmt: str, shared_cache: dict[str, str]) ->
         assert all(line.startswith("::") for line in text.splitlines())
 
 
+SLOW_IMPORT = {
+    "pyproject.toml": (
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "slow"\nversion = "1.0"\n'
+        '[tool.cloacina-audit]\npreset = "none"\n'
+    ),
+    "slow/__init__.py": "import time\ntime.sleep(120)\n",
+}
+
+
 def test_ctrl_c_at_a_terminal_stops_the_spinner_and_gives_the_cursor_back(tmp_path: Path) -> None:
-    run = run_in_terminal("footprint", SLIM, "--probe-runs", "1", interrupt_after=2.0,
+    # An import that takes two minutes: the run is still working when Ctrl-C comes,
+    # however fast the machine or warm the caches.
+    write_tree(tmp_path / "slow", SLOW_IMPORT)
+    run = run_in_terminal("footprint", str(tmp_path / "slow"), "--probe-runs", "1",
+                          interrupt_after=2.0,
                           env={"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")})
     assert run.code == 130, run.text()
     assert b"\x1b[?25l" in run.stdout  # the spinner ran
