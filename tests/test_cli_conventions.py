@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cloacina_audit import __version__
-from conftest import REPO, assert_clean_error, run_cli
+from conftest import REPO, assert_clean_error, run_cli, write_tree
 
 BLOATED = "fixtures/bloated"
 
@@ -158,8 +158,16 @@ def test_instructions_of_a_user_contract_are_shown(tmp_path) -> None:
 
 def test_ctrl_c_exits_130(tmp_path) -> None:
     """As documented in the README: interrupted, one line, exit 130."""
+    # An import that takes two minutes: still running when Ctrl-C comes, however fast.
+    slow = write_tree(tmp_path / "slow", {
+        "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
+                          'build-backend = "hatchling.build"\n'
+                          '[project]\nname = "slow"\nversion = "1.0"\n'
+                          '[tool.cloacina-audit]\npreset = "none"\n',
+        "slow/__init__.py": "import time\ntime.sleep(120)\n",
+    })
     child = subprocess.Popen(
-        [sys.executable, "-m", "cloacina_audit", "footprint", "fixtures/slim", "--no-cache",
+        [sys.executable, "-m", "cloacina_audit", "footprint", str(slow), "--no-cache",
          "--probe-runs", "1"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")},
