@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,15 @@ class StatementGroup:
 def statement_key(step: ImportStep) -> tuple[str, int, str]:
     """Chains that start on the same line of the same file start at the same statement."""
     return (step.file, step.line, step.imported if step.line <= 0 else "")
+
+
+def statement_count(violations: Sequence[Violation], groups: Sequence[StatementGroup]) -> str:
+    """``"4 offending statements in 12 chains"``: the size of a broken contract, as every
+    human format heads it (the chains only when there are more of them than statements)."""
+    count = plural(len(groups), "offending statement")
+    if len(violations) > len(groups):
+        count += f" in {plural(len(violations), 'chain')}"
+    return count
 
 
 def group_by_statement(violations: Iterable[Violation]) -> list[StatementGroup]:

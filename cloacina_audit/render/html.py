@@ -36,6 +36,7 @@ from ._format import (
     distribution_label,
     goal_line,
     group_by_statement,
+    statement_count,
     imported_modules,
     install_size,
     largest_first,
@@ -359,10 +360,7 @@ def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     groups = group_by_statement(contract.violations)
     about = [part for part in (contract.type, contract.origin) if part]
     if groups:
-        counts = plural(len(groups), "offending statement")
-        if len(contract.violations) > len(groups):
-            counts += f" in {plural(len(contract.violations), 'chain')}"
-        about.append(counts)
+        about.append(statement_count(contract.violations, groups))
     parts = [
         f'<div class="contract">{badge} <strong>{esc(contract.name)}</strong> '
         f'<span class="meta">{esc(" · ".join(about))}</span></div>'

@@ -26,6 +26,7 @@ from ._format import (
     distribution_label,
     goal_line,
     group_by_statement,
+    statement_count,
     imported_modules,
     install_size,
     metric_cells,
@@ -161,9 +162,7 @@ def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     if contract.kept:
         return f"✅ **{cell(contract.name)}** kept"
     groups = group_by_statement(contract.violations)
-    count = plural(len(groups), "offending statement")
-    if len(contract.violations) > len(groups):
-        count += f" in {plural(len(contract.violations), 'chain')}"
+    count = statement_count(contract.violations, groups)
     parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
     parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
     for group in groups[:MAX_STATEMENTS]:

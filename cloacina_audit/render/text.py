@@ -37,6 +37,7 @@ from ._format import (
     distribution_label,
     goal_line,
     group_by_statement,
+    statement_count,
     distribution_name,
     summary_line,
     imported_modules,
@@ -132,10 +133,7 @@ def _contract(console: Console, contract: ContractResult, package_path: str, det
     groups = group_by_statement(contract.violations)
     about = [part for part in (contract.type, contract.origin) if part]
     if groups:
-        counts = plural(len(groups), "offending statement")
-        if len(contract.violations) > len(groups):
-            counts += f" in {plural(len(contract.violations), 'chain')}"
-        about.append(counts)
+        about.append(statement_count(contract.violations, groups))
     console.print(Padding(Text(" · ".join(about), style="dim"), (0, 0, 0, _STATEMENT_INDENT)))
     if detail >= 0:
         for warning in contract.warnings:
