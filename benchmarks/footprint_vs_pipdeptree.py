@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloacina_audit.distributions import installed_distributions, measure_installed  # noqa: E402
-from cloacina_audit.environment import current_environment  # noqa: E402
-from cloacina_audit.sizes import format_bytes  # noqa: E402
+from cloacina_audit.analysis.footprint.distributions import installed_distributions, measure_installed  # noqa: E402
+from cloacina_audit.environment.isolated import current_environment  # noqa: E402
+from cloacina_audit.model.units import format_bytes  # noqa: E402
 
 _TIME = Path("/usr/bin/time")
 
@@ -122,8 +122,8 @@ def main() -> None:
     print(f"ratio (cloacina-audit / pipdeptree): {our_time / their_time:.2f}x")
     if args.target:
         # Imported here: the measuring child process must not pay for the contract engine.
-        from cloacina_audit.discover import discover
-        from cloacina_audit.footprint import measure_footprint
+        from cloacina_audit.discover.target import discover
+        from cloacina_audit.app.footprint import measure_footprint
 
         target = discover(args.target)
         footprint_time, footprint = timed(

@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from . import __version__
-from .cachedir import cache_root
-from .check import CheckOptions, check_target
-from .discover import open_target
-from .errors import AuditError
-from .models import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
-from .output import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
-from .processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
-from .render import FORMATS, render
+from cloacina_audit import __version__
+from cloacina_audit.system.cachedir import cache_root
+from cloacina_audit.app.check import CheckOptions, check_target
+from cloacina_audit.discover.target import open_target
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.report import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
+from cloacina_audit.render.terminal import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
+from cloacina_audit.system.processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
+from cloacina_audit.render import FORMATS, render
 
 if TYPE_CHECKING:
-    from .audit import AuditOptions
+    from cloacina_audit.app.report import AuditOptions
 
 _CHECK_FORMATS = ("text", "json", "sarif", "github")
 _FOOTPRINT_FORMATS = ("text", "json", "markdown", "github", "html")
@@ -204,7 +204,7 @@ def _timeout(_ctx: click.Context, _param: click.Parameter, value: float | None) 
 
 
 def _audit_options(kwargs: dict, out: _Output, with_contracts: bool) -> AuditOptions:
-    from .audit import AuditOptions
+    from cloacina_audit.app.report import AuditOptions
 
     return AuditOptions(
         check=_check_options(kwargs),
@@ -229,7 +229,7 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
     Footprint budgets are checked too.
     """
     out = _start(fmt, output, kwargs)
-    from .audit import audit_many
+    from cloacina_audit.app.report import audit_many
 
     audits = audit_many(list(paths or (".",)), _audit_options(kwargs, out, with_contracts=False))
     _emit(AuditReport(packages=audits, tool_version=__version__), out)
@@ -252,7 +252,7 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
 
     With --before, the audit is compared with an earlier version.
     """
-    from .compare import parse_reduction
+    from cloacina_audit.model.compare import parse_reduction
 
     paths = paths or (".",)
     goal = None
@@ -264,7 +264,7 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
     if before_spec is not None and len(paths) != 1:
         raise AuditError("--before compares one package: give exactly one PATH")
     out = _start(fmt, output, kwargs)
-    from .audit import audit_comparison, audit_many
+    from cloacina_audit.app.report import audit_comparison, audit_many
 
     options = _audit_options(kwargs, out, with_contracts=True)
     if before_spec is None:

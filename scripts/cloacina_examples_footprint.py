@@ -4,7 +4,7 @@
 
 Reads the examples with ``git show`` (a bare repository is fine) into a temporary
 directory, packs each one as ``cloacinactl package pack`` would
-(:mod:`cloacina_audit.packing`), runs ``cloacina-audit footprint`` on the directory
+(:mod:`cloacina_audit.analysis.footprint.packing`), runs ``cloacina-audit footprint`` on the directory
 and on the archive, and prints a Markdown table. Nothing is kept.
 """
 
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cloacina_audit.packing import pack_package
+from cloacina_audit.analysis.footprint.packing import pack_package
 
 
 def git(repo: str, *args: str) -> bytes:

@@ -5,7 +5,7 @@ and its slim rewrite."""
 
 from __future__ import annotations
 
-from cloacina_audit.models import (
+from cloacina_audit.model.report import (
     AuditReport,
     BudgetResult,
     Comparison,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cloacina_audit.allowed_imports import fallback_import_lines, optional_import_lines
+from cloacina_audit.analysis.contracts.allowed_imports import fallback_import_lines, optional_import_lines
 from cloacina_shapes import flat_module, namespace_layout, pack
 from conftest import run_cli, write_tree
 
@@ -28,7 +28,7 @@ root_packages =
 include_external_packages = True
 exclude_type_checking_imports = True
 contract_types =
-    allowed_imports: cloacina_audit.allowed_imports.AllowedImportsContract
+    allowed_imports: cloacina_audit.analysis.contracts.allowed_imports.AllowedImportsContract
 
 [importlinter:contract:stdlib-only]
 name = pipes imports only the standard library

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import tree_digest
 
-from cloacina_audit.archive import open_package_archive, unpack_package_archive
+from cloacina_audit.discover.archive import open_package_archive, unpack_package_archive
 from cloacina_audit.errors import AuditError
 
 TOP = "demo-1.0.0"

@@ -131,7 +131,7 @@ root_packages =
     wf
 include_external_packages = True
 contract_types =
-    forbidden_symbols: cloacina_audit.symbols.ForbiddenSymbolsContract
+    forbidden_symbols: cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract
 
 [importlinter:contract:surface]
 name = Only the engine's public surface
@@ -167,7 +167,7 @@ root_packages =
     wf
 include_external_packages = True
 contract_types =
-    forbidden_symbols: cloacina_audit.symbols.ForbiddenSymbolsContract
+    forbidden_symbols: cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract
 
 [importlinter:contract:surface]
 name = What the entry runs uses only the public surface

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cloacina_audit.budgets import evaluate_budgets, parse_budgets
+from cloacina_audit.model.budgets import evaluate_budgets, parse_budgets
 from cloacina_audit.errors import AuditError
-from cloacina_audit.models import DistributionFootprint, Footprint, ImportProbe
+from cloacina_audit.model.report import DistributionFootprint, Footprint, ImportProbe
 
 
 def footprint(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloacina_audit.cloaca_wheel import (
+from cloacina_audit.environment.cloaca_wheel import (
     _pip_failure,
     cloaca_footprint,
     download_wheel,

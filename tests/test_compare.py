@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from report_samples import CONTRACT, bloated_audit, slim_audit
 
-from cloacina_audit.compare import Change, compute_delta, distribution_changes, parse_reduction
+from cloacina_audit.model.compare import Change, compute_delta, distribution_changes, parse_reduction
 from cloacina_audit.errors import AuditError
-from cloacina_audit.models import DistributionFootprint, PackageAudit
+from cloacina_audit.model.report import DistributionFootprint, PackageAudit
 
 
 def test_footprint_figures_change_by_absolute_and_percent() -> None:

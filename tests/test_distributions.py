@@ -9,7 +9,7 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from cloacina_audit.distributions import (
+from cloacina_audit.analysis.footprint.distributions import (
     EDITABLE,
     NO_RECORD,
     NOT_INSTALLED,
@@ -229,8 +229,8 @@ def test_import_names_from_metadata(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def built_env(tmp_path_factory: pytest.TempPathFactory):
     """An isolated environment holding a local project, a path source and ``six`` from PyPI."""
-    from cloacina_audit.discover import discover
-    from cloacina_audit.environment import isolated_environment
+    from cloacina_audit.discover.target import discover
+    from cloacina_audit.environment.isolated import isolated_environment
 
     root = tmp_path_factory.mktemp("du")
     write_tree(root, {
@@ -297,8 +297,8 @@ def test_totals_match_an_independent_count_of_site_packages(built_env) -> None:
 def test_fixture_slim_is_at_least_80_percent_smaller_than_bloated(tmp_path: Path) -> None:
     if not all((FIXTURES / name / "pyproject.toml").is_file() for name in ("bloated", "slim")):
         pytest.skip("fixtures/bloated and fixtures/slim are not there yet")
-    from cloacina_audit.discover import discover
-    from cloacina_audit.footprint import measure_footprint
+    from cloacina_audit.discover.target import discover
+    from cloacina_audit.app.footprint import measure_footprint
 
     forbidden = ["cloacina.runtime", "cloacina.database", "cloacina.registry", "sqlalchemy", "psycopg2"]
     bloated = measure_footprint(

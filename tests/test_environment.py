@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from packaging.markers import default_environment
 
-from cloacina_audit.discover import discover
-from cloacina_audit.distributions import installed_distributions
-from cloacina_audit.environment import (
+from cloacina_audit.discover.target import discover
+from cloacina_audit.analysis.footprint.distributions import installed_distributions
+from cloacina_audit.environment.isolated import (
     current_environment,
     environment_key,
     isolated_environment,
@@ -24,7 +24,7 @@ from cloacina_audit.environment import (
     uv_binary,
 )
 from cloacina_audit.errors import AuditError
-from cloacina_audit.footprint import measure_footprint
+from cloacina_audit.app.footprint import measure_footprint
 
 from conftest import REPO, tree_digest, write_tree
 
@@ -132,8 +132,8 @@ def test_without_a_cache_the_environment_is_thrown_away(tmp_path: Path) -> None:
 _BUILD_SCRIPT = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from cloacina_audit.discover import discover
-    from cloacina_audit.environment import isolated_environment
+    from cloacina_audit.discover.target import discover
+    from cloacina_audit.environment.isolated import isolated_environment
     with isolated_environment(discover(sys.argv[1]), cache_dir=Path(sys.argv[2])) as env:
         print(env.prefix)
 """)

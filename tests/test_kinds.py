@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloacina_audit.kinds import ImportKinds, classify_source
+from cloacina_audit.analysis.imports.kinds import ImportKinds, classify_source
 
 _names = itertools.count()
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from conftest import write_tree
 
-from cloacina_audit.loader_rules import (
+from cloacina_audit.discover.loader_rules import (
     STDLIB_DENY_LIST,
     check_loader_rules,
     resolve_entry_module,
     source_roots,
     top_level_names,
 )
-from cloacina_audit.manifest import read_manifest
+from cloacina_audit.discover.manifest import read_manifest
 
 MANIFEST = '[package]\nname = "demo"\nversion = "1.0.0"\n'
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from cloacina_audit.names import canonical_name
+from cloacina_audit.model.names import canonical_name
 
 # Distribution names are letters, digits and separators; other characters too,
 # since the function must not differ on anything it is given.

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, tree_digest, write_tree
 
-from cloacina_audit.packing import DETERMINISTIC_MTIME, pack_package, to_toml_pretty
+from cloacina_audit.analysis.footprint.packing import DETERMINISTIC_MTIME, pack_package, to_toml_pretty
 
 #: Shaped like examples/fixtures/demo-py-workflow/package.toml: nothing left to resolve.
 FULL_MANIFEST = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.probe import forbidden_present, probe_imports
+from cloacina_audit.analysis.footprint.probe import forbidden_present, probe_imports
 
 from conftest import tree_digest, write_tree
 

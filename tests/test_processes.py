@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cloacina_audit.processes import ProcessTimeout, run
+from cloacina_audit.system.processes import ProcessTimeout, run
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cloacina_audit"
 
@@ -67,7 +67,7 @@ def test_only_the_runner_starts_processes() -> None:
     """uv, git, pip, the interpreter query and the probe all go through processes.run."""
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.name == "processes.py":
+        if path.relative_to(PACKAGE) == Path("system/processes.py"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

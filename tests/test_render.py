@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from report_samples import CONTRACT, bloated_audit, comparison_report, many_packages_report
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.models import (
+from cloacina_audit.model.report import (
     AuditReport,
     ContractResult,
     ImportStep,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloacina_audit.sizes import format_bytes, parse_size
+from cloacina_audit.model.units import format_bytes, parse_size
 
 
 @pytest.mark.parametrize(

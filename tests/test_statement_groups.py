@@ -9,7 +9,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from cloacina_audit.models import AuditReport, ContractResult, ImportStep, PackageAudit, Violation
+from cloacina_audit.model.report import AuditReport, ContractResult, ImportStep, PackageAudit, Violation
 from cloacina_audit.render import render
 
 TASKS = "flow/tasks.py"

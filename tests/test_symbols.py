@@ -12,8 +12,8 @@ import pytest
 from conftest import write_tree
 from importlinter.domain.contract import InvalidContractOptions
 
-from cloacina_audit.contracts import preset_specs
-from cloacina_audit.symbols import (
+from cloacina_audit.analysis.contracts.engine import preset_specs
+from cloacina_audit.analysis.contracts.symbols import (
     ForbiddenSymbolsContract,
     find_module_file,
     find_symbol_uses,
@@ -358,7 +358,7 @@ root_packages =
     {package}
 include_external_packages = True
 contract_types =
-    forbidden_symbols: cloacina_audit.symbols.ForbiddenSymbolsContract
+    forbidden_symbols: cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract
 
 [importlinter:contract:cloaca-host]
 name = Workflow code must not use the cloaca host surface

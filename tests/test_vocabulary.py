@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cloacina_audit.models import AuditReport, ImportProbe
+from cloacina_audit.model.report import AuditReport, ImportProbe
 from cloacina_audit.render import render
 from cloacina_audit.render._format import KIND_LABELS
 from conftest import REPO

@@ -1,10 +1,10 @@
-"""Turn an :class:`~cloacina_audit.models.AuditReport` into text: one module per format."""
+"""Turn an :class:`~cloacina_audit.model.report.AuditReport` into text: one module per format."""
 
 from __future__ import annotations
 
-from ..errors import AuditError
-from ..models import AuditReport
-from . import github, html, json, markdown, sarif, text
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.report import AuditReport
+from cloacina_audit.render import github, html, json, markdown, sarif, text
 
 FORMATS: tuple[str, ...] = ("text", "json", "markdown", "sarif", "github", "html")
 

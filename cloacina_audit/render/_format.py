@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..compare import Change, Delta, DistributionChange
-from ..names import canonical_name
-from ..sizes import format_bytes as format_size
-from ..models import (
+from cloacina_audit.model.compare import Change, Delta, DistributionChange
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.units import format_bytes as format_size
+from cloacina_audit.model.report import (
     ImportProbe,
     BudgetResult,
     DistributionFootprint,

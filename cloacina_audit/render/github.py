@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..compare import compute_delta
-from ..models import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
-from ._format import (
+from cloacina_audit.model.compare import compute_delta
+from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
+from cloacina_audit.render._format import (
     KIND_LABELS,
     chain_line,
     display_path,

@@ -9,8 +9,8 @@ from collections.abc import Container
 from dataclasses import dataclass
 from html import escape
 
-from ..compare import Delta, compute_delta
-from ..models import (
+from cloacina_audit.model.compare import Delta, compute_delta
+from cloacina_audit.model.report import (
     AuditReport,
     Comparison,
     ContractResult,
@@ -19,8 +19,8 @@ from ..models import (
     PackageAudit,
     Violation,
 )
-from ..names import canonical_name
-from ._format import (
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.render._format import (
     STATE_LABELS,
     KIND_LABELS,
     budgets_summary,

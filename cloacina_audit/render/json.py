@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..compare import Change, Delta, compute_delta
-from ..models import (
+from cloacina_audit.model.compare import Change, Delta, compute_delta
+from cloacina_audit.model.report import (
     AuditReport,
     BudgetResult,
     ContractResult,
@@ -23,7 +23,7 @@ from ..models import (
     PackageAudit,
 )
 
-from ._format import group_by_statement
+from cloacina_audit.render._format import group_by_statement
 
 SCHEMA_VERSION = 1
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from ..compare import Delta, compute_delta
-from ..models import AuditReport, Comparison, ContractResult, Footprint, PackageAudit
-from ._format import (
+from cloacina_audit.model.compare import Delta, compute_delta
+from cloacina_audit.model.report import AuditReport, Comparison, ContractResult, Footprint, PackageAudit
+from cloacina_audit.render._format import (
     STATE_LABELS,
     KIND_LABELS,
     budgets_summary,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..models import AuditReport, BudgetResult, ContractResult, Finding, ImportStep, PackageAudit
-from ._format import (
+from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, ImportStep, PackageAudit
+from cloacina_audit.render._format import (
     KIND_LABELS,
     chain_line,
     display_path,

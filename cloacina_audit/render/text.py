@@ -10,8 +10,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..compare import Delta, compute_delta
-from ..models import (
+from cloacina_audit.model.compare import Delta, compute_delta
+from cloacina_audit.model.report import (
     AuditReport,
     Comparison,
     ContractResult,
@@ -21,7 +21,7 @@ from ..models import (
     ImportStep,
     PackageAudit,
 )
-from ._format import (
+from cloacina_audit.render._format import (
     STATE_LABELS,
     KIND_LABELS,
     budgets_summary,

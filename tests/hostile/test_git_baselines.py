@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO
 
-from cloacina_audit.gitref import checkout_at
+from cloacina_audit.discover.gitref import checkout_at
 
 from .support import assert_verdict, audit, project
 

@@ -1,0 +1,529 @@
+"""Boundary contracts: where they come from and how they are checked.
+
+Contracts are import-linter contracts, read in import-linter's format and
+checked by import-linter's own contract classes against our graph. Two things
+are added on top:
+
+- for ``forbidden`` contracts the graph also holds the implicit imports Python
+  performs (a module imports its parent package), so a chain that exists only
+  through a parent ``__init__`` is found;
+- each step of a chain is classified (module / function / type_checking /
+  implicit) from the syntax tree; imports of an ignored kind are removed from
+  the graph and the contract checked again, so an ignored import never hides a
+  longer chain that is real.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import copy
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grimp
+from importlinter.configuration import configure as configure_importlinter
+from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
+
+from cloacina_audit.analysis.contracts.chains import chain_rank, forbidden_chains
+from cloacina_audit.discover.config import ImportPolicy, read_importlinter_options
+from cloacina_audit.errors import AuditError
+from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
+from cloacina_audit.model.report import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
+from cloacina_audit.analysis.contracts.symbols import module_file_resolver
+
+_BUILT_IN_TYPES = {
+    "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
+    "layers": "importlinter.contracts.layers.LayersContract",
+    "independence": "importlinter.contracts.independence.IndependenceContract",
+    "protected": "importlinter.contracts.protected.ProtectedContract",
+    "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
+    "forbidden_symbols": "cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract",
+    "allowed_imports": "cloacina_audit.analysis.contracts.allowed_imports.AllowedImportsContract",
+}
+
+#: Contract types checked on the graph with implicit parent imports.
+_RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
+
+_PRESET_DIRS = (
+    Path(__file__).parents[2] / "_contracts",  # installed wheel
+    Path(__file__).parents[3] / "contracts",  # source checkout / editable install
+)
+
+
+@dataclass
+class ContractSpec:
+    options: dict[str, Any]
+    session_options: dict[str, Any]
+    origin: str
+    #: Preset contracts adapt to the graph; user contracts are honoured unchanged.
+    from_preset: bool = False
+    ignored_kinds: frozenset[str] = frozenset({"type_checking"})
+    warnings: list[str] = field(default_factory=list)
+    #: For presets: the audited packages ``{packages}`` stands for.
+    packages: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.options.get("name") or self.options.get("id") or "unnamed contract")
+
+    @property
+    def instructions(self) -> tuple[str, ...]:
+        """The ``instructions`` option, one line each: how to fix a violation."""
+        value = self.options.get("instructions", "")
+        lines = [value] if isinstance(value, str) else list(value)
+        return tuple(line.strip() for line in lines if line.strip())
+
+
+# --- where contracts come from -----------------------------------------------
+
+
+def available_presets() -> list[str]:
+    return sorted({p.stem for d in _PRESET_DIRS if d.is_dir() for p in d.glob("*.ini")})
+
+
+def preset_specs(
+    preset: str,
+    packages: list[str],
+    ignored: frozenset[str],
+    placeholders: dict[str, list[str]] | None = None,
+) -> list[ContractSpec]:
+    """The preset's contracts, ``{packages}`` (and any other ``{name}`` in
+    ``placeholders``) expanded where a value line is exactly that placeholder.
+
+    Without a value, ``{entry}`` (the module a loader imports) stands for the packages
+    and ``{vendored}`` for nothing.
+    """
+    path = next((d / f"{preset}.ini" for d in _PRESET_DIRS if (d / f"{preset}.ini").is_file()), None)
+    if path is None:
+        known = ", ".join(available_presets()) or "none"
+        raise AuditError(f"unknown preset {preset!r} (available: {known})")
+    expansions = {"{packages}": list(packages), "{entry}": list(packages), "{vendored}": []}
+    expansions.update({f"{{{k}}}": list(v) for k, v in (placeholders or {}).items()})
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    specs = []
+    for section in parser.sections():
+        if not section.startswith("importlinter:contract:"):
+            continue
+        options: dict[str, Any] = {"id": section.split(":")[-1]}
+        for key, value in parser[section].items():
+            options[key] = _expand(value, expansions)
+        specs.append(
+            ContractSpec(
+                options=options,
+                session_options={},
+                origin=f"preset:{preset}",
+                from_preset=True,
+                ignored_kinds=ignored,
+                packages=tuple(packages),
+            )
+        )
+    return specs
+
+
+def _expand(value: str, expansions: dict[str, list[str]]) -> str | list[str]:
+    """A parsed option value with placeholder lines replaced by their lists.
+
+    Expansion happens after parsing, so a placeholder in a comment stays a comment,
+    and any number of names (one per line) keeps the file's structure.
+    """
+    lines = value.strip().split("\n")
+    multi_line = len(lines) > 1 or lines[0].strip() in expansions
+    expanded: list[str] = []
+    for line in lines:
+        expanded += expansions.get(line.strip(), [line.strip()])
+    return expanded if multi_line else expanded[0]
+
+
+def user_specs(
+    config_file: Path, ignored: frozenset[str], type_checking: ImportPolicy | None = None
+) -> list[ContractSpec]:
+    """Contracts from an import-linter configuration file, unchanged.
+
+    Unless ``type_checking`` says otherwise, TYPE_CHECKING imports count exactly
+    when lint-imports would count them: unless the configuration sets
+    ``exclude_type_checking_imports``.
+    """
+    user_options = read_importlinter_options(config_file)
+    session = dict(user_options.session_options)
+    if not user_options.contracts_options:
+        raise AuditError(f"{config_file}: import-linter configuration has no contracts")
+    _register_types(session.get("contract_types", []), config_file)
+    if type_checking is None:
+        excluded = str(session.get("exclude_type_checking_imports", "")).lower() == "true"
+        type_checking = "ignore" if excluded else "count"
+    if type_checking == "ignore":
+        ignored = ignored | {"type_checking"}
+    return [
+        ContractSpec(
+            options=dict(options),
+            session_options=session,
+            origin=str(config_file),
+            ignored_kinds=ignored,
+        )
+        for options in user_options.contracts_options
+    ]
+
+
+def _register_types(extra: list[str] | str, origin: Path | str) -> None:
+    """Register import-linter's types, ours, and the configuration's ``contract_types``.
+
+    Custom types are imported from the tool's environment only, never from the
+    working directory: ``python -m cloacina_audit`` puts the cwd first on
+    ``sys.path`` (lint-imports imports from it too), and inside the audited tree
+    that would run the audited code. Whatever they print goes to stderr: stdout
+    is the report's.
+    """
+    entries = [f"{name}: {path}" for name, path in _BUILT_IN_TYPES.items()]
+    entries += [extra] if isinstance(extra, str) else list(extra)
+    for entry in entries:
+        name, _, dotted = entry.partition(":")
+        module_name, _, class_name = dotted.strip().rpartition(".")
+        try:
+            with _stdout_to_stderr(), _without_working_directory():
+                contract_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError):
+            if entry.startswith(tuple(_BUILT_IN_TYPES)):
+                continue  # an older import-linter without this contract type
+            raise AuditError(f"{origin}: cannot load contract type {entry.strip()!r}") from None
+        registry.register(contract_class, name.strip())
+
+
+@contextlib.contextmanager
+def _without_working_directory() -> Iterator[None]:
+    cwd = os.path.realpath(os.getcwd())
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != cwd]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Python-level and file-descriptor-level writes to stdout land on stderr."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+# --- checking ------------------------------------------------------------------
+
+
+def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
+    configure_importlinter()
+    _register_types([], "built-in")
+    plain = package_graph.graph
+    with_implicit = package_graph.with_implicit_parent_imports()
+    results = []
+    # Custom contract types run here: stdout stays the report's.
+    with module_file_resolver(package_graph.module_file), _stdout_to_stderr():
+        for spec in specs:
+            base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
+            results.append(_check_one(spec, base, package_graph))
+    return results
+
+
+def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
+    options, warnings = spec.options, list(spec.warnings)
+    unseen: set[str] = set()  # missing packages the contract would have to look into
+    if spec.from_preset:
+        options, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
+        if options is None:
+            status = "unverified" if unseen else None if applies else "not_applicable"
+            return ContractResult(
+                spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
+                status=status,
+            )
+    session = {
+        **spec.session_options,
+        # Packages that are not installed but whose modules statements name are
+        # graphed like the packages found (see graph._with_not_installed_modules).
+        "root_packages": sorted(set(pg.roots) | {
+            m for m in pg.missing if m in base.modules and not base.is_module_squashed(m)
+        }),
+        "include_external_packages": "True",
+        "exclude_type_checking_imports": str("type_checking" in spec.ignored_kinds),
+    }
+    contract = _instantiate(spec, options, session)
+    graph = base
+    while True:
+        # The contract removes its ignore_imports from the copy it checks: chains
+        # are looked up in that copy.
+        checked = copy.deepcopy(graph)
+        check = _run_check(spec, contract, checked)
+        violations, dropped = _violations(check.metadata, checked, pg, spec.ignored_kinds)
+        if _routes_chains(contract):
+            violations = _import_time_routes(contract, check.metadata, checked, pg, violations)
+        ignorable = {
+            (step.importer, step.imported)
+            for violation in violations
+            for step in violation.chain
+            if _edge_is_ignorable(step, graph, pg, spec.ignored_kinds)
+        }
+        if check.kept or not ignorable:
+            break
+        graph = copy.deepcopy(graph)
+        for importer, imported in ignorable:
+            graph.remove_import(importer=importer, imported=imported)
+    warnings += [str(w) for w in getattr(check, "warnings", [])]
+    kept = bool(check.kept) or (not violations and dropped > 0)
+    status = "unverified" if kept and unseen else None
+    return ContractResult(
+        name=spec.name,
+        type=str(options.get("type")),
+        kept=kept,
+        violations=[] if kept else sorted(violations, key=_rank),
+        warnings=warnings,
+        origin=spec.origin,
+        instructions=spec.instructions,
+        status=status,
+    )
+
+
+def _instantiate(spec: ContractSpec, options: dict[str, Any], session: dict[str, Any]) -> Any:
+    contract_type = options.get("type")
+    if not contract_type:
+        raise AuditError(f"{spec.origin}: contract {spec.name!r} has no type")
+    try:
+        contract_class = registry.get_contract_class(contract_type)
+    except (NoSuchContractType, KeyError):
+        raise AuditError(
+            f"{spec.origin}: contract {spec.name!r} has unknown type {contract_type!r}"
+        ) from None
+    # `instructions` is ours: import-linter 2.x refuses options its contract class lacks.
+    options = {key: value for key, value in options.items() if key != "instructions"}
+    try:
+        return contract_class(name=spec.name, session_options=session, contract_options=options)
+    except InvalidContractOptions as exc:
+        field_name, message = next(iter(exc.errors.items()))
+        raise AuditError(f"{spec.origin}: contract {spec.name!r}: {field_name}: {message}") from None
+
+
+def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> Any:
+    try:
+        return contract.check(graph, verbose=False)
+    except (ValueError, grimp.exceptions.GrimpException) as exc:
+        raise AuditError(f"{spec.origin}: contract {spec.name!r}: {exc}") from None
+
+
+def _fit_preset_to_graph(
+    spec: ContractSpec, graph: grimp.ImportGraph, pg: PackageGraph
+) -> tuple[dict[str, Any] | None, list[str], set[str], bool]:
+    """Drop preset modules the graph does not hold; None when nothing is left to check.
+
+    Also returns the missing packages a dropped module lives in (a forbidden
+    ``cloacina.runtime`` is not "absent" when cloacina is imported but not
+    installed), and whether the contract applies at all: it does not when the
+    graph holds none of the modules it names besides the audited packages (the
+    cloacina preset on a package that never mentions cloacina). When it applies
+    and no forbidden module is in the graph, it is kept: nothing reaches them.
+    """
+    options = dict(spec.options)
+    warnings: list[str] = []
+    unseen: set[str] = set()
+    modules = graph.modules
+    keys = [key for key in ("source_modules", "forbidden_modules") if key in options]
+    applies = False
+    for key in keys:
+        values = options[key]
+        values = [values] if isinstance(values, str) else list(values)
+        kept, absent = [], []
+        for module in values:
+            top = pg.missing_ancestor(module)
+            if module in modules:
+                kept.append(module)
+                applies = applies or module not in spec.packages
+            elif top is not None and top in modules:
+                applies = True
+                if key == "forbidden_modules":
+                    unseen.add(top)
+                warnings.append(
+                    f"cannot look inside {top}: it is imported but not installed, "
+                    f"so {module} was not checked"
+                )
+            else:
+                absent.append(module)
+        options[key] = kept
+        if absent:
+            warnings.append(
+                f"not in the import graph (nothing can reach what is not there): {', '.join(absent)}"
+            )
+    named = [m for key in keys for m in _as_list(spec.options[key]) if m not in spec.packages]
+    # A contract that names no module beyond the audited packages (forbidden_symbols,
+    # allowed_imports) is about the packages themselves: it always applies.
+    applies = applies or not named
+    if not applies:
+        warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
+    if not all(options[key] for key in keys):
+        return None, warnings, unseen, applies
+    return options, warnings, unseen, applies
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _chains(metadata: Any) -> list[list[dict[str, Any]]]:
+    """Every chain in a contract check's metadata, whatever the contract type.
+
+    import-linter's contract types nest their chains differently (forbidden and
+    independence under ``invalid_chains``, layers under routes); each chain is a
+    list of ``{importer, imported, ...}`` links, which is what is looked for.
+    """
+    found: list[list[dict[str, Any]]] = []
+
+    def walk(value: Any) -> None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items = list(value)
+            if items and all(isinstance(i, dict) and {"importer", "imported"} <= set(i) for i in items):
+                found.append(items)
+            else:
+                for item in items:
+                    walk(item)
+
+    walk(metadata)
+    return found
+
+
+def _violations(
+    metadata: Any, graph: grimp.ImportGraph, pg: PackageGraph, ignored: frozenset[str]
+) -> tuple[list[Violation], int]:
+    """The violations in a check's metadata, and how many were dropped as ignored.
+
+    Links of graph contracts are located through the graph. Links that carry
+    their own ``file`` (symbol-level contracts: ``cloaca.DefaultRunner`` is no
+    module of the graph) are taken as they are, and a chain with a step of an
+    ignored kind is dropped, since there is no graph edge to remove.
+    """
+    violations, dropped = [], 0
+    for chain in _chains(metadata):
+        if all("file" in link for link in chain):
+            steps = tuple(_located_step(link) for link in chain)
+            if any(step.kind in ignored for step in steps):
+                dropped += 1
+                continue
+        else:
+            steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
+        violations.append(Violation(chain=steps, reason=str(chain[-1].get("why") or "")))
+    return violations, dropped
+
+
+def _routes_chains(contract: Any) -> bool:
+    """Forbidden contracts with indirect chains: their chains are chosen here (see chains.py)."""
+    return getattr(contract, "type_name", "") == "forbidden" and (
+        str(getattr(contract, "allow_indirect_imports", False)).lower() != "true"
+    )
+
+
+def _import_time_routes(
+    contract: Any,
+    metadata: Any,
+    graph: grimp.ImportGraph,
+    pg: PackageGraph,
+    found: list[Violation],
+) -> list[Violation]:
+    """For each (source, forbidden) pair import-linter found broken, the best-ranked chain
+    of every module pair between them (see chains.py), instead of grimp's hash-ordered pick."""
+    def edge_kind(importer: str, imported: str) -> str:
+        kinds = [kind for kind, _, _ in _candidates(importer, imported, graph, pg)]
+        return max(kinds, key=KIND_STRENGTH.__getitem__, default="module")
+
+    def members(module: str) -> set[str]:
+        if as_packages and module in graph.modules and not graph.is_module_squashed(module):
+            return {module} | graph.find_descendants(module)
+        return {module}
+
+    as_packages = str(getattr(contract, "as_packages", True)).lower() == "true"
+    routed: dict[tuple[str, ...], Violation] = {}
+    for entry in metadata.get("invalid_chains", []):
+        downstream = members(entry["downstream_module"])
+        upstream = members(entry["upstream_module"])
+        for path in forbidden_chains(graph, downstream, upstream, edge_kind):
+            routed.setdefault(path, Violation(chain=tuple(
+                _step(importer, imported, graph, pg) for importer, imported in zip(path, path[1:])
+            )))
+    return list(routed.values()) if routed else found
+
+
+def _rank(violation: Violation) -> tuple[int, int, int, tuple[str, ...]]:
+    """Best chain first (see chains.py), then by module names."""
+    modules = (violation.chain[0].importer, *(step.imported for step in violation.chain))
+    return chain_rank((step.kind for step in violation.chain), modules)
+
+
+def _located_step(link: dict[str, Any]) -> ImportStep:
+    lines = link.get("line_numbers") or (0,)
+    kind = link.get("kind", "module")
+    return ImportStep(
+        importer=str(link["importer"]),
+        imported=str(link["imported"]),
+        file=str(link["file"]),
+        line=int(lines[0]),
+        kind=kind if kind in KIND_STRENGTH else "module",
+        statement=str(link.get("line_contents", "")),
+    )
+
+
+def _candidates(
+    importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGraph
+) -> list[tuple[ImportKind, int, str]]:
+    path = pg.module_file(importer)
+    found: list[tuple[ImportKind, int, str]] = []
+    for detail in graph.get_import_details(importer=importer, imported=imported):
+        if detail["line_contents"] == IMPLICIT:
+            parent_init = imported.replace(".", "/") + "/__init__.py"
+            found.append(("implicit", 1, f"(implicit) importing {importer} runs {parent_init}"))
+        else:
+            line = int(detail["line_number"])
+            found.append((pg.kinds.of_line(path, line), line, str(detail["line_contents"])))
+    return found
+
+
+def _step(importer: str, imported: str, graph: grimp.ImportGraph, pg: PackageGraph) -> ImportStep:
+    path = pg.module_file(importer)
+    candidates = _candidates(importer, imported, graph, pg) or [("module", 1, "")]
+    kind, line, statement = max(candidates, key=lambda c: (KIND_STRENGTH[c[0]], -c[1]))
+    return ImportStep(
+        importer=importer,
+        imported=imported,
+        file=str(path) if path else importer,
+        line=line,
+        kind=kind,
+        statement=statement,
+        not_installed=pg.is_not_installed(imported),
+    )
+
+
+def _edge_is_ignorable(
+    step: ImportStep, graph: grimp.ImportGraph, pg: PackageGraph, ignored: frozenset[str]
+) -> bool:
+    kinds = {kind for kind, _, _ in _candidates(step.importer, step.imported, graph, pg)}
+    return bool(kinds) and kinds <= ignored

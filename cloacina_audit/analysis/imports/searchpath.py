@@ -1,0 +1,87 @@
+"""Where the packages an audited package imports are looked up, without importing them.
+
+grimp normally asks ``importlib.util.find_spec``, which consults the running
+process: its ``sys.path`` and, worse, ``sys.modules``, so a package the tool
+itself has imported (click, rich) would shadow the audited environment's copy.
+:class:`SearchPath` answers the same question from an explicit list of
+directories instead, the way Python's path finder would, and never executes
+anything (``.pth`` files are not processed here: their ``import`` lines run code).
+"""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+from collections.abc import Iterable
+from pathlib import Path
+
+from cloacina_audit.errors import AuditError
+from cloacina_audit.system.interpreter import query_interpreter, search_directories
+
+
+class SearchPath:
+    def __init__(self, directories: Iterable[Path]) -> None:
+        seen: set[Path] = set()
+        self.directories: list[Path] = []
+        for directory in directories:
+            directory = Path(directory)
+            if directory not in seen and directory.is_dir():
+                seen.add(directory)
+                self.directories.append(directory)
+
+    def find_package(self, name: str) -> Path | None:
+        """The directory of top-level regular package ``name``, as ``import name`` would pick.
+
+        A plain module (``six.py``) or an extension module found first shadows
+        later packages, exactly as in Python, and gives None: grimp graphs only
+        packages, so such names stay external nodes.
+
+        A dotted ``name`` is found only as a portion of namespace packages
+        (``airflow/sdk/__init__.py`` with no ``airflow/__init__.py``): what grimp
+        accepts as a root besides top-level packages.
+        """
+        if "." in name:
+            parts = name.split(".")
+            for directory in self.directories:
+                if (directory.joinpath(*parts) / "__init__.py").is_file() and not any(
+                    (directory.joinpath(*parts[:k]) / "__init__.py").is_file()
+                    for k in range(1, len(parts))
+                ):
+                    return directory.joinpath(*parts)
+            return None
+        for directory in self.directories:
+            candidate = directory / name
+            if (candidate / "__init__.py").is_file():
+                return candidate
+            if (directory / f"{name}.py").is_file() or any(directory.glob(f"{name}.*.so")):
+                return None
+        return None
+
+
+def environment_directories(python: str | None) -> list[Path]:
+    """Non-stdlib ``sys.path`` entries of ``python`` (default: the running interpreter).
+
+    Another interpreter is asked with ``site`` off (see :mod:`cloacina_audit.system.interpreter`):
+    its ``.pth`` files are read, never run.
+    """
+    if python is None:
+        # sys.path[0] is where the tool was launched from (the cwd under
+        # ``python -m``, the bin directory of a console script), not the environment.
+        return _without_stdlib(sys.path[1:], sysconfig.get_paths())
+    try:
+        return search_directories(query_interpreter(python))
+    except AuditError as exc:
+        raise AuditError(f"--python {exc}") from None
+
+
+def _without_stdlib(entries: Iterable[str], paths: dict[str, str]) -> list[Path]:
+    stdlib = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
+    kept = []
+    for entry in entries:
+        if not entry or entry.endswith(".zip"):
+            continue
+        path = Path(entry)
+        if path in stdlib or (path.name == "lib-dynload" and path.parent in stdlib):
+            continue
+        kept.append(path)
+    return kept

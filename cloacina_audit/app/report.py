@@ -1,0 +1,280 @@
+"""``footprint`` and ``report``: contracts and footprint of a target, and before/after baselines."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
+from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
+from cloacina_audit.app.check import CheckOptions, check_target, contract_specs
+from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts
+from cloacina_audit.discover.target import Target, discover, open_target
+from cloacina_audit.errors import AuditError, NothingToCheck
+from cloacina_audit.app.footprint import measure_footprint
+from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
+from cloacina_audit.analysis.imports.graph import PackageGraph
+from cloacina_audit.model.report import Finding, Footprint, ImportProbe, PackageAudit, Violation
+from cloacina_audit.analysis.footprint.package import measure_package_footprint
+from cloacina_audit.system.processes import (
+    EXIT_TERMINATED,
+    Terminated,
+    install_worker_signal_handlers,
+    stop_everything,
+    task,
+)
+
+
+@dataclass
+class AuditOptions:
+    check: CheckOptions = field(default_factory=CheckOptions)
+    with_contracts: bool = True
+    env: str = "isolated"
+    probe_runs: int = 3
+    import_timeout: float | None = None
+    progress: bool = False
+    #: A local cloaca wheel to measure instead of downloading the published one.
+    cloaca_wheel: Path | None = None
+
+
+def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
+    with open_target(spec, options.check.config_file) as target:
+        return audit_target(target, options)
+
+
+def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
+    """Contracts (static), then footprint and budgets: the whole audit of one target."""
+    budgets = _budgets(target)  # malformed budgets fail before any slow work
+    audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
+    graph = None
+    if options.with_contracts:  # a wheel or requirement is read from its isolated environment
+        try:
+            audit, graph = check_target(target, options.check)
+        except NothingToCheck as exc:
+            audit.findings.append(Finding(
+                rule="contracts-not-applied", level="warning",
+                message=f"{exc} (only top-level modules): contracts were not applied",
+            ))
+    audit.git_commit = target.git_commit
+    audit.footprint = _footprint(target, options)
+    audit.budgets = evaluate_budgets(budgets, audit.footprint)
+    probe = audit.footprint.import_probe if audit.footprint else None
+    if graph is not None and probe is not None:
+        apply_import_time_evidence(audit, target, options.check, graph, probe)
+    for failure in probe.failed_imports if probe else []:
+        audit.findings.append(Finding(
+            rule="import-failed", level="warning",
+            message=f"import probe: {failure} (not measured: what it would load)",
+        ))
+    return audit
+
+
+def apply_import_time_evidence(
+    audit: PackageAudit, target: Target, options: CheckOptions, graph: PackageGraph,
+    probe: ImportProbe,
+) -> None:
+    """What the probe saw loaded is what runs: a forbidden module loaded while importing
+    a contract's source modules breaks that contract, whatever the static policy ignored.
+
+    The chain shown is the static one with deferred imports counted (the probe proves
+    that it ran); when no static chain explains the load (``importlib``, a plugin), the
+    contract is broken with "loaded at import time". Contracts that allow indirect imports
+    or ignore imports are only broken when a static chain exists: the probe cannot tell
+    which import loaded a module, so it cannot honour those options.
+    """
+    specs = {spec.name: spec for spec in contract_specs(target, options)}
+    for index, result in enumerate(audit.contracts):
+        spec = specs.get(result.name)
+        if spec is None or not result.kept or spec.options.get("type") != "forbidden":
+            continue
+        forbidden = _listed(spec.options.get("forbidden_modules"))
+        sources = _listed(spec.options.get("source_modules"))
+        loaded = {
+            module: loader for module, loader in probe.loaded_by.items()
+            if module in forbidden and _within(loader, sources)
+        }
+        if not loaded:
+            continue
+        shown = ", ".join(f"{module} (importing {loader})" for module, loader in sorted(loaded.items()))
+        chains = _chains_that_ran(spec, graph, target)
+        if chains:
+            result.violations = chains
+            result.warnings.append(
+                f"loaded at import time: {shown}; the chains below run when the package is "
+                "imported, although the static policy ignored them"
+            )
+        elif _listed(spec.options.get("ignore_imports")) or str(
+            spec.options.get("allow_indirect_imports", "")
+        ).lower() == "true":
+            result.warnings.append(
+                f"loaded at import time: {shown}; not counted: this contract ignores imports "
+                "or allows indirect ones, and the probe cannot tell which import loaded it"
+            )
+            continue
+        else:
+            result.warnings.append(
+                f"loaded at import time: {shown}; no static import chain explains it "
+                "(importlib, a plugin or an entry point)"
+            )
+        audit.contracts[index] = replace(result, kept=False)
+
+
+def _chains_that_ran(spec: ContractSpec, graph: PackageGraph, target: Target) -> list[Violation]:
+    """The contract's violations with deferred imports counted (TYPE_CHECKING ones never run)."""
+    counted = replace(spec, ignored_kinds=spec.ignored_kinds & {"type_checking"})
+    try:
+        result = check_contracts([counted], graph)[0]
+    except AuditError:
+        return []
+    return [
+        Violation(chain=tuple(replace(step, file=target.show(step.file)) for step in v.chain))
+        for v in result.violations
+    ]
+
+
+def _listed(value: object) -> list[str]:
+    """An import-linter option as a list: one value, several (one per line), or none."""
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return []
+
+
+def _within(module: str, roots: list[str]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
+
+
+def audit_comparison(
+    before_spec: str, after_spec: str, options: AuditOptions
+) -> tuple[PackageAudit, PackageAudit, str | None]:
+    """Audit the baseline in a second process while this one audits the after version.
+
+    Returns (before, after, the after package's configured target reduction).
+    Relative budgets of the after package are evaluated once both are known.
+    """
+    with _workers(1) as pool:
+        quiet = replace(options, progress=False)
+        before_future = pool.submit(_in_worker, audit_baseline, before_spec, after_spec, quiet)
+        with open_target(after_spec, options.check.config_file) as target:
+            after = audit_target(target, options)
+            before = before_future.result()
+            if after.footprint is not None:  # audit_target always measures one
+                after.budgets = evaluate_budgets(
+                    _budgets(target), after.footprint, before=before.footprint
+                )
+            return before, after, target.config.target_reduction
+
+
+def audit_baseline(before_spec: str, after_spec: str, options: AuditOptions) -> PackageAudit:
+    with baseline(before_spec, after_spec, options.check.config_file) as target:
+        return audit_target(target, options)
+
+
+def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
+    """Audit each target in its own process; they share the environment cache."""
+    if len(specs) == 1:
+        return [audit_path(specs[0], options)]
+    quiet = replace(options, progress=False)  # several spinners on one terminal help nobody
+    with _workers(min(len(specs), 4)) as pool:
+        return list(pool.map(_in_worker, [audit_path] * len(specs), specs, [quiet] * len(specs)))
+
+
+@contextlib.contextmanager
+def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool that is stopped, not waited for, when this process fails or is stopped."""
+    pool = ProcessPoolExecutor(max_workers=count, initializer=install_worker_signal_handlers)
+    try:
+        yield pool
+    except BaseException:
+        # The workers get SIGTERM (they clean up and exit), then whatever is left is killed.
+        stop_everything()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _in_worker(function: Callable[..., PackageAudit], *args: object) -> PackageAudit:
+    try:
+        with task():
+            return function(*args)
+    except Terminated:
+        # The steps' clean-up ran on the way here; exit rather than wait for more work.
+        os._exit(EXIT_TERMINATED)
+
+
+def _budgets(target: Target) -> Budgets:
+    return parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
+
+
+def _footprint(target: Target, options: AuditOptions) -> Footprint:
+    if target.kind == "cloacina_package":
+        return measure_package_footprint(target, cloaca_wheel=options.cloaca_wheel)
+    if target.kind == "importlinter":
+        raise AuditError(f"{target.spec}: a footprint needs a project, wheel, package or requirement")
+    return measure_footprint(
+        target,
+        env=options.env,
+        cache_dir=options.check.cache_dir,
+        forbidden_modules=forbidden_modules(target, options.check),
+        probe_runs=options.probe_runs,
+        timeout=options.import_timeout,
+        progress=options.progress,
+        python=options.check.python if options.env == "current" else None,
+    )
+
+
+def forbidden_modules(target: Target, options: CheckOptions) -> list[str]:
+    """Modules the target's forbidden contracts name: the probe reports which got loaded.
+
+    This is the run-time side of the contracts: it also catches what static
+    analysis cannot see (an entry-point plugin, an ``importlib`` call).
+    """
+    modules: list[str] = []
+    for spec in contract_specs(target, options):
+        if spec.options.get("type") != "forbidden":
+            continue
+        value = spec.options.get("forbidden_modules", [])
+        modules += [value] if isinstance(value, str) else list(value)
+    return sorted(set(modules))
+
+
+# --- baselines -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def baseline(before: str, after: str, config_file: Path | None) -> Iterator[Target]:
+    """The ``--before`` target: a path, a git ref of the after package's repository, or a
+    requirement, tried in that order."""
+    if Path(before).exists():
+        with open_target(before, config_file) as target:
+            yield target
+        return
+    repo = repository_of(Path(after).resolve())
+    if repo is not None and is_commit(repo, before):
+        relative = Path(after).resolve().relative_to(repo)
+        with checkout_at(repo, before) as checkout:
+            old = checkout.tree / relative
+            if not old.exists():
+                raise AuditError(f"--before {before}: {relative} did not exist at that ref")
+            try:
+                with open_target(str(old), config_file, ceiling=checkout.tree) as target:
+                    target.spec = f"{after}@{before}"
+                    target.shown_as[checkout.tree] = f"{repo}@{before}"
+                    target.git_commit = checkout.commit
+                    target.findings += checkout_findings(before, checkout)
+                    yield target
+            except AuditError as exc:  # name the ref, not the temporary directory
+                raise AuditError(str(exc).replace(str(checkout.tree), f"{repo}@{before}")) from None
+        return
+    try:
+        target = discover(before)
+    except AuditError:
+        raise AuditError(
+            f"--before {before}: not a path, a git ref of {after}'s repository, or a requirement"
+        ) from None
+    yield target

@@ -1,0 +1,342 @@
+"""What is PATH? Turn a command-line argument into a :class:`Target`.
+
+Discovery only reads files; it never imports or runs the audited code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cloacina_audit.discover.config import (
+    AuditConfig,
+    audit_config_from_pyproject,
+    find_importlinter_config,
+    project_table,
+    project_version,
+    read_importlinter_options,
+    read_toml,
+    table_at,
+)
+from cloacina_audit.discover.archive import unpack_package_archive
+from cloacina_audit.errors import AuditError
+from cloacina_audit.discover.loader_rules import check_loader_rules, source_roots
+from cloacina_audit.discover.manifest import Manifest, read_manifest
+from cloacina_audit.model.report import Finding
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.discover.requirements import not_found, requirement_name
+
+TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
+
+# Top-level directories that hold no importable package of the project.
+_NOT_PACKAGES = {"tests", "test", "docs", "doc", "examples", "benchmarks", "build", "dist", "scripts"}
+
+
+@dataclass
+class SourceTree:
+    """A project on disk: where its import packages live."""
+
+    root: Path
+    name: str
+    version: str | None
+    packages: list[str]
+    #: Directories that go on sys.path for the packages (the root, or src/).
+    search_paths: list[Path]
+
+
+@dataclass
+class Target:
+    kind: TargetKind
+    #: The argument as the user gave it.
+    spec: str
+    name: str
+    config: AuditConfig = field(default_factory=AuditConfig)
+    #: For projects: the tree itself. None for wheels and requirements.
+    tree: SourceTree | None = None
+    #: Local projects the target depends on through ``[tool.uv.sources]`` paths,
+    #: transitively, keyed by canonical distribution name.
+    path_sources: dict[str, SourceTree] = field(default_factory=dict)
+    #: The parsed pyproject.toml, when there is one.
+    pyproject: dict[str, Any] = field(default_factory=dict)
+    #: Cloacina packages: the validated package.toml and what the loader would refuse.
+    manifest: Manifest | None = None
+    findings: list[Finding] = field(default_factory=list)
+    #: Size of the ``.cloacina`` archive the package came from.
+    archive_bytes: int | None = None
+    #: Directories to show under another name in reports (an archive's temporary
+    #: extraction directory is shown as ``pkg.cloacina!``).
+    shown_as: dict[Path, str] = field(default_factory=dict)
+    #: For a git-ref baseline: the full commit id the ref resolved to.
+    git_commit: str | None = None
+
+    def show(self, file: str) -> str:
+        for directory, label in self.shown_as.items():
+            prefix = str(directory)
+            if file.startswith(prefix):
+                return label + file[len(prefix):]
+        return file
+
+    @property
+    def root(self) -> Path | None:
+        return self.tree.root if self.tree else None
+
+    @property
+    def packages(self) -> list[str]:
+        return self.tree.packages if self.tree else []
+
+
+@contextlib.contextmanager
+def open_target(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Iterator[Target]:
+    """Like :func:`discover`, but also opens ``.cloacina`` archives.
+
+    An archive is unpacked safely into a temporary directory that lives as long
+    as the ``with`` block; the target then reads like a package directory.
+    """
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".cloacina":
+        with unpack_package_archive(path) as unpacked:
+            target = _cloacina_package_target(spec, unpacked.top)
+            target.archive_bytes = path.stat().st_size
+            target.shown_as = {unpacked.top.parent: f"{path.resolve()}!"}
+            if unpacked.ignored:
+                # fidius unpack_package keeps only the directory holding package.toml.
+                target.findings.append(Finding(
+                    rule="archive-ignored-entries", level="warning",
+                    message=f"{path.name}: outside the package directory {unpacked.top.name}/, "
+                            f"ignored by the server: {', '.join(unpacked.ignored)}",
+                ))
+            yield target
+    else:
+        yield discover(spec, config_file, ceiling=ceiling)
+
+
+def discover(
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+) -> Target:
+    """Classify ``spec`` and read what can be read without installing anything.
+
+    ``config_file`` is an import-linter configuration given on the command line;
+    a directory that is not a project but has one is checked the way
+    lint-imports would check it. A subdirectory audits the nearest enclosing
+    target, looked for up to ``ceiling`` (default: the top of the git work tree).
+    """
+    path = Path(spec)
+    if path.is_dir() and config_file is None:
+        spec, path = _nearest_target_dir(spec, path, ceiling)
+    if path.is_dir():
+        root = path.resolve()
+        pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
+        if pyproject is not None and "project" in pyproject:
+            return _project_target(spec, root, pyproject)
+        if (path / "package.toml").is_file():
+            return _cloacina_package_target(spec, root)
+        importlinter_file = config_file or find_importlinter_config(root)
+        if importlinter_file is not None:
+            return _importlinter_target(spec, root, importlinter_file)
+        if pyproject is not None:
+            return _project_target(spec, root, pyproject)
+        raise AuditError(
+            f"{spec}: no pyproject.toml, package.toml or import-linter configuration here "
+            "or in a parent directory"
+        )
+    if path.is_file():
+        if path.suffix == ".whl":
+            return Target(kind="wheel", spec=str(path.resolve()), name=_wheel_name(path))
+        if path.suffix == ".cloacina":
+            raise AuditError(f"{spec}: .cloacina archives are opened with open_target()")
+        raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
+    name = requirement_name(spec)
+    if name is None:
+        raise not_found(spec)
+    return Target(kind="requirement", spec=spec, name=canonical_name(name))
+
+
+def _nearest_target_dir(spec: str, path: Path, ceiling: Path | None) -> tuple[str, Path]:
+    """The directory to audit for ``path``: itself, or the nearest parent that is a target.
+
+    Like ruff finding its pyproject.toml: a subdirectory of a project (or the
+    current directory, when PATH is omitted) audits the project it is in. The
+    walk stops at the top of the git work tree (the first directory holding
+    ``.git``) and at the file-system root. Returns (spec, path) as shown to the user.
+    """
+    start = path.resolve()
+    top = ceiling.resolve() if ceiling is not None else None
+    for directory in (start, *start.parents):
+        if _is_target_dir(directory):
+            if directory == start:
+                return spec, path
+            shown = str(directory) if Path(spec).is_absolute() else os.path.relpath(directory)
+            return shown, Path(shown)
+        if directory == top or (directory / ".git").exists():
+            break
+    return spec, path
+
+
+def _is_target_dir(directory: Path) -> bool:
+    return (
+        (directory / "pyproject.toml").exists()
+        or (directory / "package.toml").is_file()
+        or find_importlinter_config(directory) is not None
+    )
+
+
+def _wheel_name(path: Path) -> str:
+    return canonical_name(path.name.split("-")[0])
+
+
+def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
+    where = f"{spec}/pyproject.toml"
+    config = audit_config_from_pyproject(pyproject, where)
+    tree = read_source_tree(root, pyproject, config.packages)
+    if not tree.packages:
+        raise AuditError(f"{spec}: no Python package found (a directory with __init__.py)")
+    if "project" in pyproject:
+        project_version(pyproject["project"], where)
+    return Target(
+        kind="project",
+        spec=spec,
+        name=tree.name,
+        config=config,
+        tree=tree,
+        path_sources=_path_sources(root, pyproject),
+        pyproject=pyproject,
+    )
+
+
+def _cloacina_package_target(spec: str, root: Path) -> Target:
+    """A Cloacina package: workflow/ and vendor/ on the path, as the server's loader has them."""
+    manifest, findings = read_manifest(root)
+    findings += check_loader_rules(root, manifest)
+    workflow = root / "workflow"
+    packages = source_roots(workflow)
+    if not packages:
+        raise AuditError(f"{spec}: no Python source in workflow/ (a package or a module)")
+    search_paths = [d for d in (workflow, root / "vendor") if d.is_dir()]
+    tree = SourceTree(root=root, name=canonical_name(manifest.name or root.name),
+                      version=manifest.version, packages=packages, search_paths=search_paths)
+    return Target(
+        kind="cloacina_package",
+        spec=spec,
+        name=tree.name,
+        config=AuditConfig(preset="cloaca"),
+        tree=tree,
+        manifest=manifest,
+        findings=findings,
+    )
+
+
+def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
+    """A directory with only an import-linter configuration: its root packages, as lint-imports."""
+    session = read_importlinter_options(config_file).session_options
+    roots = session.get("root_packages") or []
+    roots = [roots] if isinstance(roots, str) else list(roots)
+    if not roots:
+        raise AuditError(f"{config_file}: no root_packages in the import-linter configuration")
+    search_paths = [d for d in (root, root / "src") if d.is_dir()]
+    tree = SourceTree(root=root, name=root.name, version=None, packages=roots,
+                      search_paths=search_paths)
+    return Target(kind="importlinter", spec=spec, name=root.name, tree=tree)
+
+
+def read_source_tree(
+    root: Path, pyproject: dict[str, Any], packages: list[str] | None = None
+) -> SourceTree:
+    where = f"{root}/pyproject.toml"
+    project = project_table(pyproject, where) if "project" in pyproject else {}
+    name = project.get("name") or root.name
+    version = project.get("version")
+    if packages:
+        found = [_locate_package(root, p) for p in packages]
+    else:
+        found = _package_dirs(root, pyproject, name, where)
+    search_paths = sorted({d.parent for d in found}, key=str)
+    return SourceTree(
+        root=root,
+        name=canonical_name(name),
+        version=version,
+        packages=sorted(d.name for d in found),
+        search_paths=search_paths,
+    )
+
+
+def _locate_package(root: Path, package: str) -> Path:
+    for base in (root / "src", root):
+        if (base / package / "__init__.py").is_file():
+            return base / package
+    raise AuditError(f"{root}: configured package {package!r} not found under src/ or the root")
+
+
+def _package_dirs(root: Path, pyproject: dict[str, Any], name: str, where: str) -> list[Path]:
+    declared = _declared_packages(root, pyproject, where)
+    if declared:
+        return declared
+    src = root / "src"
+    if src.is_dir():
+        in_src = _packages_in(src)
+        if in_src:
+            return in_src
+    import_name = re.sub(r"[-.]+", "_", name).lower()
+    if (root / import_name / "__init__.py").is_file():
+        return [root / import_name]
+    return [d for d in _packages_in(root) if d.name not in _NOT_PACKAGES]
+
+
+def _declared_packages(root: Path, pyproject: dict[str, Any], where: str) -> list[Path]:
+    """Packages named in the build backend's own configuration (hatch, setuptools)."""
+    hatch_key = "tool.hatch.build.targets.wheel"
+    candidates = table_at(pyproject, hatch_key, where).get("packages", [])
+    if not isinstance(candidates, list) or not all(isinstance(p, str) for p in candidates):
+        raise AuditError(f"{where}: {hatch_key}.packages must be a list of strings")
+    for entry in candidates:
+        parts = entry.replace("\\", "/").split("/")
+        if entry.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise AuditError(
+                f"{where}: {hatch_key}.packages: {entry!r} is not a directory path "
+                "below the project (no '.', '..' or leading '/')"
+            )
+    # setuptools' packages is a list of dotted names, or a table (find: {...}).
+    setuptools_packages = table_at(pyproject, "tool.setuptools", where).get("packages", [])
+    if isinstance(setuptools_packages, list):
+        top = [p for p in setuptools_packages if isinstance(p, str) and "." not in p]
+        candidates = list(candidates) + top
+    dirs = []
+    for entry in candidates:
+        for base in (root, root / "src"):
+            if (base / entry / "__init__.py").is_file():
+                dirs.append(base / entry)
+                break
+    return dirs
+
+
+def _packages_in(directory: Path) -> list[Path]:
+    return sorted(
+        d for d in directory.iterdir() if d.is_dir() and (d / "__init__.py").is_file()
+    )
+
+
+def _path_sources(root: Path, pyproject: dict[str, Any]) -> dict[str, SourceTree]:
+    """Local path dependencies from ``[tool.uv.sources]``, followed transitively."""
+    found: dict[str, SourceTree] = {}
+    pending = [(root, pyproject)]
+    seen = {root}
+    while pending:
+        project_root, data = pending.pop()
+        sources = table_at(data, "tool.uv.sources", f"{project_root}/pyproject.toml")
+        for dist, source in sources.items():
+            if not isinstance(source, dict) or "path" not in source:
+                continue
+            source_root = (project_root / str(source["path"])).resolve()
+            if source_root in seen or not (source_root / "pyproject.toml").is_file():
+                continue
+            seen.add(source_root)
+            source_data = read_toml(source_root / "pyproject.toml")
+            found[canonical_name(dist)] = read_source_tree(source_root, source_data)
+            pending.append((source_root, source_data))
+    return found

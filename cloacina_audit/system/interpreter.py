@@ -1,0 +1,169 @@
+"""What a Python interpreter says about itself, asked without running any installed code.
+
+The query runs ``python -I -S``: ``-I`` ignores the user's environment and
+site directory, and ``-S`` skips ``site``, because ``site`` executes the
+``import`` lines of every ``.pth`` file in site-packages, and an audited wheel
+may ship one. Without ``site`` nobody reads ``pyvenv.cfg`` either, so the
+script finds a virtual environment's prefix the way ``site.venv`` does, and
+:func:`search_directories` reads the path lines of ``.pth`` files itself,
+never executing their ``import`` lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloacina_audit.errors import AuditError
+from cloacina_audit.system.processes import ProcessTimeout, run
+
+QUERY_TIMEOUT = 60.0
+
+# Only the standard library is imported; ``site`` is imported for its path
+# arithmetic (getsitepackages), not run.
+_QUERY_SCRIPT = r"""
+import json, os, platform, site, sys, sysconfig
+impl = sys.implementation
+version = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+if impl.version.releaselevel != "final":
+    version += impl.version.releaselevel[0] + str(impl.version.serial)
+# As site.venv (Lib/site.py) does: pyvenv.cfg next to the executable or one level up.
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+venv_prefix = os.path.dirname(exe_dir)
+config = None
+for candidate in (os.path.join(exe_dir, "pyvenv.cfg"), os.path.join(venv_prefix, "pyvenv.cfg")):
+    if os.path.isfile(candidate):
+        config = candidate
+        break
+system_site = True
+if config is None:
+    prefix = sys.prefix
+    prefixes = [sys.prefix, sys.exec_prefix]
+else:
+    prefix = venv_prefix
+    with open(config, encoding="utf-8") as handle:
+        for line in handle:
+            key, sep, value = line.partition("=")
+            if sep and key.strip().lower() == "include-system-site-packages":
+                system_site = value.strip().lower() == "true"
+    prefixes = [prefix] + ([sys.base_prefix, sys.base_exec_prefix] if system_site else [])
+where = {"base": prefix, "platbase": prefix, "installed_base": prefix, "installed_platbase": prefix}
+paths = sysconfig.get_paths(vars=where)
+print(json.dumps({
+    "executable": sys.executable,
+    "base_executable": os.path.realpath(getattr(sys, "_base_executable", sys.executable)),
+    "prefix": prefix,
+    "version": sys.version,
+    "cache_tag": impl.cache_tag,
+    "platform": sysconfig.get_platform(),
+    "site_packages": [paths["purelib"], paths["platlib"]],
+    "site_directories": site.getsitepackages(list(dict.fromkeys(prefixes))),
+    "markers": {
+        "implementation_name": impl.name,
+        "implementation_version": version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """What an interpreter says about itself (see ``_QUERY_SCRIPT``)."""
+
+    executable: str
+    base_executable: str
+    prefix: str
+    version: str
+    cache_tag: str
+    platform: str
+    #: Where this environment installs distributions (purelib, platlib).
+    site_packages: tuple[str, ...]
+    markers: dict[str, str] = field(hash=False)
+    #: Every site directory ``site`` would add (a venv's own, then the system's if it is included).
+    site_directories: tuple[str, ...] = ()
+
+    @property
+    def short_version(self) -> str:
+        return self.version.split()[0]
+
+
+def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
+    """Ask ``python`` for its paths and marker values, with ``site`` off (no ``.pth`` runs)."""
+    try:
+        completed = run([python, "-I", "-S", "-c", _QUERY_SCRIPT], timeout=QUERY_TIMEOUT)
+    except ProcessTimeout:
+        raise AuditError(f"{python}: the interpreter gave no answer within {QUERY_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise AuditError(f"{python}: cannot run this Python interpreter: {exc.strerror or exc}") from None
+    if completed.returncode != 0:
+        raise AuditError(f"{python}: not a working Python interpreter: {_last_line(completed.stderr)}")
+    try:
+        data = json.loads(completed.stdout.strip().splitlines()[-1])
+        return Interpreter(
+            executable=data["executable"],
+            base_executable=data["base_executable"],
+            prefix=data["prefix"],
+            version=data["version"],
+            cache_tag=data["cache_tag"] or "",
+            platform=data["platform"],
+            site_packages=tuple(dict.fromkeys(data["site_packages"])),
+            markers=data["markers"],
+            site_directories=tuple(dict.fromkeys(data["site_directories"])),
+        )
+    except (ValueError, IndexError, KeyError, TypeError):
+        raise AuditError(f"{python}: not a working Python interpreter") from None
+
+
+def search_directories(interpreter: Interpreter) -> list[Path]:
+    """The non-stdlib ``sys.path`` entries ``site`` would give: site directories and the
+    directories their ``.pth`` files name (``import`` lines are skipped, never run)."""
+    found: list[Path] = []
+    for site_dir in interpreter.site_directories:
+        directory = Path(site_dir)
+        if not directory.is_dir():
+            continue
+        found.append(directory)
+        try:
+            pth_files = sorted(p for p in directory.iterdir() if p.name.endswith(".pth"))
+        except OSError:
+            continue
+        for pth in pth_files:
+            found += _pth_directories(pth, directory)
+    return list(dict.fromkeys(found))
+
+
+def _pth_directories(pth: Path, site_dir: Path) -> list[Path]:
+    """As ``site.addpackage``: each line not a comment nor an ``import`` is a directory."""
+    try:
+        if not pth.is_file():
+            return []
+        with open(pth, "rb") as handle:
+            text = handle.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return []
+    directories = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith(("#", "import ", "import\t")):
+            continue
+        directory = site_dir / line.rstrip()
+        if directory.is_dir():
+            directories.append(directory)
+    return directories
+
+
+def _last_line(text: str) -> str:
+    for line in reversed(text.strip().splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
