@@ -54,7 +54,7 @@ _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 def declared_requirements(target: Target) -> list[str]:
     """The runtime requirements of the project and of its local path sources,
     the path sources themselves excluded (their trees are on the search path)."""
-    if target.kind != "project":
+    if not target.built_from_source:
         return []
     documents = [(target.spec, target.pyproject)]
     for name, tree in sorted(target.path_sources.items()):

@@ -58,7 +58,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from cloacina_audit.discover.target import Target
+from cloacina_audit.discover.target import InstallSource, Target
 from cloacina_audit.errors import AuditError
 from cloacina_audit.discover.requirements import local_file
 from cloacina_audit.system.interpreter import Interpreter, query_interpreter
@@ -195,15 +195,15 @@ def environment_key(
     feed("install", f"link={LINK_MODE} compile={compile_bytecode} editable=no")
     feed("uv", uv)
     feed("python", "\n".join([interpreter.base_executable, interpreter.version, interpreter.platform]))
-    feed("kind", target.kind)
-    if target.kind == "project" and target.tree is not None:
+    source = _install_source(target)
+    feed("kind", source.label)
+    if source.project is not None and target.tree is not None:
         _feed_tree(feed, "project", target.tree.root)
         for name, tree in sorted(target.path_sources.items()):
             _feed_tree(feed, f"source:{name}", tree.root)
-    elif target.kind == "wheel":
-        wheel = Path(target.spec)
-        feed("wheel-name", wheel.name)
-        feed("wheel", _file_digest(wheel))
+    elif source.wheel is not None:
+        feed("wheel-name", source.wheel.name)
+        feed("wheel", _file_digest(source.wheel))
     else:
         feed("requirement", target.spec)
         local = local_file(target.spec)  # name @ file:///…: the file's bytes, not just its URL
@@ -213,6 +213,12 @@ def environment_key(
         if os.environ.get(variable):
             feed(f"env:{variable}", os.environ[variable])
     return digest.hexdigest()[:32]
+
+
+def _install_source(target: Target) -> InstallSource:
+    if target.install is None:
+        raise AuditError(f"{target.spec}: nothing to install into an environment")
+    return target.install
 
 
 def _feed_tree(feed: Callable[[str, str | bytes], None], label: str, root: Path) -> None:
@@ -417,7 +423,7 @@ def _sources(target: Target) -> Iterator[Path | None]:
     :func:`project_files` selects (the ones the key hashes) are copied. A build that
     needs ``.git`` (setuptools-scm) must be given its version another way.
     """
-    if target.kind != "project" or target.tree is None:
+    if _install_source(target).project is None or target.tree is None:
         yield None
         return
     roots = [target.tree.root.resolve(), *(t.root.resolve() for t in target.path_sources.values())]
