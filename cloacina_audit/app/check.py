@@ -17,7 +17,7 @@ from cloacina_audit.discover.target import SourceTree, Target
 from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.analysis.imports.graph import PackageGraph, build_package_graph, graph_root
 from cloacina_audit.discover.loader_rules import resolve_entry_module, vendored_names
-from cloacina_audit.model.report import ContractResult, Finding, PackageAudit, Violation
+from cloacina_audit.model.report import ContractResult, Finding, PackageAudit
 from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"

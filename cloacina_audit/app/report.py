@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
@@ -19,7 +19,7 @@ from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
 from cloacina_audit.analysis.imports.graph import PackageGraph
-from cloacina_audit.model.report import Finding, Footprint, ImportProbe, PackageAudit, Violation
+from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,
     Terminated,
