@@ -55,7 +55,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
     if graph is not None and audit.footprint is not None and audit.footprint.requires:
-        audit.costs = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
+        audit.costs, audit.costs_together = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
     for failure in probe.failed_imports if probe else []:
         audit.findings.append(Finding(
             rule="import-failed", level="warning",

@@ -206,6 +206,8 @@ class PackageAudit:
     #: What removing each offending statement saves (see model/cost.py), ranked; None when
     #: the footprint or the import graph was not measured.
     costs: "list[StatementCost] | None" = None
+    #: What removing every offending statement saves (``importer`` and ``file`` empty).
+    costs_together: "StatementCost | None" = None
 
     @property
     def contracts_kept(self) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cloacina_audit.render.cost import saving_suffix
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, ImportStep, PackageAudit
 from cloacina_audit.render._format import (
     KIND_LABELS,
@@ -103,6 +104,7 @@ def _violation_results(
         text = f"{contract.name}: {chain_line(group.best)}"
         if group.others:
             text += f" (and {plural(group.others, 'other chain')} from this statement)"
+        text += saving_suffix(audit, first)
         results.append(
             {
                 "ruleId": rule_id,

@@ -10,6 +10,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.model.compare import Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
@@ -109,6 +110,10 @@ def _package(console: Console, audit: PackageAudit, detail: int) -> None:
         _findings(console, audit, findings)
     if audit.footprint is not None:
         _footprint(console, audit.footprint, detail)
+    if audit.costs:
+        console.print(Text("Cost of each offending statement (what removing it alone saves)", "bold"))
+        for where, saved in cost_rows(audit):
+            console.print(Text.assemble("  ", (where, "cyan"), f"  {saved}"))
     if audit.budgets:
         _budgets(console, audit, detail)
     console.print()

@@ -120,8 +120,8 @@ def offending_keys(contracts: Iterable[ContractResult]) -> dict[Key, tuple[str, 
 def statement_costs(
     pg: PackageGraph, packages: Sequence[str], footprint: Footprint,
     contracts: Sequence[ContractResult],
-) -> list[StatementCost]:
-    """What removing each offending statement saves, most expensive first."""
+) -> tuple[list[StatementCost], StatementCost]:
+    """What removing each offending statement saves, most expensive first; and all of them."""
     reach = Reach(pg, packages, footprint)
     offending = offending_keys(contracts)
     sizes = reach.unit_costs()
@@ -139,5 +139,11 @@ def statement_costs(
             shared_bytes=total((reached & result.together) - saved, sizes)[0],
             kept_bytes=total(reached & result.kept, sizes)[0],
         ))
-    return rank(costs)
+    size, native, modules = total(result.together, sizes)
+    both = StatementCost(
+        importer="", line=0, file="", statement="", reaches=sorted(result.together),
+        distributions=sorted(result.together), bytes=size, native_files=native,
+        modules=modules if probed else None, shared_bytes=0, kept_bytes=0,
+    )
+    return rank(costs), both
 
