@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
 from cloacina_audit.model.cost import (
-    StatementCost, UnitCost, attribute, rank, total,
+    StatementCost, UnitCost, attribute, rank, reachable, total,
 )
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.report import ContractResult, Footprint
@@ -147,3 +147,57 @@ def statement_costs(
     )
     return rank(costs), both
 
+
+
+def routes_to(reach: Reach, dist: str) -> list[dict[str, object]]:
+    """Every statement of the package's own code that reaches ``dist``, with one route each:
+    ``imports`` (modules, when an import chain gets there) and ``requires`` (distributions,
+    from the first one the statement imports, through Requires-Dist)."""
+    target = canonical_name(dist)
+    requires = reach.footprint.requires
+    routes = []
+    for key in sorted(reach.statements):
+        direct = reach.statements[key]
+        if target not in reachable(direct, requires):
+            continue
+        imports: list[str] = []
+        for imported in sorted(reach.imported[key]):
+            parents = reach.modules_from(imported)
+            hit = next((m for m in parents if reach.owner(m) == target), None)
+            if hit is not None:
+                while hit is not None:
+                    imports.insert(0, hit)
+                    hit = parents[hit]
+                break
+        via: list[str] = []
+        if not imports:
+            via = _requirement_path(sorted(direct), target, requires)
+        first = sorted(reach.imported[key])[0]
+        statement = next((
+            str(d["line_contents"]) for d in reach.graph.get_import_details(
+                importer=key[0], imported=first) if int(d["line_number"]) == key[1]
+        ), "")
+        routes.append({
+            "importer": key[0], "line": key[1], "statement": statement,
+            "imports": imports, "requires": via,
+        })
+    return routes
+
+
+def _requirement_path(starts: list[str], target: str, requires: dict[str, list[str]]) -> list[str]:
+    parents: dict[str, str | None] = {s: None for s in starts}
+    pending = list(starts)
+    while pending:
+        name = pending.pop(0)
+        if name == target:
+            path: list[str] = []
+            current: str | None = name
+            while current is not None:
+                path.insert(0, current)
+                current = parents[current]
+            return path
+        for dependency in requires.get(name, []):
+            if dependency not in parents:
+                parents[dependency] = name
+                pending.append(dependency)
+    return []
