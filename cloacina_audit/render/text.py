@@ -113,7 +113,8 @@ def _package(console: Console, audit: PackageAudit, detail: int) -> None:
     if audit.costs:
         console.print(Text("Cost of each offending statement (what removing it alone saves)", "bold"))
         for where, saved in cost_rows(audit):
-            console.print(Text.assemble("  ", (where, "cyan"), f"  {saved}"))
+            console.print(Text.assemble("  ", (where, "cyan")))
+            console.print(Text(f"    {saved}"))
     if audit.budgets:
         _budgets(console, audit, detail)
     console.print()

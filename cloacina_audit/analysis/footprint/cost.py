@@ -30,7 +30,10 @@ class Reach:
 
     def __init__(self, pg: PackageGraph, packages: Sequence[str], footprint: Footprint) -> None:
         self.pg, self.footprint = pg, footprint
-        self.packages = tuple(packages)
+        root = canonical_name(footprint.package.name) if footprint.package else ""
+        # A wheel or a requirement: its own import names, from its metadata.
+        self.packages = tuple(packages) or tuple(
+            sorted(top for top, owner in footprint.import_owners.items() if owner == root))
         self.graph = pg.with_implicit_parent_imports()
         self._memo: dict[str, set[str]] = {}
         self.statements: dict[Key, set[str]] = {}

@@ -358,7 +358,7 @@ def measure_closure(
         },
         import_owners={
             top: name
-            for name in reversed(closure.members)
+            for name in [*reversed(closure.members), root]
             if (dist := installed.get(name)) is not None
             for top in import_names(dist)
         },
