@@ -379,7 +379,27 @@ def _fit_preset_to_graph(
         warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
     if not all(options[key] for key in keys):
         return None, warnings, unseen, applies
+    if "forbidden_modules" in options and "source_modules" in options:
+        options["source_modules"] = _around(options["source_modules"], options["forbidden_modules"],
+                                            graph)
     return options, warnings, unseen, applies
+
+
+def _around(sources: list[str], forbidden: list[str], graph: grimp.ImportGraph) -> list[str]:
+    """A preset's source package that holds a forbidden one (prefect holds prefect.cli)
+    stands for its parts outside it: the forbidden module may not be imported by the
+    rest of its own package. (Its parent's ``__init__`` then is not a source.)"""
+    def overlaps(module: str) -> bool:
+        return any(f == module or f.startswith(module + ".") for f in forbidden)
+
+    found: list[str] = []
+    for source in sources:
+        if not overlaps(source):
+            found.append(source)
+            continue
+        children = sorted(graph.find_children(source))
+        found += _around([c for c in children if c not in forbidden], forbidden, graph)
+    return found
 
 
 def _as_list(value: Any) -> list[str]:
