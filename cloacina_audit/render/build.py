@@ -67,16 +67,17 @@ from cloacina_audit.render.view import (
 def build_view(report: AuditReport, detail: int = 0) -> ReportView:
     """Every section of the report, computed once from ``report`` at the given detail."""
     comparison = report.comparison
+    packages = tuple(_package(i, audit, detail) for i, audit in enumerate(report.packages))
     return ReportView(
         tool_version=report.tool_version,
         detail=detail,
-        packages=tuple(_package(i, audit, detail) for i, audit in enumerate(report.packages)),
+        packages=packages,
         comparison=None if comparison is None else _comparison(comparison),
         hides_chains=any(
-            group.others
-            for audit in report.packages
-            for contract in audit.contracts
-            for group in group_by_statement(contract.violations)
+            statement.hidden
+            for package in packages
+            for contract in package.contracts
+            for statement in contract.statements
         ),
         result=summary_line(report.packages),
         measured=tuple((a.name, a.footprint) for a in report.packages if a.footprint),

@@ -190,6 +190,6 @@ class ReportView:
     detail: int  #: -1 (``--quiet``), 0, or 1 (``--verbose``)
     packages: tuple[PackageView, ...]
     comparison: ComparisonView | None
-    hides_chains: bool  #: a statement has chains not shown (``-v`` shows them)
+    hides_chains: bool  #: a statement shown has chains that are not (``-v`` shows them)
     result: str  #: the last line: contracts, statements, budgets, errors
     measured: tuple[tuple[str, Footprint], ...]  #: each package's footprint, to chart
