@@ -17,7 +17,8 @@ import click
 
 from cloacina_audit import __version__
 from cloacina_audit.system.cachedir import cache_root
-from cloacina_audit.app.check import CheckOptions, check_target
+from cloacina_audit.app.kinds import check_target
+from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.target import open_target
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
@@ -26,7 +27,7 @@ from cloacina_audit.system.processes import EXIT_TERMINATED, Terminated, install
 from cloacina_audit.render import FORMATS, render
 
 if TYPE_CHECKING:
-    from cloacina_audit.app.report import AuditOptions
+    from cloacina_audit.app.options import AuditOptions
 
 _CHECK_FORMATS = ("text", "json", "sarif", "github")
 _FOOTPRINT_FORMATS = ("text", "json", "markdown", "github", "html")
@@ -204,7 +205,7 @@ def _timeout(_ctx: click.Context, _param: click.Parameter, value: float | None) 
 
 
 def _audit_options(kwargs: dict, out: _Output, with_contracts: bool) -> AuditOptions:
-    from cloacina_audit.app.report import AuditOptions
+    from cloacina_audit.app.options import AuditOptions
 
     return AuditOptions(
         check=_check_options(kwargs),

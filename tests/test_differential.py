@@ -39,7 +39,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cloacina_audit import __version__
-from cloacina_audit.app.check import CheckOptions, check_target
+from cloacina_audit.app.kinds import check_target
+from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.target import discover
 from cloacina_audit.model.report import KIND_STRENGTH, AuditReport
 from cloacina_audit.render.json import report_to_dict

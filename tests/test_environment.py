@@ -14,15 +14,13 @@ from packaging.markers import default_environment
 
 from cloacina_audit.discover.target import discover
 from cloacina_audit.analysis.footprint.distributions import installed_distributions
+from cloacina_audit.environment.cache_key import environment_key
 from cloacina_audit.environment.isolated import (
     current_environment,
-    environment_key,
     isolated_environment,
     resolve_interpreter,
-    uv_error_line,
-    uv_version,
-    uv_binary,
 )
+from cloacina_audit.environment.uv import uv_binary, uv_error_line, uv_version
 from cloacina_audit.errors import AuditError
 from cloacina_audit.app.footprint import measure_footprint
 

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
 from cloacina_audit.model.budgets import parse_budgets
-from cloacina_audit.discover.config import ImportPolicy, find_importlinter_config
+from cloacina_audit.app.options import CheckOptions
+from cloacina_audit.discover.config import find_importlinter_config
 from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts, preset_specs, user_specs
 from cloacina_audit.environment.dependency_env import MissingPolicy, dependency_directories
 from cloacina_audit.discover.target import SourceTree, Target
 from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.analysis.imports.graph import PackageGraph, build_package_graph, graph_root
 from cloacina_audit.discover.loader_rules import resolve_entry_module, vendored_names
-from cloacina_audit.model.report import ContractResult, Finding, PackageAudit, Violation
+from cloacina_audit.model.report import ContractResult, Finding, PackageAudit
 from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
 
 DEFAULT_PRESET = "cloacina"
-
-
-@dataclass
-class CheckOptions:
-    #: Interpreter whose environment provides the third-party packages (default: ours).
-    python: str | None = None
-    #: An import-linter configuration to use instead of the one found in the project.
-    config_file: Path | None = None
-    #: Overrides ``[tool.cloacina-audit] preset``; "none" disables presets.
-    preset: str | None = None
-    type_checking_imports: ImportPolicy | None = None
-    deferred_imports: ImportPolicy | None = None
-    cache_dir: Path | None = None
-    #: What to do when declared dependencies are not installed where check runs.
-    missing_dependencies: MissingPolicy = "resolve"
 
 
 def search_path_for(
@@ -50,7 +36,7 @@ def search_path_for(
     for tree in target.path_sources.values():
         directories += tree.search_paths
     directories += dependencies or []
-    if target.kind not in ("wheel", "requirement"):
+    if not target.installed_only:
         directories += environment
     return SearchPath(directories)
 
@@ -82,7 +68,7 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
 def _placeholders(target: Target) -> dict[str, list[str]]:
     """``{vendored}``: top-level names in vendor/; ``{entry}``: the module the server
     imports (``entry_module``), or the packages when it does not resolve."""
-    if target.kind != "cloacina_package" or target.root is None:
+    if target.manifest is None or target.root is None:
         return {"vendored": [], "entry": target.packages}
     entry = target.manifest.entry_module if target.manifest else None
     resolves = entry is not None and resolve_entry_module(target.root / "workflow", entry)
@@ -90,15 +76,16 @@ def _placeholders(target: Target) -> dict[str, list[str]]:
             "entry": [entry] if resolves and entry else target.packages}
 
 
-def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
+def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
+    """Contracts of a Python target, on the graph of everything its sources reach."""
     if target.tree is None:
         with _installed(target, options) as installed:
-            return check_target(installed, options)
+            return check_python(installed, options)
     # A broken budget must fail the fast pre-commit check too, not only footprint.
     parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
     specs = contract_specs(target, options)
-    installed = target.kind in ("wheel", "requirement")  # their environment is the search path
-    environment = [] if installed else environment_directories(options.python)
+    # A wheel's or requirement's own environment is its search path.
+    environment = [] if target.installed_only else environment_directories(options.python)
     with dependency_directories(
         target, environment, options.missing_dependencies, options.cache_dir, options.python
     ) as (dependencies, unresolved):
@@ -106,7 +93,7 @@ def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         # Like lint-imports, an import-linter-only directory is graphed from its root
         # packages alone; a workflow package is followed into everything it reaches.
         package_graph = build_package_graph(
-            target.packages, search, options.cache_dir, follow=target.kind != "importlinter"
+            target.packages, search, options.cache_dir, follow=target.follows_imports
         )
         results = check_contracts(specs, package_graph)
     _unverified(target, results, package_graph, unresolved, options.missing_dependencies)
@@ -193,7 +180,8 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
         tree = SourceTree(root=site[0], name=target.name, version=dist.version,
                           packages=packages, search_paths=site)
         # The installed environment is the search path: no other interpreter's packages.
-        yield replace(target, tree=tree, path_sources={})
+        # Shown as site-packages/…: the same report wherever the cache lives.
+        yield replace(target, tree=tree, path_sources={}, shown_as={site[0]: "site-packages"})
 
 
 def _shown(result: ContractResult, target: Target) -> ContractResult:

@@ -86,7 +86,7 @@ def _measure_closure(
         return measure_closure(
             installed, target.name, environment.markers, root_extras=_extras(target)
         )
-    if target.kind != "project":
+    if not target.built_from_source:
         raise AuditError(f"{target.spec}: {target.name} is not installed in {environment.describe()}")
     # A project measured in an environment that lacks it: its declared
     # dependencies stand in for the metadata of the missing distribution.
@@ -100,9 +100,9 @@ def _measure_closure(
 
 
 def _extras(target: Target) -> set[str]:
-    if target.kind != "requirement":
+    if target.install is None or target.install.requirement is None:
         return set()
-    return set(Requirement(target.spec).extras)
+    return set(Requirement(target.install.requirement).extras)
 
 
 def _declared_requirements(target: Target) -> list[Requirement]:
@@ -135,7 +135,7 @@ def _submodules(target: Target, installed: dict[str, InstalledDistribution]) -> 
     the source tree. ``__main__`` modules are left out: importing one runs a program.
     Wheels and requirements are imported by their top-level names only.
     """
-    if target.kind != "project" or not target.packages:
+    if not target.built_from_source or not target.packages:
         return []
     dist = installed.get(target.name)
     if dist is not None:

@@ -6,20 +6,20 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
 from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
-from cloacina_audit.app.check import CheckOptions, check_target, config_file, contract_specs
+from cloacina_audit.app.check import config_file, contract_specs
+from cloacina_audit.app.kinds import kind_of
+from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts
 from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
-from cloacina_audit.app.footprint import measure_footprint
 from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
 from cloacina_audit.analysis.imports.graph import PackageGraph
-from cloacina_audit.model.report import Finding, Footprint, ImportProbe, PackageAudit, Violation
-from cloacina_audit.analysis.footprint.package import measure_package_footprint
+from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,
     Terminated,
@@ -27,18 +27,6 @@ from cloacina_audit.system.processes import (
     stop_everything,
     task,
 )
-
-
-@dataclass
-class AuditOptions:
-    check: CheckOptions = field(default_factory=CheckOptions)
-    with_contracts: bool = True
-    env: str = "isolated"
-    probe_runs: int = 3
-    import_timeout: float | None = None
-    progress: bool = False
-    #: A local cloaca wheel to measure instead of downloading the published one.
-    cloaca_wheel: Path | None = None
 
 
 def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
@@ -53,7 +41,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     graph = None
     if options.with_contracts:  # a wheel or requirement is read from its isolated environment
         try:
-            audit, graph = check_target(target, options.check)
+            audit, graph = kind_of(target).check(target, options.check)
         except NothingToCheck as exc:
             audit.findings.append(Finding(
                 rule="contracts-not-applied", level="warning",
@@ -61,7 +49,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
             ))
     audit.git_commit = target.git_commit
     audit.config_file = config_file(target)
-    audit.footprint = _footprint(target, options)
+    audit.footprint = kind_of(target).footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     probe = audit.footprint.import_probe if audit.footprint else None
     if graph is not None and probe is not None:
@@ -210,38 +198,6 @@ def _in_worker(function: Callable[..., PackageAudit], *args: object) -> PackageA
 
 def _budgets(target: Target) -> Budgets:
     return parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
-
-
-def _footprint(target: Target, options: AuditOptions) -> Footprint:
-    if target.kind == "cloacina_package":
-        return measure_package_footprint(target, cloaca_wheel=options.cloaca_wheel)
-    if target.kind == "importlinter":
-        raise AuditError(f"{target.spec}: a footprint needs a project, wheel, package or requirement")
-    return measure_footprint(
-        target,
-        env=options.env,
-        cache_dir=options.check.cache_dir,
-        forbidden_modules=forbidden_modules(target, options.check),
-        probe_runs=options.probe_runs,
-        timeout=options.import_timeout,
-        progress=options.progress,
-        python=options.check.python if options.env == "current" else None,
-    )
-
-
-def forbidden_modules(target: Target, options: CheckOptions) -> list[str]:
-    """Modules the target's forbidden contracts name: the probe reports which got loaded.
-
-    This is the run-time side of the contracts: it also catches what static
-    analysis cannot see (an entry-point plugin, an ``importlib`` call).
-    """
-    modules: list[str] = []
-    for spec in contract_specs(target, options):
-        if spec.options.get("type") != "forbidden":
-            continue
-        value = spec.options.get("forbidden_modules", [])
-        modules += [value] if isinstance(value, str) else list(value)
-    return sorted(set(modules))
 
 
 # --- baselines -----------------------------------------------------------------

@@ -31,7 +31,8 @@ from cloacina_audit.model.report import Finding
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.discover.requirements import not_found, requirement_name
 
-TargetKind = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
+#: The kinds discovery tells apart; what the commands do with each is in app/kinds/.
+KindName = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
 
 # Top-level directories that hold no importable package of the project.
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "examples", "benchmarks", "build", "dist", "scripts"}
@@ -49,9 +50,23 @@ class SourceTree:
     search_paths: list[Path]
 
 
+@dataclass(frozen=True)
+class InstallSource:
+    """What uv installs into an isolated environment for a target: exactly one of these."""
+
+    #: A project, built from a copy of its tree (with its path sources).
+    project: Path | None = None
+    wheel: Path | None = None
+    requirement: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "project" if self.project else "wheel" if self.wheel else "requirement"
+
+
 @dataclass
 class Target:
-    kind: TargetKind
+    kind: KindName
     #: The argument as the user gave it.
     spec: str
     name: str
@@ -73,6 +88,11 @@ class Target:
     shown_as: dict[Path, str] = field(default_factory=dict)
     #: For a git-ref baseline: the full commit id the ref resolved to.
     git_commit: str | None = None
+    #: What an isolated environment installs for it; None when nothing can be installed.
+    install: InstallSource | None = None
+    #: False for an import-linter-only directory: like lint-imports, its graph holds
+    #: its root packages alone; every other target is followed into what it reaches.
+    follows_imports: bool = True
 
     def show(self, file: str) -> str:
         for directory, label in self.shown_as.items():
@@ -88,6 +108,16 @@ class Target:
     @property
     def packages(self) -> list[str]:
         return self.tree.packages if self.tree else []
+
+    @property
+    def built_from_source(self) -> bool:
+        """A project: an isolated environment builds it from a copy of its tree."""
+        return self.install is not None and self.install.project is not None
+
+    @property
+    def installed_only(self) -> bool:
+        """A wheel or a requirement: read where it is installed, in its own environment."""
+        return self.install is not None and self.install.project is None
 
 
 @contextlib.contextmanager
@@ -148,14 +178,17 @@ def discover(
         )
     if path.is_file():
         if path.suffix == ".whl":
-            return Target(kind="wheel", spec=str(path.resolve()), name=_wheel_name(path))
+            wheel = path.resolve()
+            return Target(kind="wheel", spec=str(wheel), name=_wheel_name(path),
+                          install=InstallSource(wheel=wheel))
         if path.suffix == ".cloacina":
             raise AuditError(f"{spec}: .cloacina archives are opened with open_target()")
         raise AuditError(f"{spec}: not a project directory, wheel or .cloacina archive")
     name = requirement_name(spec)
     if name is None:
         raise not_found(spec)
-    return Target(kind="requirement", spec=spec, name=canonical_name(name))
+    return Target(kind="requirement", spec=spec, name=canonical_name(name),
+                  install=InstallSource(requirement=spec))
 
 
 def _nearest_target_dir(spec: str, path: Path, ceiling: Path | None) -> tuple[str, Path]:
@@ -207,6 +240,7 @@ def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
         tree=tree,
         path_sources=_path_sources(root, pyproject),
         pyproject=pyproject,
+        install=InstallSource(project=root),
     )
 
 
@@ -242,7 +276,7 @@ def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
     search_paths = [d for d in (root, root / "src") if d.is_dir()]
     tree = SourceTree(root=root, name=root.name, version=None, packages=roots,
                       search_paths=search_paths)
-    return Target(kind="importlinter", spec=spec, name=root.name, tree=tree)
+    return Target(kind="importlinter", spec=spec, name=root.name, tree=tree, follows_imports=False)
 
 
 def read_source_tree(

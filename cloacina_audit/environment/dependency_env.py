@@ -54,7 +54,7 @@ _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 def declared_requirements(target: Target) -> list[str]:
     """The runtime requirements of the project and of its local path sources,
     the path sources themselves excluded (their trees are on the search path)."""
-    if target.kind != "project":
+    if not target.built_from_source:
         return []
     documents = [(target.spec, target.pyproject)]
     for name, tree in sorted(target.path_sources.items()):
@@ -167,7 +167,7 @@ def _cached(target: Target, requirements: list[str], python: str, deps: Path, na
 
 
 def _key(requirements: list[str], python: str) -> str:
-    from cloacina_audit.environment.isolated import RESOLUTION_VARIABLES, uv_binary, uv_version
+    from cloacina_audit.environment.uv import RESOLUTION_VARIABLES, uv_binary, uv_version
 
     digest = hashlib.sha256()
     parts = [f"format={_FORMAT}", f"uv={uv_version(uv_binary())}", f"python={_identity(python)}",
@@ -187,7 +187,7 @@ def _identity(python: str) -> str:
 
 def _resolve(target: Target, requirements: list[str], python: str, directory: Path,
              names: str, uv_cache: bool = True) -> None:
-    from cloacina_audit.environment.isolated import uv_binary, uv_error_line
+    from cloacina_audit.environment.uv import uv_binary, uv_error_line
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     command = [

@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -54,57 +52,29 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from cloacina_audit.discover.target import Target
+from cloacina_audit.environment.cache_key import (
+    ENV_FORMAT_VERSION,
+    LINK_MODE,
+    environment_key,
+    install_source,
+    project_files,
+)
+from cloacina_audit.environment.uv import run_uv, uv_binary, uv_error_line, uv_version
 from cloacina_audit.errors import AuditError
-from cloacina_audit.discover.requirements import local_file
 from cloacina_audit.system.interpreter import Interpreter, query_interpreter
-from cloacina_audit.system.processes import Completed, ProcessTimeout, run
+from cloacina_audit.system.processes import ProcessTimeout, run
 
-#: Bump when the way environments are built changes, so old ones are not reused.
-ENV_FORMAT_VERSION = 2
-LINK_MODE = "hardlink"
 #: Seconds the compilation of an environment's site-packages may take.
 COMPILE_TIMEOUT = 1800.0
 
-#: Seconds uv may take for one step (create, install): a resolver or build that hangs is stopped.
-UV_TIMEOUT = 1800.0
 
 EnvKind = Literal["isolated", "current"]
 StepCallback = Callable[[str], None]
 
-#: uv settings read from the environment that change what gets resolved.
-_RESOLUTION_VARIABLES = (
-    "UV_INDEX",
-    "UV_INDEX_URL",
-    "UV_DEFAULT_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_FIND_LINKS",
-    "UV_INDEX_STRATEGY",
-    "UV_EXCLUDE_NEWER",
-    "UV_PRERELEASE",
-    "UV_RESOLUTION",
-    "UV_CONSTRAINT",
-    "UV_OVERRIDE",
-    "UV_NO_BINARY",
-    "UV_NO_BUILD",
-    "UV_NO_SOURCES",
-    "UV_CONFIG_FILE",
-    "UV_TORCH_BACKEND",
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-)
-
-#: The same, for other modules whose caches depend on what uv resolves.
-RESOLUTION_VARIABLES = _RESOLUTION_VARIABLES
-
-#: Directory names never hashed into a key nor copied for a build (with every name
-#: starting with a dot: VCS data, tool caches, ``.venv``); a directory holding a
-#: ``pyvenv.cfg`` (a virtual environment, whatever its name) is left out too.
-_UNHASHED_DIRS = {"__pycache__", "node_modules"}
 #: Written into a built environment: what it was built from, and every file it held then.
 _METADATA = "cloacina-audit-env.json"
 
@@ -174,87 +144,11 @@ def resolve_interpreter(python: str | None) -> Interpreter:
         return query_interpreter(sys.executable)
     if os.sep in python or Path(python).exists():
         return query_interpreter(python)
-    completed = _run([uv_binary(), "python", "find", python], cwd=None)
+    completed = run_uv([uv_binary(), "python", "find", python], cwd=None)
     if completed.returncode != 0:
         raise AuditError(f"--python {python}: {uv_error_line(completed.stderr)}")
     return query_interpreter(completed.stdout.strip())
 
-
-def environment_key(
-    target: Target, interpreter: Interpreter, uv: str, compile_bytecode: bool = True
-) -> str:
-    """A hash of everything that decides what an isolated environment holds."""
-    digest = hashlib.sha256()
-
-    def feed(label: str, value: str | bytes) -> None:
-        data = value.encode() if isinstance(value, str) else value
-        digest.update(f"{label}\0{len(data)}\0".encode())
-        digest.update(data)
-
-    feed("format", str(ENV_FORMAT_VERSION))
-    feed("install", f"link={LINK_MODE} compile={compile_bytecode} editable=no")
-    feed("uv", uv)
-    feed("python", "\n".join([interpreter.base_executable, interpreter.version, interpreter.platform]))
-    feed("kind", target.kind)
-    if target.kind == "project" and target.tree is not None:
-        _feed_tree(feed, "project", target.tree.root)
-        for name, tree in sorted(target.path_sources.items()):
-            _feed_tree(feed, f"source:{name}", tree.root)
-    elif target.kind == "wheel":
-        wheel = Path(target.spec)
-        feed("wheel-name", wheel.name)
-        feed("wheel", _file_digest(wheel))
-    else:
-        feed("requirement", target.spec)
-        local = local_file(target.spec)  # name @ file:///…: the file's bytes, not just its URL
-        if local is not None:
-            feed("requirement-file", _file_digest(local))
-    for variable in _RESOLUTION_VARIABLES:
-        if os.environ.get(variable):
-            feed(f"env:{variable}", os.environ[variable])
-    return digest.hexdigest()[:32]
-
-
-def _feed_tree(feed: Callable[[str, str | bytes], None], label: str, root: Path) -> None:
-    """Every file that can end up in a built wheel, by relative path and content."""
-    for relative, path in project_files(root):
-        try:
-            feed(f"{label}:{relative}", _file_digest(path))
-        except OSError:
-            continue  # vanished or unreadable: it cannot be packaged either
-
-
-def project_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """``(relative POSIX path, path)`` of the regular files a build may use, sorted.
-
-    Only regular files (a symlink counts as what it points to): a FIFO or a
-    device would block or never end when read. Bytecode, VCS data, caches and
-    virtual environments are left out.
-    """
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if not d.startswith(".") and d not in _UNHASHED_DIRS
-            and not os.path.isfile(os.path.join(directory, d, "pyvenv.cfg"))
-        )
-        for name in sorted(filenames):
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            path = Path(directory, name)
-            try:
-                regular = stat.S_ISREG(path.stat().st_mode)
-            except OSError:
-                continue  # a dangling symlink cannot be packaged either
-            if regular:
-                yield path.relative_to(root).as_posix(), path
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _cached_build(
@@ -366,7 +260,7 @@ def _build(
     wheels_only: bool = False,
 ) -> None:
     step(f"Creating an environment for Python {base.short_version}")
-    created = _run(
+    created = run_uv(
         [uv, "venv", "--relocatable", "--no-project", "--python", base.base_executable, str(env_dir)],
         cwd=None,
     )
@@ -395,7 +289,7 @@ def _build(
             command.append(str(root))
         else:
             command.append(target.spec)
-        installed = _run(command, cwd=cwd)
+        installed = run_uv(command, cwd=cwd)
     if installed.returncode != 0:
         stderr = installed.stderr.lower()
         refused_build = wheels_only and "disabled" in stderr and "build" in stderr
@@ -417,7 +311,7 @@ def _sources(target: Target) -> Iterator[Path | None]:
     :func:`project_files` selects (the ones the key hashes) are copied. A build that
     needs ``.git`` (setuptools-scm) must be given its version another way.
     """
-    if target.kind != "project" or target.tree is None:
+    if install_source(target).project is None or target.tree is None:
         yield None
         return
     roots = [target.tree.root.resolve(), *(t.root.resolve() for t in target.path_sources.values())]
@@ -452,20 +346,6 @@ def _compile(env_dir: Path) -> None:
         raise AuditError(f"cannot run {python}: {exc.strerror}") from None
 
 
-def _run(command: list[str], cwd: Path | None, timeout: float = UV_TIMEOUT) -> Completed:
-    environ = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
-    environ.pop("VIRTUAL_ENV", None)
-    environ.pop("UV_COMPILE_BYTECODE", None)  # we compile ourselves, without site (see above)
-    try:
-        # uv leaves lock files in the temporary directory (uv-setuptools-*.lock): give it its own.
-        with tempfile.TemporaryDirectory(prefix="cloacina-audit-uv-") as scratch:
-            return run(command, cwd=cwd, env={**environ, "TMPDIR": scratch}, timeout=timeout)
-    except ProcessTimeout:
-        what = " ".join(Path(command[0]).name.split() + command[1:3])
-        raise AuditError(f"{what} gave no result within {timeout:g} s") from None
-    except OSError as exc:
-        raise AuditError(f"cannot run uv ({command[0]}): {exc.strerror}") from None
-
 
 def _env_python(env_dir: Path) -> Path:
     if os.name == "nt":  # pragma: no cover - POSIX is what CI runs
@@ -485,92 +365,4 @@ def _environment_of(kind: EnvKind, interpreter: Interpreter, key: str | None) ->
         key=key,
     )
 
-
-def uv_binary() -> str:
-    """The uv executable shipped with the uv package this tool depends on (else PATH's)."""
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if found is None:
-            raise AuditError("uv not found: install the uv package or put uv on PATH") from None
-        return found
-
-
-@lru_cache(maxsize=4)
-def uv_version(uv: str) -> str:
-    completed = _run([uv, "--version"], cwd=None)
-    if completed.returncode != 0:
-        raise AuditError(f"{uv}: cannot tell uv's version: {_last_line(completed.stderr)}")
-    return completed.stdout.strip()
-
-
-# --- uv's errors, in one line --------------------------------------------------
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_CAUSE = re.compile(r"^\s*(?:cause:|Caused by:|╰─▶|├─▶)\s*(.*)$")
-_ERROR = re.compile(r"^\s*(?:error:|×)\s*(.*)$")
-_NETWORK = re.compile(
-    r"tcp connect error|connection refused|dns error|failed to lookup address|"
-    r"name or service not known|temporary failure in name resolution|network is unreachable|"
-    r"no route to host|client error \(connect\)|could not connect|connection reset|"
-    r"operation timed out|failed to download",
-    re.IGNORECASE,
-)
-_URL = re.compile(r"(?:Failed to fetch|url)[:(]?\s*\(?`?(https?://[^\s`)]+)")
-
-
-def uv_error_line(stderr: str) -> str:
-    """uv's key error line: its error and innermost cause, or "no network" when it could not connect.
-
-    A build backend's own output (uv's ``[stderr]`` block) contributes its last
-    line, which is where a Python traceback names the exception.
-    """
-    error = ""
-    causes: list[str] = []
-    backend_last = ""
-    in_block = continuing = False
-    for raw in stderr.splitlines():
-        line = _ANSI.sub("", raw).rstrip()
-        if in_block:
-            if line.strip():
-                backend_last = line.strip()
-                continue
-            in_block = False
-        if line.strip() in ("[stderr]", "[stdout]"):
-            in_block, continuing = line.strip() == "[stderr]", False
-        elif not error and (match := _ERROR.match(line)):
-            error, continuing = match.group(1).strip(), True
-        elif error and (match := _CAUSE.match(line)):
-            causes.append(match.group(1).strip())
-            continuing = True
-        elif continuing and line.startswith(" ") and line.strip():
-            if causes:
-                causes[-1] += " " + line.strip()
-            else:
-                error += " " + line.strip()
-        else:
-            continuing = False
-    if not error:
-        return _last_line(stderr) or "uv failed without a message"
-    text = "\n".join([error, *causes])
-    if _NETWORK.search(text):
-        url = _URL.search(text)
-        where = f" {url.group(1)}" if url else " the package index"
-        return f"no network: uv could not connect to{where} ({causes[-1] if causes else error})"
-    parts = [error.rstrip(":")]
-    if causes:
-        parts.append(causes[-1])
-    if backend_last:
-        parts.append(backend_last)
-    return ": ".join(parts)
-
-
-def _last_line(text: str) -> str:
-    for line in reversed(text.strip().splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
 
