@@ -14,9 +14,20 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from report_samples import CHAIN, CONTRACT, bloated_audit, comparison_report, many_packages_report
+from report_samples import (
+    CHAIN,
+    CONTRACT,
+    bloated_audit,
+    comparison_report,
+    many_packages_report,
+)
 
-from cloacina_audit.model.report import AuditReport, ContractResult, ImportStep, Violation
+from cloacina_audit.model.report import (
+    AuditReport,
+    ContractResult,
+    ImportStep,
+    Violation,
+)
 from cloacina_audit.render import build, render
 from cloacina_audit.render.build import build_view
 from cloacina_audit.render.view import MAX_STATEMENTS

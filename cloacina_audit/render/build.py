@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cloacina_audit.model.compare import Change, Delta, DistributionChange, compute_delta
+from cloacina_audit.model.compare import (
+    Change,
+    Delta,
+    DistributionChange,
+    compute_delta,
+)
 from cloacina_audit.model.report import (
     AuditReport,
     BudgetResult,
@@ -21,6 +26,7 @@ from cloacina_audit.model.report import (
     PackageAudit,
     Violation,
 )
+from cloacina_audit.model.units import format_bytes as format_size
 from cloacina_audit.render._format import (
     KIND_LABELS,
     STATE_LABELS,
@@ -32,7 +38,6 @@ from cloacina_audit.render._format import (
     format_count,
     format_seconds,
     format_signed_size,
-    format_size,
     goal_line,
     group_by_statement,
     largest_first,

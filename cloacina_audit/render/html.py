@@ -13,7 +13,8 @@ from importlib.resources import files
 
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.report import AuditReport, Footprint
-from cloacina_audit.render._format import format_size, largest_first, plural
+from cloacina_audit.model.units import format_bytes as format_size
+from cloacina_audit.render._format import largest_first, plural
 from cloacina_audit.render.build import build_view
 from cloacina_audit.render.view import (
     ChainView,
