@@ -242,3 +242,14 @@ def test_the_stylesheet_ships_in_the_wheel_and_an_installed_copy_renders_it(
     assert html == render(AuditReport([PackageAudit("p", "p")], "0"), "html")
     css = (ROOT / "cloacina_audit" / "render" / "report.css").read_text(encoding="utf-8")
     assert f"<style>\n{css}</style>" in html
+
+
+def test_every_human_format_counts_the_statements_a_baseline_knows() -> None:
+    known = contract_with(3).violations
+    contract = replace(contract_with(1), baselined=known)
+    view = build_view(report_with(contract)).packages[0].contracts[0]
+    assert view.baselined == "3 baselined statements"
+    assert view.about.endswith("1 offending statement · 3 baselined statements")
+    for fmt in HUMAN:
+        assert "3 baselined statements" in render(report_with(contract), fmt, width=120), fmt
+    assert build_view(report_with(contract_with(1))).packages[0].contracts[0].baselined == ""

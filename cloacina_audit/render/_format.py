@@ -17,6 +17,7 @@ from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.units import format_bytes as format_size
 from cloacina_audit.model.report import (
     BudgetResult,
+    ContractResult,
     DistributionFootprint,
     Finding,
     ImportStep,
@@ -69,6 +70,13 @@ def group_by_statement(violations: Iterable[Violation]) -> list[StatementGroup]:
     for violation in violations:
         groups.setdefault(statement_key(violation.chain[0]), []).append(violation)
     return [StatementGroup(tuple(group)) for group in groups.values()]
+
+
+def baselined_count(contract: ContractResult) -> str:
+    """``"2 baselined statements"`` (known to the --baseline file, not shown), or ``""``."""
+    if not contract.baselined:
+        return ""
+    return plural(len(group_by_statement(contract.baselined)), "baselined statement")
 
 
 def distribution_name(name: str) -> str:

@@ -31,6 +31,7 @@ from cloacina_audit.render._format import (
     KIND_LABELS,
     STATE_LABELS,
     StatementGroup,
+    baselined_count,
     chain_line,
     distribution_name,
     finding_location,
@@ -116,7 +117,8 @@ def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
 def _contract(contract: ContractResult, package_path: str, detail: int) -> ContractView:
     groups = group_by_statement(contract.violations)
     count = statement_count(contract.violations, groups)
-    about = [part for part in (contract.type, contract.origin, count if groups else "") if part]
+    baselined = baselined_count(contract)
+    about = [contract.type, contract.origin, count if groups else "", baselined]
     return ContractView(
         name=contract.name,
         type=contract.type,
@@ -124,8 +126,9 @@ def _contract(contract: ContractResult, package_path: str, detail: int) -> Contr
         state=contract.state,
         kept=contract.kept,
         state_label=STATE_LABELS.get(contract.state),
-        about=" · ".join(about),
+        about=" · ".join(part for part in about if part),
         count=count,
+        baselined=baselined,
         warnings=tuple(contract.warnings),
         instructions=tuple(contract.instructions),
         statements=tuple(_statement(group, package_path, detail) for group in groups),

@@ -121,9 +121,10 @@ def _contract(contract: ContractView, detail: int) -> str:
     if contract.state_label:
         warnings = "; ".join(contract.warnings)
         return f"⚠️ **{cell(contract.name)}** {contract.state_label}: {cell(warnings)}"
+    baselined = f" ({contract.baselined})" if contract.baselined else ""
     if contract.kept:
-        return f"✅ **{cell(contract.name)}** kept"
-    parts = [f"❌ **{cell(contract.name)}** broken: {contract.count}"]
+        return f"✅ **{cell(contract.name)}** kept{baselined}"
+    parts = [f"❌ **{cell(contract.name)}** broken: {contract.count}{baselined}"]
     parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
     for statement in contract.capped_statements:
         blocks = []

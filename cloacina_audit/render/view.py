@@ -58,6 +58,7 @@ class ContractView:
     state_label: str | None  #: ``not applicable``, ``not verified``, or None
     about: str  #: ``forbidden · pyproject.toml · 2 offending statements in 3 chains``
     count: str  #: ``2 offending statements in 3 chains`` (``0 offending statements`` too)
+    baselined: str  #: ``2 baselined statements`` (known to ``--baseline``); empty without
     warnings: tuple[str, ...]
     instructions: tuple[str, ...]
     statements: tuple[StatementView, ...]  #: every offending statement, best chain order
