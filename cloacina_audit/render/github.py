@@ -9,7 +9,6 @@ from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
 from cloacina_audit.render._format import (
     KIND_LABELS,
-    baselined_count,
     chain_line,
     display_path,
     failed_budgets,
