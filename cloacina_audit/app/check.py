@@ -103,8 +103,15 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         contracts=[_shown(result, target) for result in results],
         findings=[replace(f, file=target.show(f.file)) if f.file else f
                   for f in target.findings + _unread_findings(package_graph)],
+        config_file=config_file(target),
     )
     return audit, package_graph
+
+
+def config_file(target: Target) -> str | None:
+    """``pyproject.toml`` when the target's directory has one (relative to its path, as a
+    finding's file is); the renderers put results about the package as a whole on it."""
+    return "pyproject.toml" if (Path(target.spec) / "pyproject.toml").is_file() else None
 
 
 def _unread_findings(package_graph: PackageGraph) -> list[Finding]:

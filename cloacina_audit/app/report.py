@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
 from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
-from cloacina_audit.app.check import contract_specs
+from cloacina_audit.app.check import config_file, contract_specs
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts
@@ -48,6 +48,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
                 message=f"{exc} (only top-level modules): contracts were not applied",
             ))
     audit.git_commit = target.git_commit
+    audit.config_file = config_file(target)
     audit.footprint = kind_of(target).footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     probe = audit.footprint.import_probe if audit.footprint else None

@@ -195,6 +195,10 @@ class PackageAudit:
     findings: list[Finding] = field(default_factory=list)
     #: For a git-ref baseline: the full commit id the ref resolved to.
     git_commit: str | None = None
+    #: The file that configures the package (its ``pyproject.toml``), relative to ``path``
+    #: like a finding's file: where results about the package as a whole are shown. None
+    #: when there is none (a wheel, a requirement, a git-ref baseline).
+    config_file: str | None = None
     #: Whether a ``--baseline`` file was applied (violations it knows are in ``baselined``).
     baseline_applied: bool = False
 

@@ -4,13 +4,11 @@ such as ``::error file=flow/tasks.py,line=4,title=Contract name::a -> b -> c``."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
 from cloacina_audit.render._format import (
     KIND_LABELS,
-    baselined_count,
     chain_line,
     display_path,
     failed_budgets,
@@ -100,9 +98,9 @@ def _finding(finding: Finding, audit: PackageAudit, base: str | None) -> str:
 
 def _budget(budget: BudgetResult, audit: PackageAudit, base: str | None) -> str:
     """On the package's pyproject.toml (where budgets are set) when it has one."""
-    pyproject = Path(audit.path) / "pyproject.toml"
+    config = audit.config_file
     properties = {
-        "file": display_path("pyproject.toml", audit.path, base) if pyproject.is_file() else None,
+        "file": display_path(config, audit.path, base) if config is not None else None,
         "title": f"Budget {budget.name} exceeded",
     }
     actual = format_budget_value(budget.name, budget.actual)

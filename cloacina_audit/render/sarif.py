@@ -194,10 +194,9 @@ def _budget_result(
 def _pyproject_locations(audit: PackageAudit, root: str) -> dict[str, Any]:
     """Results about the package as a whole sit on its pyproject.toml, when it has one
     (code scanning shows only results with a location); a requirement has none."""
-    pyproject = Path(audit.path) / "pyproject.toml"
-    if not pyproject.is_file():
+    if audit.config_file is None:
         return {}
-    return {"locations": [_physical(display_path("pyproject.toml", audit.path, root), 0)]}
+    return {"locations": [_physical(display_path(audit.config_file, audit.path, root), 0)]}
 
 
 def _physical(path: str, line: int) -> dict[str, Any]:
