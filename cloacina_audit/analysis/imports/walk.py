@@ -143,11 +143,15 @@ def _module_files(
     not the package's, and an error message quoting it would leak it. What is left
     out is listed in ``skipped`` with the reason."""
     found = []
+    inside: bool | None = None  # whether dirpath itself resolves into tree, once per directory
     for name in sorted(filenames):
         if not (name.endswith(".py") and name.count(".") == 1 and not name.startswith(".")):
             continue
         path = Path(dirpath, name)
-        reason = _unreadable(path, tree)
+        if tree is not None and inside is None:
+            real = os.path.realpath(dirpath)
+            inside = real == tree or real.startswith(tree + os.sep)
+        reason = _unreadable(path, tree, inside is not False)
         if reason is None:
             found.append(path)
         elif skipped is not None:
@@ -155,16 +159,22 @@ def _module_files(
     return found
 
 
-def _unreadable(path: Path, tree: str | None) -> str | None:
+def _unreadable(path: Path, tree: str | None, directory_inside: bool) -> str | None:
+    """Why ``path`` is not read, or None. A file that is not a link is in ``tree`` when
+    its directory is (``directory_inside``); only a link is resolved."""
     try:
-        status = os.stat(path)  # follows links: what a read would open
+        status = os.lstat(path)
+        link = stat.S_ISLNK(status.st_mode)
+        if link:
+            status = os.stat(path)  # follows links: what a read would open
     except OSError:
         return "cannot be read (a dangling link, or no permission)"
     if not stat.S_ISREG(status.st_mode):
         return "not a regular file (a device, FIFO or socket)"
     if status.st_size > MAX_MODULE_BYTES:
         return f"larger than {MAX_MODULE_BYTES // (1024 * 1024)} MiB"
-    if tree is not None and not os.path.realpath(path).startswith(tree + os.sep):
+    if tree is not None and not (
+        os.path.realpath(path).startswith(tree + os.sep) if link else directory_inside
+    ):
         return "a link to a file outside the package"
     return None
-
