@@ -70,6 +70,22 @@ def assert_clean_error(result: Result, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
+@pytest.fixture(scope="session")
+def fixture_env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory for every test that builds the fixtures' environments, shared by
+    all pytest-xdist workers of the run (the environment cache builds each key once under
+    a lock, so workers wait for each other instead of building the same thing twice).
+
+    Under xdist each worker has its own base temporary directory, all in one directory of
+    the run: the cache sits there. Without xdist it is a directory of this session.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "fixture-env-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
+    return tmp_path_factory.mktemp("fixture-env-cache")
+
+
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     """A private cache so tests never share state with each other or the user."""
