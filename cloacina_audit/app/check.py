@@ -183,7 +183,8 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
         tree = SourceTree(root=site[0], name=target.name, version=dist.version,
                           packages=packages, search_paths=site)
         # The installed environment is the search path: no other interpreter's packages.
-        yield replace(target, tree=tree, path_sources={})
+        # Shown as site-packages/…: the same report wherever the cache lives.
+        yield replace(target, tree=tree, path_sources={}, shown_as={site[0]: "site-packages"})
 
 
 def _shown(result: ContractResult, target: Target) -> ContractResult:
