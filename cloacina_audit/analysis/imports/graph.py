@@ -117,7 +117,8 @@ class PackageGraph:
         """
         graph = copy.deepcopy(self.graph)
         runs_code: dict[str, bool] = {}
-        for module in self.graph.modules:
+        modules = self.graph.modules  # a new set on each call to grimp: taken once
+        for module in modules:
             if "." not in module or self.graph.is_module_squashed(module):
                 continue
             parent = module.rsplit(".", 1)[0]
@@ -125,7 +126,7 @@ class PackageGraph:
             # code that runs is its nearest regular ancestor's __init__.py.
             while "." in parent and not _runs_code(self, parent, runs_code):
                 parent = parent.rsplit(".", 1)[0]
-            if parent in self.graph.modules:
+            if parent in modules:
                 graph.add_import(
                     importer=module, imported=parent, line_number=0, line_contents=IMPLICIT
                 )
@@ -352,13 +353,14 @@ def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[s
     pending = [m for p in packages for m in (p, *graph.find_descendants(p))]
     seen = set(pending)
     external: set[str] = set()
+    modules = graph.modules  # a new set on each call to grimp: taken once
     while pending:
         module = pending.pop()
         if graph.is_module_squashed(module):
             external.add(module.split(".")[0])
             continue
         neighbours = set(graph.find_modules_directly_imported_by(module))
-        if "." in module and module.rsplit(".", 1)[0] in graph.modules:  # not a namespace root's
+        if "." in module and module.rsplit(".", 1)[0] in modules:  # not a namespace root's
             neighbours.add(module.rsplit(".", 1)[0])
         for neighbour in neighbours - seen:
             seen.add(neighbour)

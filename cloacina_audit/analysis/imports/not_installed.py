@@ -88,9 +88,11 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
     named as the statement names it, recorded in ``not_installed``.
     """
     graph = result.graph
+    # grimp's ``modules`` builds a new set on each call: one copy, kept in step below.
+    modules = set(graph.modules)
     listings: dict[Path, set[str]] = {}
     result.missing = {
-        module for module in graph.modules
+        module for module in modules
         if graph.is_module_squashed(module)
         and module.split(".")[0] not in sys.stdlib_module_names
         and not _is_installed(module, search, listings)
@@ -98,7 +100,7 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
     #: (importer, imported, [(line, statement, where the statement really goes)])
     moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
     packages: dict[str, bool] = {}
-    for module in sorted(graph.modules):
+    for module in sorted(modules):
         squashed = graph.is_module_squashed(module)
         if squashed and module not in result.missing:
             continue  # the stdlib, or an installed single-file module: nothing to name
@@ -117,7 +119,7 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
                 named = [
                     n for n in imported_modules(statement, importer, relative and _is_package(
                         result, importer, packages))
-                    if n.startswith(module + ".") and n not in graph.modules
+                    if n.startswith(module + ".") and n not in modules
                 ]
                 target = max(named, key=lambda n: (len(n), n)) if named else module
                 targets.append((int(detail["line_number"]), statement, target))
@@ -142,8 +144,9 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
             parts = target.split(".")
             for depth in range(len(old.split(".")) + 1, len(parts) + 1):
                 name = ".".join(parts[:depth])
-                if name not in graph.modules:
+                if name not in modules:
                     graph.add_module(name)
+                    modules.add(name)
                     result.not_installed.add(name)
             graph.add_import(importer=importer, imported=target, line_number=line,
                              line_contents=statement)
