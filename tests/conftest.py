@@ -15,6 +15,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A pytest-xdist worker starts with COLUMNS=80 and LINES=24 of its own, which the
+    # CLI run by a test would take as the report's width (a pipe's is 100): drop them,
+    # so that a test sees what it sees in a serial run.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Write ``files`` (relative path -> source, dedented) below ``root``."""
