@@ -69,6 +69,8 @@ class ContractResult:
     #: True, nothing was checked) or ``unverified`` (a package the contract must
     #: look into is not installed, and that was accepted; ``kept`` is True).
     status: ContractStatus | None = None
+    #: Violations a ``--baseline`` file knows: shown as a count, they break nothing.
+    baselined: list[Violation] = field(default_factory=list)
 
     @property
     def state(self) -> ContractStatus:
@@ -193,6 +195,8 @@ class PackageAudit:
     findings: list[Finding] = field(default_factory=list)
     #: For a git-ref baseline: the full commit id the ref resolved to.
     git_commit: str | None = None
+    #: Whether a ``--baseline`` file was applied (violations it knows are in ``baselined``).
+    baseline_applied: bool = False
 
     @property
     def contracts_kept(self) -> bool:

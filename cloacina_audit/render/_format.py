@@ -14,6 +14,7 @@ from cloacina_audit.model.units import format_bytes as format_size
 from cloacina_audit.model.report import (
     ImportProbe,
     BudgetResult,
+    ContractResult,
     DistributionFootprint,
     Finding,
     Footprint,
@@ -59,6 +60,13 @@ class StatementGroup:
 def statement_key(step: ImportStep) -> tuple[str, int, str]:
     """Chains that start on the same line of the same file start at the same statement."""
     return (step.file, step.line, step.imported if step.line <= 0 else "")
+
+
+def baselined_count(contract: ContractResult) -> str:
+    """``"2 baselined statements"`` (known to the --baseline file, not shown), or ``""``."""
+    if not contract.baselined:
+        return ""
+    return plural(len(group_by_statement(contract.baselined)), "baselined statement")
 
 
 def statement_count(violations: Sequence[Violation], groups: Sequence[StatementGroup]) -> str:

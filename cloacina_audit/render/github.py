@@ -10,6 +10,7 @@ from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
 from cloacina_audit.render._format import (
     KIND_LABELS,
+    baselined_count,
     chain_line,
     display_path,
     failed_budgets,
@@ -81,6 +82,10 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
         lines.append(command_line("error", properties, message))
     if not contract.kept and not contract.violations:  # broken by what the import loaded
         lines.append(command_line("error", {"title": contract.name}, "; ".join(contract.warnings)))
+    if contract.baselined:
+        lines.append(command_line("notice", {"title": contract.name},
+                                  f"{plural(len(group_by_statement(contract.baselined)), 'offending statement')} "
+                                  "known to the baseline, not shown"))
     return lines
 
 

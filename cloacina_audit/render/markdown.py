@@ -27,6 +27,7 @@ from cloacina_audit.render._format import (
     goal_line,
     group_by_statement,
     statement_count,
+    baselined_count,
     imported_modules,
     install_size,
     metric_cells,
@@ -159,11 +160,12 @@ def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
     if contract.state in STATE_LABELS:
         warnings = "; ".join(contract.warnings)
         return f"⚠️ **{cell(contract.name)}** {STATE_LABELS[contract.state]}: {cell(warnings)}"
+    baselined = f" ({baselined_count(contract)})" if contract.baselined else ""
     if contract.kept:
-        return f"✅ **{cell(contract.name)}** kept"
+        return f"✅ **{cell(contract.name)}** kept{baselined}"
     groups = group_by_statement(contract.violations)
     count = statement_count(contract.violations, groups)
-    parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
+    parts = [f"❌ **{cell(contract.name)}** broken: {count}{baselined}"]
     parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
     for group in groups[:MAX_STATEMENTS]:
         shown = group.violations if detail > 0 else group.violations[:1]

@@ -38,6 +38,7 @@ from cloacina_audit.render._format import (
     goal_line,
     group_by_statement,
     statement_count,
+    baselined_count,
     distribution_name,
     summary_line,
     imported_modules,
@@ -134,6 +135,8 @@ def _contract(console: Console, contract: ContractResult, package_path: str, det
     about = [part for part in (contract.type, contract.origin) if part]
     if groups:
         about.append(statement_count(contract.violations, groups))
+    if contract.baselined:
+        about.append(baselined_count(contract))
     console.print(Padding(Text(" · ".join(about), style="dim"), (0, 0, 0, _STATEMENT_INDENT)))
     if detail >= 0:
         for warning in contract.warnings:

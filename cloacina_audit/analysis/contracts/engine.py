@@ -315,7 +315,20 @@ def _violations(
         else:
             steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
         violations.append(Violation(chain=steps, reason=str(chain[-1].get("why") or "")))
+    violations += _cycle_breakers(metadata, graph, pg)
     return violations, dropped
+
+
+def _cycle_breakers(metadata: Any, graph: grimp.ImportGraph, pg: PackageGraph) -> list[Violation]:
+    """acyclic_siblings: the imports whose removal makes each package acyclic, as
+    lint-imports names them; each one an offending statement of its own."""
+    breakers = metadata.get("cycle_breakers_by_package", {}) if isinstance(metadata, dict) else {}
+    return [
+        Violation(chain=(_step(importer, imported, graph, pg),),
+                  reason=f"removing it makes the children of {package} acyclic")
+        for package, imports in sorted(breakers.items())
+        for importer, imported in sorted(imports)
+    ]
 
 
 def _routes_chains(contract: Any) -> bool:
