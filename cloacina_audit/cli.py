@@ -119,7 +119,7 @@ def _footprint_options(command):
                      show_default=True,
                      help="Build an isolated uv environment, or measure --python's as it is."),
         click.option("--probe-runs", type=click.IntRange(1, 50), default=3, show_default=True,
-                     help="Fresh-process imports timed; the median is reported."),
+                     help="Most fresh-process imports timed (they stop once two agree within 10 % or 20 ms); the median is reported."),
         click.option("--import-timeout", type=float, callback=_timeout,
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),

@@ -14,9 +14,9 @@ from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_t
 
 
 @pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One environment cache for the whole session: the fixtures' envs are built once."""
-    return {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path_factory.mktemp("shared-cache"))}
+def shared_cache(fixture_env_cache: Path) -> dict[str, str]:
+    """One environment cache for the whole run: the fixtures' envs are built once."""
+    return {"CLOACINA_AUDIT_CACHE_DIR": str(fixture_env_cache)}
 
 
 @pytest.fixture(scope="session")
