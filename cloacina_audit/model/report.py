@@ -72,6 +72,8 @@ class ContractResult:
     #: True, nothing was checked) or ``unverified`` (a package the contract must
     #: look into is not installed, and that was accepted; ``kept`` is True).
     status: ContractStatus | None = None
+    #: Violations a ``--baseline`` file knows: shown as a count, they break nothing.
+    baselined: list[Violation] = field(default_factory=list)
 
     @property
     def state(self) -> ContractStatus:
@@ -208,6 +210,12 @@ class PackageAudit:
     costs: "list[StatementCost] | None" = None
     #: What removing every offending statement saves (``importer`` and ``file`` empty).
     costs_together: "StatementCost | None" = None
+    #: The file that configures the package (its ``pyproject.toml``), relative to ``path``
+    #: like a finding's file: where results about the package as a whole are shown. None
+    #: when there is none (a wheel, a requirement, a git-ref baseline).
+    config_file: str | None = None
+    #: Whether a ``--baseline`` file was applied (violations it knows are in ``baselined``).
+    baseline_applied: bool = False
 
     @property
     def contracts_kept(self) -> bool:

@@ -22,6 +22,7 @@ from cloacina_audit.model.report import (
     ImportProbe,
     ImportStep,
     PackageAudit,
+    Violation,
 )
 
 from cloacina_audit.render._format import group_by_statement
@@ -128,13 +129,16 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "status": contract.state,
         "origin": contract.origin,
         "warnings": list(contract.warnings),
-        "violations": [
-            {"chain": [_step(s) for s in v.chain], **({"reason": v.reason} if v.reason else {})}
-            for v in contract.violations
-        ],
+        "violations": [_violation(v) for v in contract.violations],
+        "baselined": [_violation(v) for v in contract.baselined],
         "instructions": list(contract.instructions),
         "statements": _statements(contract),
     }
+
+
+def _violation(violation: Violation) -> dict[str, Any]:
+    reason = {"reason": violation.reason} if violation.reason else {}
+    return {"chain": [_step(s) for s in violation.chain], **reason}
 
 
 def _statements(contract: ContractResult) -> list[dict[str, Any]]:
