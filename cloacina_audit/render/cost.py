@@ -38,7 +38,10 @@ def saving_suffix(audit: PackageAudit, step: ImportStep) -> str:
     cost = cost_of(audit, step)
     if cost is None or cost.bytes is None:
         return ""
-    return f"; removing it saves {format_bytes(cost.bytes)}"
+    text = f"; removing it saves {format_bytes(cost.bytes)}"
+    if cost.shared_bytes:
+        text += f" ({format_bytes(cost.shared_bytes)} more with the other offending statements)"
+    return text
 
 
 def cost_rows(audit: PackageAudit, base: str | None = None) -> list[tuple[str, str]]:
