@@ -122,15 +122,15 @@ def test_machine_formats_group_by_statement_too() -> None:
                 first = contract["violations"][i]["chain"][0]
                 assert (first["file"], first["line"]) == (statement["file"], statement["line"])
         assert contract["instructions"][0].startswith("Import the authoring names")
-    assert [len(c["statements"]) for c in contracts] == [4, 3]
+    assert [len(c["statements"]) for c in contracts] == [5, 5]
 
     sarif = json.loads(run_cli("check", BLOATED, "--no-cache", "--format", "sarif").stdout)
     results = [r for r in sarif["runs"][0]["results"] if r["ruleId"].startswith("workflow-")]
-    assert len(results) == 7
-    assert sum(r["properties"]["chains"] for r in results) == 12
+    assert len(results) == 10
+    assert sum(r["properties"]["chains"] for r in results) == 25
 
     github = run_cli("check", BLOATED, "--no-cache", "--format", "github").stdout
-    assert len([line for line in github.splitlines() if line.startswith("::error")]) == 7
+    assert len([line for line in github.splitlines() if line.startswith("::error")]) == 10
 
 
 def test_instructions_of_a_user_contract_are_shown(tmp_path) -> None:
