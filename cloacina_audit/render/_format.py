@@ -33,6 +33,8 @@ KIND_LABELS: dict[str, str] = {
     "type_checking": "TYPE_CHECKING",
     "implicit": "implicit parent",
     "lazy": "lazy",
+    "crate": "crate dependency",
+    "use": "use",
 }
 
 

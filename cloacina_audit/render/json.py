@@ -12,6 +12,7 @@ from typing import Any
 from cloacina_audit.model.compare import Change, Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
+    BinaryFootprint,
     BudgetResult,
     ContractResult,
     DistributionFootprint,
@@ -194,6 +195,17 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
         "import_not_probed": footprint.import_not_probed,
         "host_provided": [_host_provided(h) for h in footprint.host_provided],
+        "binary": _binary(footprint.binary) if footprint.binary else None,
+    }
+
+
+def _binary(binary: BinaryFootprint) -> dict[str, Any]:
+    return {
+        "file": binary.file,
+        "built_bytes": binary.built_bytes,
+        "stripped_bytes": binary.stripped_bytes,
+        "text_bytes": binary.text_bytes,
+        "text_by_crate": dict(sorted(binary.text_by_crate.items())),
     }
 
 
