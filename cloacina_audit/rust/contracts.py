@@ -167,10 +167,13 @@ def declaration_line(manifest: Path, dependency: str) -> tuple[int, str]:
 def _feature_findings(graph: CrateGraph, preset: RustPreset, closure: dict) -> list[Finding]:
     findings = []
     for crate, features in sorted(preset.warn_features.items()):
-        if crate not in closure or crate not in graph.crates:
+        if crate not in closure:
             continue
-        enabled = set(graph.crates[crate].enabled_features) if graph.resolved else {
-            f for d in graph.root.dependencies if d.name == crate and d.kind is None for f in d.features}
+        if graph.resolved:
+            enabled = set(graph.crates[crate].enabled_features)
+        else:  # what the package asks for itself: other crates may enable more
+            enabled = {f for d in graph.root.dependencies if d.name == crate and d.kind is None
+                       for f in d.features}
         hit = sorted(enabled & set(features))
         if hit:
             findings.append(Finding(
