@@ -188,7 +188,10 @@ def _check_options(kwargs: dict) -> CheckOptions:
 
 
 def _emit(report: AuditReport, out: _Output) -> None:
-    text = render(report, out.fmt, color=out.color, width=out.width, detail=out.detail)
+    _write(render(report, out.fmt, color=out.color, width=out.width, detail=out.detail), out)
+
+
+def _write(text: str, out: _Output) -> None:
     if out.path is None:
         out.stream.write(text if not text or text.endswith("\n") else text + "\n")
         return
@@ -321,6 +324,27 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
     report = AuditReport(packages=[after], tool_version=__version__, comparison=comparison)
     _emit(report, out)
     sys.exit(exit_code([after]))
+
+
+@cli.command()
+@click.argument("distribution")
+@click.argument("path", required=False, default=".")
+@_common(("text", "json"))
+@_import_policy_options
+@_footprint_options
+@_missing_dependencies_option
+def why(distribution: str, path: str, fmt: str, output: Path | None, **kwargs) -> None:
+    """Every statement of the package's own code that brings DISTRIBUTION in.
+
+    Routes go through imports (module by module) and through declared
+    dependencies (Requires-Dist), with the distribution's size.
+    """
+    out = _start(fmt, output, kwargs)
+    from cloacina_audit.app import why as why_view
+
+    result = why_view.why(distribution, path, _audit_options(kwargs, out, with_contracts=True))
+    text = why_view.render_json(result) if fmt == "json" else why_view.render_text(result)
+    _write(text, out)
 
 
 def main() -> None:

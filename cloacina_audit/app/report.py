@@ -16,6 +16,7 @@ from cloacina_audit.app.check import config_file, contract_specs
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.analysis.contracts.specs import ContractSpec
+from cloacina_audit.analysis.footprint.cost import statement_costs
 from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
@@ -57,6 +58,8 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     probe = audit.footprint.import_probe if audit.footprint else None
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
+    if graph is not None and audit.footprint is not None and audit.footprint.requires:
+        audit.costs, audit.costs_together = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
     for failure in probe.failed_imports if probe else []:
         audit.findings.append(Finding(
             rule="import-failed", level="warning",

@@ -7,7 +7,10 @@ analysers produce these objects, renderers consume them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from cloacina_audit.model.cost import StatementCost
 
 ImportKind = Literal["module", "function", "type_checking", "implicit", "crate", "use"]
 ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
@@ -118,6 +121,8 @@ class ImportProbe:
     failed_imports: list[str] = field(default_factory=list)
     #: Forbidden prefix -> the imported module whose import first loaded it.
     loaded_by: dict[str, str] = field(default_factory=dict)
+    #: Every module the entry imports added to ``sys.modules`` (first run), for the cost view.
+    loaded_modules: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -173,6 +178,11 @@ class Footprint:
     host_provided: list[HostProvided] = field(default_factory=list)
     #: Rust packages: the built library (``install_bytes`` is its stripped size).
     binary: BinaryFootprint | None = None
+    #: Canonical name -> the closure members it requires (Requires-Dist, markers evaluated);
+    #: the package itself under its own name. Read by the cost attribution, not rendered.
+    requires: dict[str, list[str]] = field(default_factory=dict)
+    #: Top-level import name -> the canonical name of the closure member that provides it.
+    import_owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def unmeasured(self) -> list[DistributionFootprint]:
@@ -210,6 +220,11 @@ class PackageAudit:
     findings: list[Finding] = field(default_factory=list)
     #: For a git-ref baseline: the full commit id the ref resolved to.
     git_commit: str | None = None
+    #: What removing each offending statement saves (see model/cost.py), ranked; None when
+    #: the footprint or the import graph was not measured.
+    costs: "list[StatementCost] | None" = None
+    #: What removing every offending statement saves (``importer`` and ``file`` empty).
+    costs_together: "StatementCost | None" = None
     #: The file that configures the package (its ``pyproject.toml``), relative to ``path``
     #: like a finding's file: where results about the package as a whole are shown. None
     #: when there is none (a wheel, a requirement, a git-ref baseline).

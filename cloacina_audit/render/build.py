@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.model.compare import (
     Change,
     Delta,
@@ -112,6 +113,7 @@ def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
         findings=tuple(_finding(f, audit.path) for f in audit.findings),
         footprint=None if audit.footprint is None else _footprint(audit.footprint),
         budgets=tuple(_budget(b) for b in audit.budgets),
+        costs=tuple(cost_rows(audit)),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cloacina_audit.render.cost import saving_suffix
 from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
 from cloacina_audit.render._format import (
@@ -76,7 +77,7 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
             "line": first.line,
             "title": contract.name,
         }
-        message = "\n".join([chain_line(group.best), *steps])
+        message = "\n".join([chain_line(group.best) + saving_suffix(audit, first), *steps])
         lines.append(command_line("error", properties, message))
     if not contract.kept and not contract.violations:  # broken by what the import loaded
         lines.append(command_line("error", {"title": contract.name}, "; ".join(contract.warnings)))

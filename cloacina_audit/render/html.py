@@ -253,6 +253,13 @@ def _package(package: PackageView) -> str:
         parts.append(_findings(package))
     if package.footprint is not None:
         parts.append(_footprint(package.footprint))
+    if package.costs:
+        rows = "".join(
+            f"<tr><td><code>{esc(where)}</code></td><td>{esc(saved)}</td></tr>"
+            for where, saved in package.costs
+        )
+        parts.append("<h3>Cost of each offending statement</h3><table><thead><tr><th>Statement"
+                     f"</th><th>Removing it alone</th></tr></thead><tbody>{rows}</tbody></table>")
     if package.budgets:
         parts.append(_budgets(package))
     return "\n".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cloacina_audit.render.cost import cost_to_dict
 from cloacina_audit.model.compare import Change, Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
@@ -58,6 +59,8 @@ def package_to_dict(audit: PackageAudit) -> dict[str, Any]:
         "footprint": _footprint(audit.footprint) if audit.footprint else None,
         "budgets": [_budget(b) for b in audit.budgets],
         "git_commit": audit.git_commit,
+        "costs": [cost_to_dict(c) for c in audit.costs] if audit.costs is not None else None,
+        "costs_together": cost_to_dict(audit.costs_together) if audit.costs_together else None,
     }
 
 

@@ -112,6 +112,10 @@ def _package(package: PackageView, detail: int) -> str:
         parts.append(_findings(package))
     if package.footprint is not None:
         parts.append(_footprint(package.name, package.footprint))
+    if package.costs:
+        rows = "\n".join(f"| {code(where)} | {cell(saved)} |" for where, saved in package.costs)
+        parts.append(f"**Cost of each offending statement**\n\n| Statement | Removing it alone |\n"
+                     f"| --- | --- |\n{rows}")
     if package.budgets:
         parts.append(_budgets(package))
     return "\n\n".join(parts)

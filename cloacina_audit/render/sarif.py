@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cloacina_audit.render.cost import saving_suffix
 from cloacina_audit.model.baseline import STALE_RULE, entry_of
 from cloacina_audit.model.report import (
     AuditReport,
@@ -134,6 +135,7 @@ def _statement_results(
         text = f"{contract.name}: {chain_line(group.best)}"
         if group.others:
             text += f" (and {plural(group.others, 'other chain')} from this statement)"
+        text += saving_suffix(audit, first)
         results.append(
             {
                 "ruleId": rule_id,

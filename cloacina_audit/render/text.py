@@ -74,6 +74,11 @@ def _package(console: Console, package: PackageView, detail: int) -> None:
         _findings(console, findings)
     if package.footprint is not None:
         _footprint(console, package.footprint, detail)
+    if package.costs:
+        console.print(Text("Cost of each offending statement (what removing it alone saves)", "bold"))
+        for where, saved in package.costs:
+            console.print(Text.assemble("  ", (where, "cyan")))
+            console.print(Text(f"    {saved}"))
     if package.budgets:
         _budgets(console, package, detail)
     console.print()

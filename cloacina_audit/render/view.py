@@ -142,6 +142,9 @@ class PackageView:
     findings: tuple[FindingView, ...]
     footprint: FootprintView | None
     budgets: tuple[BudgetView, ...]
+    #: (``file:line``, what removing that offending statement saves), most expensive first,
+    #: then ``all of them together``; empty when nothing was attributed.
+    costs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

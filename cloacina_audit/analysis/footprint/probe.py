@@ -169,6 +169,7 @@ def probe_imports(
         seconds_spread=max(seconds) - min(seconds),
         failed_imports=[f"{module}: {message}" for module, message in first.failed],
         loaded_by=_first_loaders(forbidden_loaded, first),
+        loaded_modules=list(first.loaded),
     )
 
 
