@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, assert_clean_error, run_cli, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cloacina_audit.discover.archive import unpack_package_archive
 from cloacina_audit.discover.config import (
     AuditConfig,
     audit_config_from_pyproject,
@@ -23,13 +24,12 @@ from cloacina_audit.discover.config import (
     read_toml,
     table_at,
 )
-from cloacina_audit.discover.archive import unpack_package_archive
-from cloacina_audit.errors import AuditError
 from cloacina_audit.discover.loader_rules import check_loader_rules, source_roots
 from cloacina_audit.discover.manifest import Manifest, read_manifest
-from cloacina_audit.model.report import Finding
-from cloacina_audit.model.names import canonical_name
 from cloacina_audit.discover.requirements import not_found, requirement_name
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import Finding
 
 #: The kinds discovery tells apart; what the commands do with each is in app/kinds/.
 KindName = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement", "rust"]

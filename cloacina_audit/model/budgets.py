@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import BudgetResult, Footprint
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import BudgetResult, Footprint
 from cloacina_audit.model.units import parse_size
 
 WHERE = "tool.cloacina-audit.budget"
@@ -174,7 +174,7 @@ def _count(name: str, value: Any) -> int:
         value = int(value)
     if value < 0:
         raise AuditError(f"{name}: must not be negative ({value})")
-    return value
+    return int(value)
 
 
 def parse_duration(name: str, value: Any) -> float:

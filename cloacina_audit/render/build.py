@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.model.compare import (
     Change,
     Delta,
@@ -53,6 +52,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
+from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
     BudgetView,

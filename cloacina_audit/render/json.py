@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloacina_audit.render.cost import cost_to_dict
 from cloacina_audit.model.compare import Change, Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
@@ -25,8 +24,8 @@ from cloacina_audit.model.report import (
     PackageAudit,
     Violation,
 )
-
 from cloacina_audit.render._format import group_by_statement
+from cloacina_audit.render.cost import cost_to_dict
 
 SCHEMA_VERSION = 1
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cloacina_audit.discover.config import read_toml
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import ContractResult, Finding, ImportStep, Violation
+from cloacina_audit.model.report import ContractResult, ContractStatus, Finding, ImportStep, Violation
 from cloacina_audit.rust.metadata import CrateGraph
 from cloacina_audit.rust.sources import forbidden_paths
 
@@ -57,7 +57,7 @@ def check_crate(graph: CrateGraph, preset: RustPreset, src: Path) -> tuple[Contr
     forbidden = [name for name in graph.crates if _matches(name, preset.forbidden_crates)]
     violations: list[Violation] = []
     warnings: list[str] = []
-    status = None
+    status: ContractStatus | None = None
     closure = normal_closure(graph)
     for name in sorted(set(closure) - {graph.root.name}):
         if name in forbidden or _matches(name, preset.forbidden_crates):

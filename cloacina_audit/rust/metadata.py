@@ -92,7 +92,8 @@ def _manifest_graph(manifest: Path, lock: dict[str, list[str]]) -> CrateGraph:
         entries = document.get(table, {})
         for name, spec in (entries.items() if isinstance(entries, dict) else []):
             spec = spec if isinstance(spec, dict) else {}
-            real = spec.get("package", name) if isinstance(spec.get("package", name), str) else name
+            package_name = spec.get("package")
+            real = package_name if isinstance(package_name, str) else name
             features = spec.get("features", [])
             dependencies.append(Dependency(
                 real, kind, tuple(f for f in features if isinstance(f, str)) if isinstance(features, list) else (),

@@ -16,7 +16,9 @@ from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.discover.target import Target
 from cloacina_audit.model.report import (
     BinaryFootprint,
+    ContractResult,
     DistributionFootprint,
+    Finding,
     Footprint,
     PackageAudit,
 )
@@ -35,7 +37,8 @@ class RustKind:
         root = _root(target)
         graph = read_crate_graph(root)
         preset = options.preset or target.config.preset or DEFAULT_PRESET
-        contracts, findings = [], []
+        contracts: list[ContractResult] = []
+        findings: list[Finding] = []
         if preset != "none":
             result, findings = check_crate(graph, read_preset(preset), root / "src")
             contracts.append(result)
