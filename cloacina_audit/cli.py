@@ -16,15 +16,20 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from cloacina_audit import __version__
-from cloacina_audit.system.cachedir import cache_root
 from cloacina_audit.app.kinds import check_target
 from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.target import open_target
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
-from cloacina_audit.render.terminal import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
-from cloacina_audit.system.processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 from cloacina_audit.render import FORMATS, render
+from cloacina_audit.render.terminal import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
+from cloacina_audit.system.cachedir import cache_root
+from cloacina_audit.system.processes import (
+    EXIT_TERMINATED,
+    Terminated,
+    install_signal_handlers,
+    stop_everything,
+)
 
 if TYPE_CHECKING:
     from cloacina_audit.app.options import AuditOptions

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, write_tree
 from wheelmaker import make_wheel
 
@@ -92,10 +91,14 @@ def test_statements_that_share_a_distribution_save_it_only_together(report):
 
 
 def test_text_report_says_what_removing_it_saves(built, report):
-    result = _cli(built, "report")
+    wheels, app, config = built
+    # Wide enough that a temporary directory's path is never wrapped.
+    result = run_cli("report", str(app), "--config", str(config), "--preset", "none",
+                     "--probe-runs", "1", timeout=300,
+                     env={"UV_FIND_LINKS": str(wheels), "UV_NO_INDEX": "1", "COLUMNS": "400"})
     assert "Cost of each offending statement" in result.stdout
     lines = result.stdout.splitlines()
-    where = next(i for i, l in enumerate(lines) if l.strip().endswith("a.py:1"))
+    where = next(i for i, line in enumerate(lines) if line.strip().endswith("a.py:1"))
     assert lines[where + 1].strip().startswith("saves ")
     assert "2 distributions, 2 modules at import" in lines[where + 1]
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from conftest import assert_clean_error, run_cli, write_tree
-from hostile.support import audit, assert_verdict
+from hostile.support import assert_verdict, audit
 from wheelmaker import make_wheel
 
 RAN = "ran-engine-code"

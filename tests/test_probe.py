@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from cloacina_audit.errors import AuditError
-from cloacina_audit.analysis.footprint.probe import forbidden_present, probe_imports
-
 from conftest import tree_digest, write_tree
+
+from cloacina_audit.analysis.footprint.probe import forbidden_present, probe_imports
+from cloacina_audit.errors import AuditError
 
 PACKAGES = {
     "wf/__init__.py": """

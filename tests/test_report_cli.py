@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_tree
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyte
 import pytest
-
 from conftest import write_tree
 from pseudo_terminal import SGR, TerminalRun, run_in_terminal
 

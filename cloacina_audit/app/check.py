@@ -8,17 +8,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
-from cloacina_audit.model.budgets import parse_budgets
+from cloacina_audit.analysis.contracts.specs import ContractSpec, preset_specs, user_specs
+from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
 from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.config import find_importlinter_config
-from cloacina_audit.analysis.contracts.specs import ContractSpec, preset_specs, user_specs
-from cloacina_audit.environment.dependency_env import MissingPolicy, dependency_directories
-from cloacina_audit.discover.target import SourceTree, Target
-from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.discover.loader_rules import resolve_entry_module, vendored_names
+from cloacina_audit.discover.target import SourceTree, Target
+from cloacina_audit.environment.dependency_env import MissingPolicy, dependency_directories
+from cloacina_audit.errors import AuditError, NothingToCheck
+from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
+from cloacina_audit.model.budgets import parse_budgets
 from cloacina_audit.model.report import ContractResult, Finding, PackageAudit
-from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
 
 if TYPE_CHECKING:
     from cloacina_audit.analysis.imports.graph import PackageGraph

@@ -10,16 +10,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
-from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
+from cloacina_audit.analysis.contracts.specs import ContractSpec
+from cloacina_audit.analysis.footprint.cost import statement_costs
 from cloacina_audit.app.check import config_file, contract_specs
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions, CheckOptions
-from cloacina_audit.analysis.contracts.specs import ContractSpec
-from cloacina_audit.analysis.footprint.cost import statement_costs
+from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
 from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
-from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
+from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
+from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
 from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 from cloacina_audit.model.report import ContractResult, Finding, PackageAudit, Violation
 
-
 #: The rule of the note a stale entry becomes.
 STALE_RULE = "baseline-stale"
 
@@ -71,7 +70,8 @@ def apply_baseline(audits: list[PackageAudit], baseline: list[BaselineEntry]) ->
     for audit in audits:
         audit.baseline_applied = True
         for index, contract in enumerate(audit.contracts):
-            new, old = [], []
+            new: list[Violation] = []
+            old: list[Violation] = []
             for violation in contract.violations:
                 entry = entry_of(audit.name, contract, violation)
                 (old if entry in known else new).append(violation)

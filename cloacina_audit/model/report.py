@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from cloacina_audit.model.cost import StatementCost
 
-ImportKind = Literal["module", "function", "type_checking", "implicit"]
+ImportKind = Literal["module", "function", "type_checking", "implicit", "crate", "use"]
 ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
 
 #: How strongly an import binds at run time, strongest first. When one edge of
 #: the graph stands for several import statements, the strongest one describes it.
-KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0}
+KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0,
+                                 "crate": 3, "use": 3}
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,18 @@ class HostProvided:
 
 
 @dataclass
+class BinaryFootprint:
+    """A Rust package's cdylib, as ``cargo build --release --lib`` makes it."""
+
+    file: str
+    built_bytes: int
+    stripped_bytes: int
+    text_bytes: int
+    #: ``.text`` bytes per crate from the symbol table; ``std`` is std, core and alloc.
+    text_by_crate: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Footprint:
     #: Distributions in the runtime closure, the package itself excluded.
     distributions: int
@@ -163,6 +176,8 @@ class Footprint:
     archive_packed: bool | None = None
     #: Provided by the host, not counted in this footprint.
     host_provided: list[HostProvided] = field(default_factory=list)
+    #: Rust packages: the built library (``install_bytes`` is its stripped size).
+    binary: BinaryFootprint | None = None
     #: Canonical name -> the closure members it requires (Requires-Dist, markers evaluated);
     #: the package itself under its own name. Read by the cost attribution, not rendered.
     requires: dict[str, list[str]] = field(default_factory=dict)

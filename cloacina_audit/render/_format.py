@@ -14,7 +14,6 @@ from typing import Any
 
 from cloacina_audit.model.compare import Change, Delta
 from cloacina_audit.model.names import canonical_name
-from cloacina_audit.model.units import format_bytes as format_size
 from cloacina_audit.model.report import (
     BudgetResult,
     ContractResult,
@@ -24,6 +23,7 @@ from cloacina_audit.model.report import (
     PackageAudit,
     Violation,
 )
+from cloacina_audit.model.units import format_bytes as format_size
 
 #: How each import kind is shown in every format meant for people (the README's table uses
 #: the same words); JSON and SARIF properties keep the stable ``kind`` values, the keys here.
@@ -33,6 +33,8 @@ KIND_LABELS: dict[str, str] = {
     "type_checking": "TYPE_CHECKING",
     "implicit": "implicit parent",
     "lazy": "lazy",
+    "crate": "crate dependency",
+    "use": "use",
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.model.compare import (
     Change,
     Delta,
@@ -17,6 +16,7 @@ from cloacina_audit.model.compare import (
 )
 from cloacina_audit.model.report import (
     AuditReport,
+    BinaryFootprint,
     BudgetResult,
     Comparison,
     ContractResult,
@@ -52,6 +52,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
+from cloacina_audit.render.cost import cost_rows
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
     BudgetView,
@@ -186,10 +187,11 @@ def _budget(budget: BudgetResult) -> BudgetView:
 
 
 def _footprint(footprint: Footprint) -> FootprintView:
+    rust = footprint.binary is not None
     return FootprintView(
-        distributions=plural(footprint.distributions, "distribution"),
+        distributions=plural(footprint.distributions, "crate" if rust else "distribution"),
         install_size=format_size(footprint.install_bytes),
-        native_files=plural(footprint.native_files, "native file"),
+        native_files=plural(footprint.native_files, "native crate" if rust else "native file"),
         native_size=format_size(footprint.native_bytes),
         environment=footprint.environment,
         shipped=tuple(shipped_lines(footprint)),
@@ -199,6 +201,7 @@ def _footprint(footprint: Footprint) -> FootprintView:
         ),
         probe=None if footprint.import_probe is None else _probe(footprint.import_probe),
         not_probed=footprint.import_not_probed or "",
+        size_word="stripped cdylib" if rust else "installed",
     )
 
 
@@ -365,6 +368,8 @@ def offending_statements(audits: Iterable[PackageAudit]) -> int:
 def shipped_lines(footprint: Footprint) -> list[str]:
     """The archive a Cloacina package ships, and what the host provides without counting it."""
     lines = []
+    if footprint.binary is not None:
+        lines += binary_lines(footprint.binary)
     if footprint.archive_bytes is not None:
         files = f", {plural(footprint.archive_files, 'file')}" if footprint.archive_files else ""
         packed = " (packed here as cloacinactl packs it)" if footprint.archive_packed else ""
@@ -377,6 +382,18 @@ def shipped_lines(footprint: Footprint) -> list[str]:
             f"{host.version or '(version unknown)'}{size}: {host.source}"
         )
     return lines
+
+
+def binary_lines(binary: BinaryFootprint) -> list[str]:
+    """The cdylib's bytes, and what its ``.text`` is made of: std, the package, each crate."""
+    shares = sorted(binary.text_by_crate.items(), key=lambda item: (-item[1], item[0]))
+    parts = [f"{name} {format_size(size)} ({size / binary.text_bytes:.0%})" if binary.text_bytes
+             else f"{name} {format_size(size)}" for name, size in shares if size]
+    return [
+        f"Binary {binary.file}: {format_size(binary.stripped_bytes)} stripped, "
+        f"{format_size(binary.built_bytes)} as built",
+        f".text {format_size(binary.text_bytes)}: {', '.join(parts)}",
+    ]
 
 
 def imported_modules(probe: ImportProbe) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cloacina_audit.render.cost import saving_suffix
 from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
 from cloacina_audit.render._format import (
@@ -20,6 +19,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
+from cloacina_audit.render.cost import saving_suffix
 
 _COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 

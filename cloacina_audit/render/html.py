@@ -326,7 +326,7 @@ def _footprint(footprint: FootprintView) -> str:
     parts = [
         "<h3>Footprint</h3>",
         f"<p>{esc(footprint.distributions)}, "
-        f"<strong>{esc(footprint.install_size)}</strong> installed, "
+        f"<strong>{esc(footprint.install_size)}</strong> {esc(footprint.size_word)}, "
         f"{esc(footprint.native_files)} ({esc(footprint.native_size)})</p>",
     ]
     if footprint.probe is not None:

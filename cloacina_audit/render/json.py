@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloacina_audit.render.cost import cost_to_dict
 from cloacina_audit.model.compare import Change, Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
+    BinaryFootprint,
     BudgetResult,
     ContractResult,
     DistributionFootprint,
@@ -24,8 +24,8 @@ from cloacina_audit.model.report import (
     PackageAudit,
     Violation,
 )
-
 from cloacina_audit.render._format import group_by_statement
+from cloacina_audit.render.cost import cost_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -197,6 +197,17 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
         "import_not_probed": footprint.import_not_probed,
         "host_provided": [_host_provided(h) for h in footprint.host_provided],
+        "binary": _binary(footprint.binary) if footprint.binary else None,
+    }
+
+
+def _binary(binary: BinaryFootprint) -> dict[str, Any]:
+    return {
+        "file": binary.file,
+        "built_bytes": binary.built_bytes,
+        "stripped_bytes": binary.stripped_bytes,
+        "text_bytes": binary.text_bytes,
+        "text_by_crate": dict(sorted(binary.text_by_crate.items())),
     }
 
 

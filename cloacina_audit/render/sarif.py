@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cloacina_audit.render.cost import saving_suffix
 from cloacina_audit.model.baseline import STALE_RULE, entry_of
 from cloacina_audit.model.report import (
     AuditReport,
@@ -35,6 +34,7 @@ from cloacina_audit.render._format import (
     plural,
     step_statement,
 )
+from cloacina_audit.render.cost import saving_suffix
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 #: The key of ``partialFingerprints``: versioned, as SARIF recommends.

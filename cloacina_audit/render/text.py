@@ -31,6 +31,8 @@ _KIND_STYLES = {
     "function": "yellow",
     "type_checking": "dim",
     "lazy": "yellow",
+    "crate": "bold red",
+    "use": "bold red",
 }
 _VERDICT_STYLES = {"ok": "green", "contract broken": "bold red", "budget exceeded": "yellow"}
 _LEVEL_STYLES = {"error": "bold red", "warning": "yellow", "note": "dim"}
@@ -145,7 +147,7 @@ def _findings(console: Console, findings: list[FindingView]) -> None:
 
 def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
     summary = (
-        f"Footprint: {footprint.distributions}, {footprint.install_size} installed, "
+        f"Footprint: {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
         f"{footprint.native_files} ({footprint.native_size})"
     )
     console.print(Text(summary, style="bold"))

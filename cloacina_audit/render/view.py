@@ -124,6 +124,8 @@ class FootprintView:
     unmeasured: tuple[tuple[str, str], ...]  #: (distribution, why)
     probe: ProbeView | None
     not_probed: str  #: why there was no import probe; empty when there was one or none asked
+    #: What ``install_size`` is: ``installed``, or for a Rust package ``stripped cdylib``.
+    size_word: str = "installed"
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,17 @@ from cloacina_audit.analysis.contracts.specs import (  # noqa: F401  (the engine
     preset_specs,
     user_specs,
 )
-from cloacina_audit.errors import AuditError
-from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
-from cloacina_audit.model.report import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
 from cloacina_audit.analysis.contracts.symbols import module_file_resolver
+from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.report import (
+    KIND_STRENGTH,
+    ContractResult,
+    ContractStatus,
+    ImportKind,
+    ImportStep,
+    Violation,
+)
 
 _BUILT_IN_TYPES = {
     "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
@@ -129,16 +136,19 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
 
 
 def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
-    options, warnings = spec.options, list(spec.warnings)
+    options = spec.options
+    warnings = list(spec.warnings)
     unseen: set[str] = set()  # missing packages the contract would have to look into
+    status: ContractStatus | None = None
     if spec.from_preset:
-        options, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
-        if options is None:
+        fitted, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
+        if fitted is None:
             status = "unverified" if unseen else None if applies else "not_applicable"
             return ContractResult(
                 spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
                 status=status,
             )
+        options = fitted
     session = {
         **spec.session_options,
         # Packages that are not installed but whose modules statements name are

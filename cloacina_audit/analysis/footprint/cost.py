@@ -10,11 +10,16 @@ installed metadata). TYPE_CHECKING imports reach nothing: they never run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
 from cloacina_audit.model.cost import (
-    StatementCost, UnitCost, attribute, rank, reachable, total,
+    StatementCost,
+    UnitCost,
+    attribute,
+    rank,
+    reachable,
+    total,
 )
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.report import ContractResult, Footprint
@@ -128,7 +133,8 @@ def statement_costs(
     reach = Reach(pg, packages, footprint)
     offending = offending_keys(contracts)
     sizes = reach.unit_costs()
-    result = attribute(reach.roots(), footprint.requires, list(offending))
+    roots: dict[Hashable, set[str]] = {key: units for key, units in reach.roots().items()}
+    result = attribute(roots, footprint.requires, list(offending))
     probed = footprint.import_probe is not None
     costs = []
     for key, (file, statement) in offending.items():

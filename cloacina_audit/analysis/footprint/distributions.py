@@ -38,8 +38,8 @@ from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import DistributionFootprint, Footprint
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import DistributionFootprint, Footprint
 
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Folders that wheel repair tools (auditwheel, delocate, delvewheel) fill with shared libraries.
