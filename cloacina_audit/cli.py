@@ -339,7 +339,7 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
 @_footprint_options
 @_missing_dependencies_option
 def why(distribution: str, path: str, fmt: str, output: Path | None, **kwargs) -> None:
-    """Every statement of the package's own code that brings DISTRIBUTION in.
+    """Which lines of the package bring DISTRIBUTION in.
 
     Routes go through imports (module by module) and through declared
     dependencies (Requires-Dist), with the distribution's size.
