@@ -122,8 +122,8 @@ def main() -> None:
     print(f"ratio (cloacina-audit / pipdeptree): {our_time / their_time:.2f}x")
     if args.target:
         # Imported here: the measuring child process must not pay for the contract engine.
-        from cloacina_audit.discover.target import discover
         from cloacina_audit.app.footprint import measure_footprint
+        from cloacina_audit.discover.target import discover
 
         target = discover(args.target)
         footprint_time, footprint = timed(

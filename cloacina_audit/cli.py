@@ -16,15 +16,20 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from cloacina_audit import __version__
-from cloacina_audit.system.cachedir import cache_root
 from cloacina_audit.app.kinds import check_target
 from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.target import open_target
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import EXIT_INPUT_ERROR, AuditReport, Comparison, exit_code
-from cloacina_audit.render.terminal import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
-from cloacina_audit.system.processes import EXIT_TERMINATED, Terminated, install_signal_handlers, stop_everything
 from cloacina_audit.render import FORMATS, render
+from cloacina_audit.render.terminal import COLOR_CHOICES, ReaderGone, ReportStream, report_width, use_color
+from cloacina_audit.system.cachedir import cache_root
+from cloacina_audit.system.processes import (
+    EXIT_TERMINATED,
+    Terminated,
+    install_signal_handlers,
+    stop_everything,
+)
 
 if TYPE_CHECKING:
     from cloacina_audit.app.options import AuditOptions
@@ -78,13 +83,48 @@ def _import_policy_options(command):
     ], command)
 
 
+def _baseline_options(command):
+    """Only commands that check contracts take these."""
+    return _apply([
+        click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Fail only on violations this file does not record."),
+        click.option("--write-baseline", "write_baseline_file",
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Record today's violations in FILE (and fail on none of them)."),
+    ], command)
+
+
+def _given_baseline(kwargs: dict) -> list | None:
+    """Read --baseline and check --write-baseline's directory before any work starts."""
+    from cloacina_audit.app.baseline import read_baseline
+
+    written = kwargs["write_baseline_file"]
+    if written is not None and not written.parent.is_dir():
+        raise AuditError(f"--write-baseline {written}: no such directory: {written.parent}")
+    given = kwargs["baseline_file"]
+    return read_baseline(given) if given is not None else None
+
+
+def _with_baseline(audits: list, kwargs: dict, baseline: list | None) -> None:
+    """--write-baseline records today's violations, which then count as known;
+    else --baseline's entries do."""
+    from cloacina_audit.app.baseline import write_baseline
+    from cloacina_audit.model.baseline import apply_baseline, entries_of
+
+    if kwargs["write_baseline_file"] is not None:
+        baseline = entries_of(audits)
+        write_baseline(kwargs["write_baseline_file"], baseline)
+    if baseline is not None:
+        apply_baseline(audits, baseline)
+
+
 def _footprint_options(command):
     return _apply([
         click.option("--env", type=click.Choice(["isolated", "current"]), default="isolated",
                      show_default=True,
                      help="Build an isolated uv environment, or measure --python's as it is."),
         click.option("--probe-runs", type=click.IntRange(1, 50), default=3, show_default=True,
-                     help="Fresh-process imports timed; the median is reported."),
+                     help="Most fresh-process imports timed (they stop once two agree within 10 % or 20 ms); the median is reported."),
         click.option("--import-timeout", type=float, callback=_timeout,
                      help="Seconds an import may take (default: config, then 60)."),
         click.option("--cloaca-wheel", type=click.Path(dir_okay=False, path_type=Path),
@@ -153,7 +193,10 @@ def _check_options(kwargs: dict) -> CheckOptions:
 
 
 def _emit(report: AuditReport, out: _Output) -> None:
-    text = render(report, out.fmt, color=out.color, width=out.width, detail=out.detail)
+    _write(render(report, out.fmt, color=out.color, width=out.width, detail=out.detail), out)
+
+
+def _write(text: str, out: _Output) -> None:
     if out.path is None:
         out.stream.write(text if not text or text.endswith("\n") else text + "\n")
         return
@@ -180,6 +223,7 @@ def cli(ctx: click.Context) -> None:
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(_CHECK_FORMATS)
 @_import_policy_options
+@_baseline_options
 @_missing_dependencies_option
 def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> None:
     """Check import contracts; runs no package code.
@@ -188,11 +232,13 @@ def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> No
     import-linter configuration is checked the way lint-imports would check it.
     """
     out = _start(fmt, output, kwargs)
+    baseline = _given_baseline(kwargs)
     options = _check_options(kwargs)
     audits = []
     for path in paths or (".",):
         with open_target(path, options.config_file) as target:
             audits.append(check_target(target, options)[0])
+    _with_baseline(audits, kwargs, baseline)
     _emit(AuditReport(packages=audits, tool_version=__version__), out)
     sys.exit(exit_code(audits))
 
@@ -241,6 +287,7 @@ def footprint(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @_common(FORMATS)
 @_import_policy_options
+@_baseline_options
 @_footprint_options
 @_missing_dependencies_option
 @click.option("--before", "before_spec", metavar="PATH|GIT_REF|REQUIREMENT",
@@ -265,20 +312,44 @@ def report(paths: tuple[str, ...], fmt: str, output: Path | None, before_spec: s
     if before_spec is not None and len(paths) != 1:
         raise AuditError("--before compares one package: give exactly one PATH")
     out = _start(fmt, output, kwargs)
+    baseline = _given_baseline(kwargs)
     from cloacina_audit.app.report import audit_comparison, audit_many
 
     options = _audit_options(kwargs, out, with_contracts=True)
     if before_spec is None:
         audits = audit_many(list(paths), options)
+        _with_baseline(audits, kwargs, baseline)
         _emit(AuditReport(packages=audits, tool_version=__version__), out)
         sys.exit(exit_code(audits))
     before, after, configured_goal = audit_comparison(before_spec, paths[0], options)
     if goal is None and configured_goal:
         goal = parse_reduction(configured_goal)
+    _with_baseline([after], kwargs, baseline)
     comparison = Comparison(before=before, after=after, target_reduction=goal)
     report = AuditReport(packages=[after], tool_version=__version__, comparison=comparison)
     _emit(report, out)
     sys.exit(exit_code([after]))
+
+
+@cli.command()
+@click.argument("distribution")
+@click.argument("path", required=False, default=".")
+@_common(("text", "json"))
+@_import_policy_options
+@_footprint_options
+@_missing_dependencies_option
+def why(distribution: str, path: str, fmt: str, output: Path | None, **kwargs) -> None:
+    """Every statement of the package's own code that brings DISTRIBUTION in.
+
+    Routes go through imports (module by module) and through declared
+    dependencies (Requires-Dist), with the distribution's size.
+    """
+    out = _start(fmt, output, kwargs)
+    from cloacina_audit.app import why as why_view
+
+    result = why_view.why(distribution, path, _audit_options(kwargs, out, with_contracts=True))
+    text = why_view.render_json(result) if fmt == "json" else why_view.render_text(result)
+    _write(text, out)
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ import sys
 import tarfile
 import tempfile
 import time
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 PATTERNS = (
     "examples/fixtures/demo-py-*",

@@ -15,6 +15,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A pytest-xdist worker starts with COLUMNS=80 and LINES=24 of its own, which the
+    # CLI run by a test would take as the report's width (a pipe's is 100): drop them,
+    # so that a test sees what it sees in a serial run.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Write ``files`` (relative path -> source, dedented) below ``root``."""
@@ -68,6 +75,22 @@ def assert_clean_error(result: Result, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="session")
+def fixture_env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache directory for every test that builds the fixtures' environments, shared by
+    all pytest-xdist workers of the run (the environment cache builds each key once under
+    a lock, so workers wait for each other instead of building the same thing twice).
+
+    Under xdist each worker has its own base temporary directory, all in one directory of
+    the run: the cache sits there. Without xdist it is a directory of this session.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "fixture-env-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
+    return tmp_path_factory.mktemp("fixture-env-cache")
 
 
 @pytest.fixture

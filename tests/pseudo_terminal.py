@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyte
-
 from conftest import REPO
 
 #: Select Graphic Rendition: what colour and bold are made of.

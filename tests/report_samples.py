@@ -66,6 +66,7 @@ def bloated_audit(path: str = "fixtures/bloated") -> PackageAudit:
     return PackageAudit(
         name="bloated-flow",
         path=path,
+        config_file="pyproject.toml",  # both fixtures are configured in theirs
         contracts=[
             ContractResult(
                 name=CONTRACT,
@@ -146,6 +147,7 @@ def slim_audit(path: str = "fixtures/slim") -> PackageAudit:
     return PackageAudit(
         name="slim-flow",
         path=path,
+        config_file="pyproject.toml",  # both fixtures are configured in theirs
         contracts=[
             ContractResult(CONTRACT, "forbidden", True, origin="preset:cloacina"),
             ContractResult(

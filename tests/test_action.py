@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, write_tree
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
@@ -221,8 +220,8 @@ def two_commits(root: Path, first: str, second: str) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("action-cache"))
+def shared_cache(fixture_env_cache: Path) -> str:
+    return str(fixture_env_cache)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cloacina_shapes import flat_module, pack
 from conftest import REPO, run_cli, write_tree
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloacina_audit.model.budgets import evaluate_budgets, parse_budgets
 from cloacina_audit.errors import AuditError
+from cloacina_audit.model.budgets import evaluate_budgets, parse_budgets
 from cloacina_audit.model.report import DistributionFootprint, Footprint, ImportProbe
 
 

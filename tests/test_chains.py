@@ -10,10 +10,8 @@ by module names).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_cli, write_tree
 
 SEEDS = ("0", "1", "7", "123")

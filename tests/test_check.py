@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
-
-import pytest
 
 from conftest import assert_clean_error, run_cli, tree_digest, write_tree
 
@@ -361,6 +359,68 @@ def test_cache_is_keyed_on_content_not_mtime(tmp_path, cache_dir):
     os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert module.stat().st_size == stat.st_size
     assert run_cli("check", str(project), *args).code == 1
+
+
+def _age(root: Path) -> None:
+    """Make every module below ``root`` older than the cache's racy window (2 s): its mtime
+    is set back an hour, and its ctime (which only the clock sets) is left to age."""
+    then = time.time_ns() - 3600 * 1_000_000_000
+    for path in root.rglob("*.py"):
+        os.utime(path, ns=(then, then))
+    time.sleep(2.1)
+
+
+def _stats_entry(cache: Path) -> dict:
+    [entry] = sorted((cache / "graph-stats").glob("*.json"))
+    return json.loads(entry.read_text())["document"]
+
+
+def test_a_touched_file_with_the_same_content_still_hits_the_cache(tmp_path, cache_dir):
+    """Slower than most (2 s waiting for the files to age past the racy window)."""
+    project = make_project(tmp_path, {"wf/__init__.py": "import cloacina.registry\n"})
+    _age(project)
+    args = ("--cache-dir", str(cache_dir), "--format", "json")
+    cold = run_cli("check", str(project), *args)
+    entry = _cache_files(cache_dir)[0]
+    stamp = entry.stat().st_mtime_ns
+    module = str(project / "wf" / "__init__.py")
+    before = _stats_entry(cache_dir)[module]
+
+    os.utime(module)  # the stat changes (as after a checkout), the content does not
+    warm = run_cli("check", str(project), *args)
+    assert warm.stdout == cold.stdout
+    assert entry.stat().st_mtime_ns == stamp  # the graph entry was believed, not rebuilt
+    # Hashed again and found the same; the new stat is too recent to be recorded yet.
+    assert _stats_entry(cache_dir).get(module) != before
+
+
+def test_an_edit_that_restores_size_and_mtime_is_seen(tmp_path, cache_dir):
+    """The stat is trusted for old files; ctime (which utime cannot set back) gives the edit
+    away. Slower than most (2 s waiting for the files to age past the racy window)."""
+    project = make_project(tmp_path, {"wf/__init__.py": "import cloacina_workflow\n"})
+    _age(project)
+    args = ("--cache-dir", str(cache_dir), "--format", "json")
+    assert run_cli("check", str(project), *args).code == 0
+    module = project / "wf" / "__init__.py"
+    assert str(module) in _stats_entry(cache_dir)  # old enough: its stat is trusted next time
+
+    status = module.stat()
+    module.write_text("import cloacina.registry\n")
+    os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (module.stat().st_size, module.stat().st_mtime_ns) == (status.st_size, status.st_mtime_ns)
+    assert run_cli("check", str(project), *args).code == 1
+
+
+def test_a_file_written_just_before_the_cache_is_hashed_again(tmp_path, cache_dir):
+    """A stat taken within the file system's timestamp tick of a write is not recorded.
+    Slower than most (2 s waiting for a file to age past the racy window)."""
+    project = make_project(tmp_path, {"wf/__init__.py": "", "wf/old.py": ""})
+    _age(project)
+    (project / "wf" / "__init__.py").write_text("import cloacina_workflow\n")
+    assert run_cli("check", str(project), "--cache-dir", str(cache_dir)).code == 0
+    recorded = _stats_entry(cache_dir)
+    assert str(project / "wf" / "old.py") in recorded
+    assert str(project / "wf" / "__init__.py") not in recorded
 
 
 def test_a_module_added_to_a_namespace_directory_invalidates_the_cache(tmp_path, cache_dir):

@@ -12,9 +12,9 @@ import sys
 import time
 
 import pytest
+from conftest import REPO, assert_clean_error, run_cli, write_tree
 
 from cloacina_audit import __version__
-from conftest import REPO, assert_clean_error, run_cli, write_tree
 
 BLOATED = "fixtures/bloated"
 

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cloacina_shapes import computation_graph, flat_module, namespace_layout, pack, two_packages
 from conftest import run_cli, write_tree
 

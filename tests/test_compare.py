@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from report_samples import CONTRACT, bloated_audit, slim_audit
 
-from cloacina_audit.model.compare import Change, compute_delta, distribution_changes, parse_reduction
 from cloacina_audit.errors import AuditError
+from cloacina_audit.model.compare import Change, compute_delta, distribution_changes, parse_reduction
 from cloacina_audit.model.report import DistributionFootprint, PackageAudit
 
 

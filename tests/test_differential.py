@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from conftest import run_cli
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +45,6 @@ from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.target import discover
 from cloacina_audit.model.report import KIND_STRENGTH, AuditReport
 from cloacina_audit.render.json import report_to_dict
-from conftest import run_cli
 
 ROOT = "zq_root"
 #: A second root package, in some cases: chains may cross from one root to the other.

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, write_tree
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
@@ -20,8 +21,6 @@ from cloacina_audit.analysis.footprint.distributions import (
     resolve_closure,
 )
 from cloacina_audit.errors import AuditError
-
-from conftest import FIXTURES, write_tree
 
 MARKERS = default_environment()
 
@@ -297,8 +296,8 @@ def test_totals_match_an_independent_count_of_site_packages(built_env) -> None:
 def test_fixture_slim_is_at_least_80_percent_smaller_than_bloated(tmp_path: Path) -> None:
     if not all((FIXTURES / name / "pyproject.toml").is_file() for name in ("bloated", "slim")):
         pytest.skip("fixtures/bloated and fixtures/slim are not there yet")
-    from cloacina_audit.discover.target import discover
     from cloacina_audit.app.footprint import measure_footprint
+    from cloacina_audit.discover.target import discover
 
     forbidden = ["cloacina.runtime", "cloacina.database", "cloacina.registry", "sqlalchemy", "psycopg2"]
     bloated = measure_footprint(

@@ -10,10 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import REPO, tree_digest, write_tree
 from packaging.markers import default_environment
 
-from cloacina_audit.discover.target import discover
 from cloacina_audit.analysis.footprint.distributions import installed_distributions
+from cloacina_audit.app.footprint import measure_footprint
+from cloacina_audit.discover.target import discover
 from cloacina_audit.environment.cache_key import environment_key
 from cloacina_audit.environment.isolated import (
     current_environment,
@@ -22,9 +24,6 @@ from cloacina_audit.environment.isolated import (
 )
 from cloacina_audit.environment.uv import uv_binary, uv_error_line, uv_version
 from cloacina_audit.errors import AuditError
-from cloacina_audit.app.footprint import measure_footprint
-
-from conftest import REPO, tree_digest, write_tree
 
 HATCH = """
     [build-system]

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, write_tree
 
 HATCH = """

@@ -8,8 +8,8 @@ import pytest
 from conftest import write_tree
 
 from cloacina_audit.discover.config import tomllib
-from cloacina_audit.errors import AuditError
 from cloacina_audit.discover.manifest import Layout, Provider, read_manifest, validate_manifest
+from cloacina_audit.errors import AuditError
 
 PYTHON = Layout(has_workflow_dir=True)
 RUST = Layout(has_workflow_dir=False, has_cargo_toml=True, has_src_lib_rs=True)

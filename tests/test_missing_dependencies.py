@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from conftest import assert_clean_error, run_cli, write_tree
-from hostile.support import audit, assert_verdict
+from hostile.support import assert_verdict, audit
 from wheelmaker import make_wheel
 
 RAN = "ran-engine-code"
@@ -176,7 +176,9 @@ def test_an_import_of_a_missing_submodule_is_shown_as_not_installed(tmp_path):
         ("eng.providers.kubernetes", "eng", "implicit", False),
         ("eng", "eng.db", "module", False),
     ]
-    text = audit(tmp_path / "tree", "check", str(tmp_path / "tree/proj"))
+    # Wide enough that the step is never wrapped, however long the temporary path
+    # (pytest-xdist's popen-gwN directories make it longer).
+    text = audit(tmp_path / "tree", "check", str(tmp_path / "tree/proj"), env={"COLUMNS": "300"})
     assert "(eng.providers.kubernetes: not installed)" in text.stdout
     assert "wf.tasks -> eng ->" not in text.stdout
 

@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_tree
 
 
 @pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One environment cache for the whole session: the fixtures' envs are built once."""
-    return {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path_factory.mktemp("shared-cache"))}
+def shared_cache(fixture_env_cache: Path) -> dict[str, str]:
+    """One environment cache for the whole run: the fixtures' envs are built once."""
+    return {"CLOACINA_AUDIT_CACHE_DIR": str(fixture_env_cache)}
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +66,26 @@ def test_footprint_of_bloated_exceeds_budgets_with_exit_3(shared_cache):
     assert {"max-install-size", "max-distributions", "max-native-files",
             "max-import-modules"} <= set(budgets)
     assert not any(b["ok"] for b in budgets.values())
+
+
+def test_exceeded_budgets_sit_on_the_pyproject_that_sets_them(shared_cache):
+    """The app records the package's pyproject.toml; SARIF and annotations point there."""
+    sarif = run_cli("report", "fixtures/bloated", "--probe-runs", "1", "--format", "sarif",
+                    env=shared_cache)
+    assert sarif.code == 1, sarif.stderr
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    budgets = [r for r in results if r["ruleId"].startswith("budget-")]
+    assert len(budgets) >= 4
+    for result in budgets:
+        artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert artifact == {"uri": "fixtures/bloated/pyproject.toml", "uriBaseId": "%SRCROOT%"}
+    # footprint checks no contracts: the pyproject is recorded all the same
+    github = run_cli("footprint", "fixtures/bloated", "--probe-runs", "1", "--format", "github",
+                     env=shared_cache)
+    assert github.code == 3, github.stderr
+    lines = [line for line in github.stdout.splitlines() if "title=Budget " in line]
+    assert len(lines) == len(budgets)
+    assert all(line.startswith("::error file=fixtures/bloated/pyproject.toml,") for line in lines)
 
 
 def test_report_on_bloated_exits_1_because_contracts_outrank_budgets(shared_cache):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyte
 import pytest
-
 from conftest import write_tree
 from pseudo_terminal import SGR, TerminalRun, run_in_terminal
 
@@ -126,8 +125,8 @@ def test_force_color_does_not_colour_a_report_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path_factory.mktemp("terminal-cache")), **SEED}
+def shared_cache(fixture_env_cache: Path) -> dict[str, str]:
+    return {"CLOACINA_AUDIT_CACHE_DIR": str(fixture_env_cache), **SEED}
 
 
 def assert_spinner_ran_and_left_nothing(run: TerminalRun) -> None:

@@ -7,12 +7,12 @@ import json
 import re
 
 import pytest
+from conftest import REPO
+from report_samples import comparison_report, many_packages_report, slim_audit
 
 from cloacina_audit.model.report import AuditReport, ImportProbe
 from cloacina_audit.render import render
 from cloacina_audit.render._format import KIND_LABELS
-from conftest import REPO
-from report_samples import comparison_report, many_packages_report, slim_audit
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 HUMAN_FORMATS = ["text", "markdown", "html", "github"]

@@ -6,19 +6,25 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
-from cloacina_audit.model.budgets import parse_budgets
+from cloacina_audit.analysis.contracts.specs import ContractSpec, preset_specs, user_specs
+from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
 from cloacina_audit.app.options import CheckOptions
 from cloacina_audit.discover.config import find_importlinter_config
-from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts, preset_specs, user_specs
-from cloacina_audit.environment.dependency_env import MissingPolicy, dependency_directories
-from cloacina_audit.discover.target import SourceTree, Target
-from cloacina_audit.errors import AuditError, NothingToCheck
-from cloacina_audit.analysis.imports.graph import PackageGraph, build_package_graph, graph_root
 from cloacina_audit.discover.loader_rules import resolve_entry_module, vendored_names
+from cloacina_audit.discover.target import SourceTree, Target
+from cloacina_audit.environment.dependency_env import MissingPolicy, dependency_directories
+from cloacina_audit.errors import AuditError, NothingToCheck
+from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
+from cloacina_audit.model.budgets import parse_budgets
 from cloacina_audit.model.report import ContractResult, Finding, PackageAudit
-from cloacina_audit.analysis.imports.searchpath import SearchPath, environment_directories
+
+if TYPE_CHECKING:
+    from cloacina_audit.analysis.imports.graph import PackageGraph
+
+# The graph and the contract engine (grimp, import-linter) are imported by check_python:
+# footprint reads contract_specs alone and loads neither.
 
 DEFAULT_PRESET = "cloacina"
 
@@ -78,6 +84,9 @@ def _placeholders(target: Target) -> dict[str, list[str]]:
 
 def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
     """Contracts of a Python target, on the graph of everything its sources reach."""
+    from cloacina_audit.analysis.contracts.engine import check_contracts
+    from cloacina_audit.analysis.imports.graph import build_package_graph
+
     if target.tree is None:
         with _installed(target, options) as installed:
             return check_python(installed, options)
@@ -103,8 +112,15 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         contracts=[_shown(result, target) for result in results],
         findings=[replace(f, file=target.show(f.file)) if f.file else f
                   for f in target.findings + _unread_findings(package_graph)],
+        config_file=config_file(target),
     )
     return audit, package_graph
+
+
+def config_file(target: Target) -> str | None:
+    """``pyproject.toml`` when the target's directory has one (relative to its path, as a
+    finding's file is); the renderers put results about the package as a whole on it."""
+    return "pyproject.toml" if (Path(target.spec) / "pyproject.toml").is_file() else None
 
 
 def _unread_findings(package_graph: PackageGraph) -> list[Finding]:
@@ -152,6 +168,7 @@ def _installed(target: Target, options: CheckOptions) -> Iterator[Target]:
     """
     # Imported here: only wheels and requirements need them, and check must start fast.
     from cloacina_audit.analysis.footprint.distributions import import_names, installed_distributions
+    from cloacina_audit.analysis.imports.graph import graph_root
     from cloacina_audit.environment.isolated import isolated_environment
 
     # Wheels only (a build backend runs code), and not compiled: compiling starts the

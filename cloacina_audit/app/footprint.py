@@ -13,17 +13,22 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from cloacina_audit.discover.target import Target
 from cloacina_audit.analysis.footprint.distributions import (
     InstalledDistribution,
     import_names,
     installed_distributions,
     measure_closure,
 )
-from cloacina_audit.environment.isolated import Environment, StepCallback, current_environment, isolated_environment
+from cloacina_audit.analysis.footprint.probe import DEFAULT_RUNS, DEFAULT_TIMEOUT, probe_imports
+from cloacina_audit.discover.target import Target
+from cloacina_audit.environment.isolated import (
+    Environment,
+    StepCallback,
+    current_environment,
+    isolated_environment,
+)
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import Footprint
-from cloacina_audit.analysis.footprint.probe import DEFAULT_RUNS, DEFAULT_TIMEOUT, probe_imports
 
 ENV_KINDS = ("isolated", "current")
 

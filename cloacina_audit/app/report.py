@@ -8,17 +8,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
-from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
-from cloacina_audit.app.check import contract_specs
+from cloacina_audit.analysis.contracts.specs import ContractSpec
+from cloacina_audit.analysis.footprint.cost import statement_costs
+from cloacina_audit.app.check import config_file, contract_specs
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions, CheckOptions
-from cloacina_audit.analysis.contracts.engine import ContractSpec, check_contracts
+from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
 from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
-from cloacina_audit.discover.gitref import checkout_at, checkout_findings, is_commit, repository_of
-from cloacina_audit.analysis.imports.graph import PackageGraph
+from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
+from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
 from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,
@@ -27,6 +28,9 @@ from cloacina_audit.system.processes import (
     stop_everything,
     task,
 )
+
+if TYPE_CHECKING:
+    from cloacina_audit.analysis.imports.graph import PackageGraph
 
 
 def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
@@ -48,11 +52,14 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
                 message=f"{exc} (only top-level modules): contracts were not applied",
             ))
     audit.git_commit = target.git_commit
+    audit.config_file = config_file(target)
     audit.footprint = kind_of(target).footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     probe = audit.footprint.import_probe if audit.footprint else None
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
+    if graph is not None and audit.footprint is not None and audit.footprint.requires:
+        audit.costs, audit.costs_together = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
     for failure in probe.failed_imports if probe else []:
         audit.findings.append(Finding(
             rule="import-failed", level="warning",
@@ -115,6 +122,8 @@ def _chains_that_ran(spec: ContractSpec, graph: PackageGraph, target: Target) ->
     """The contract's violations with deferred imports counted (TYPE_CHECKING ones never run)."""
     counted = replace(spec, ignored_kinds=spec.ignored_kinds & {"type_checking"})
     try:
+        from cloacina_audit.analysis.contracts.engine import check_contracts
+
         result = check_contracts([counted], graph)[0]
     except AuditError:
         return []

@@ -139,7 +139,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
     _EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                  tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 
-    def _proc_member(self, tarfile_):  # type: ignore[override]
+    def _proc_member(self, tarfile_):
         if self.type in self._EXTENDED:
             if self.size > MAX_EXTENDED_HEADER_BYTES:
                 raise _Refused(
@@ -154,10 +154,10 @@ class _BoundedTarInfo(tarfile.TarInfo):
             tarfile_._cloacina_extended_run = 0
         return super()._proc_member(tarfile_)
 
-    def _proc_sparse(self, tarfile_):  # type: ignore[override]
+    def _proc_sparse(self, tarfile_):
         raise _Refused("sparse files are not supported")
 
-    def _proc_gnusparse_00(self, *args):  # type: ignore[override]
+    def _proc_gnusparse_00(self, *args):
         raise _Refused("sparse files are not supported")
 
     _proc_gnusparse_01 = _proc_gnusparse_00

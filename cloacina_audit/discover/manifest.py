@@ -258,7 +258,7 @@ def lint_sources(package_dir: Path, manifest: Manifest, *, file: str) -> list[Fi
     if manifest.language == "python" and manifest.entry_module:
         base = package_dir.joinpath("workflow", *manifest.entry_module.split("."))
         candidates = [base.with_name(base.name + ".py"), base / "__init__.py"]
-        markers = ("ComputationGraphBuilder", "cloaca.reactor")
+        markers: tuple[str, ...] = ("ComputationGraphBuilder", "cloaca.reactor")
         what = "the entry module uses ComputationGraphBuilder or @cloaca.reactor"
     elif manifest.language == "rust":
         candidates = [package_dir / "src" / "lib.rs"]

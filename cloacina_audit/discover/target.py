@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cloacina_audit.discover.archive import unpack_package_archive
 from cloacina_audit.discover.config import (
     AuditConfig,
     audit_config_from_pyproject,
@@ -23,16 +24,15 @@ from cloacina_audit.discover.config import (
     read_toml,
     table_at,
 )
-from cloacina_audit.discover.archive import unpack_package_archive
-from cloacina_audit.errors import AuditError
 from cloacina_audit.discover.loader_rules import check_loader_rules, source_roots
 from cloacina_audit.discover.manifest import Manifest, read_manifest
-from cloacina_audit.model.report import Finding
-from cloacina_audit.model.names import canonical_name
 from cloacina_audit.discover.requirements import not_found, requirement_name
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import Finding
 
 #: The kinds discovery tells apart; what the commands do with each is in app/kinds/.
-KindName = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement"]
+KindName = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement", "rust"]
 
 # Top-level directories that hold no importable package of the project.
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "examples", "benchmarks", "build", "dist", "scripts"}
@@ -132,7 +132,9 @@ def open_target(
     path = Path(spec)
     if path.is_file() and path.suffix == ".cloacina":
         with unpack_package_archive(path) as unpacked:
-            target = _cloacina_package_target(spec, unpacked.top)
+            top = unpacked.top
+            target = _rust_target(spec, top) if (top / "Cargo.toml").is_file() else \
+                _cloacina_package_target(spec, top)
             target.archive_bytes = path.stat().st_size
             target.shown_as = {unpacked.top.parent: f"{path.resolve()}!"}
             if unpacked.ignored:
@@ -165,6 +167,8 @@ def discover(
         pyproject = read_toml(root / "pyproject.toml") if (root / "pyproject.toml").exists() else None
         if pyproject is not None and "project" in pyproject:
             return _project_target(spec, root, pyproject)
+        if (path / "Cargo.toml").is_file():
+            return _rust_target(spec, root)
         if (path / "package.toml").is_file():
             return _cloacina_package_target(spec, root)
         importlinter_file = config_file or find_importlinter_config(root)
@@ -216,6 +220,7 @@ def _is_target_dir(directory: Path) -> bool:
     return (
         (directory / "pyproject.toml").exists()
         or (directory / "package.toml").is_file()
+        or (directory / "Cargo.toml").is_file()
         or find_importlinter_config(directory) is not None
     )
 
@@ -264,6 +269,26 @@ def _cloacina_package_target(spec: str, root: Path) -> Target:
         manifest=manifest,
         findings=findings,
     )
+
+
+def _rust_target(spec: str, root: Path) -> Target:
+    """A Cargo crate; with a package.toml, a Rust Cloacina package (validated as the server does).
+
+    Configuration lives in ``[package.metadata.cloacina-audit]``, Cargo's table for tools.
+    """
+    where = f"{spec}/Cargo.toml"
+    cargo = read_toml(root / "Cargo.toml")
+    package = table_at(cargo, "package", where)
+    name = package.get("name")
+    if not isinstance(name, str):
+        raise AuditError(f"{where}: no [package] name (a workspace root is not a package)")
+    metadata = table_at(cargo, "package.metadata.cloacina-audit", where)
+    config = audit_config_from_pyproject({"tool": {"cloacina-audit": metadata}}, where)
+    manifest, findings = (read_manifest(root) if (root / "package.toml").is_file() else (None, []))
+    version = package.get("version") if isinstance(package.get("version"), str) else None
+    tree = SourceTree(root=root, name=name, version=version, packages=[name], search_paths=[])
+    return Target(kind="rust", spec=spec, name=name, config=config, tree=tree,
+                  manifest=manifest, findings=findings, pyproject=cargo)
 
 
 def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:

@@ -36,9 +36,9 @@ from typing import Literal
 
 from cloacina_audit.discover.config import read_toml
 from cloacina_audit.discover.target import Target
-from cloacina_audit.system.processes import ProcessTimeout, run
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.system.processes import ProcessTimeout, run
 
 MissingPolicy = Literal["resolve", "fail", "accept"]
 

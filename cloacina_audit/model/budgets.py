@@ -29,16 +29,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import BudgetResult, Footprint
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import BudgetResult, Footprint
 from cloacina_audit.model.units import parse_size
 
 WHERE = "tool.cloacina-audit.budget"
 DEFAULT_IMPORT_TIME_TOLERANCE = 0.10
 
-_COUNT_KEYS = ("max-distributions", "max-native-files", "max-import-modules")
+_COUNT_KEYS = ("max-distributions", "max-native-files", "max-import-modules", "max-crates")
+#: Rust packages: the stripped cdylib (the footprint's install bytes), its crates.
+_SIZE_KEYS = ("max-install-size", "max-binary-size")
+_PATTERN_KEYS = ("forbid-distributions", "forbid-crates")
 _KNOWN_KEYS = (
     "max-install-size",
+    "max-binary-size",
+    "forbid-crates",
     *_COUNT_KEYS,
     "max-import-time",
     "import-time-tolerance",
@@ -71,7 +76,7 @@ def parse_budgets(raw: Mapping[str, Any], where: str = WHERE) -> Budgets:
         name = f"{where}.{key}"
         if key not in _KNOWN_KEYS:
             raise AuditError(f"{name}: unknown budget (known: {', '.join(_KNOWN_KEYS)})")
-        if key == "max-install-size":
+        if key in _SIZE_KEYS:
             limits[key] = _size(name, value)
         elif key in _COUNT_KEYS:
             limits[key] = _count(name, value)
@@ -79,7 +84,7 @@ def parse_budgets(raw: Mapping[str, Any], where: str = WHERE) -> Budgets:
             limits[key] = parse_duration(name, value)
         elif key == "import-time-tolerance":
             tolerance = parse_percent(name, value)
-        elif key == "forbid-distributions":
+        elif key in _PATTERN_KEYS:
             limits[key] = _patterns(name, value)
         elif key == "max-install-growth":
             limits[key] = parse_percent(name, value, allow_negative=True)
@@ -109,9 +114,9 @@ def _evaluate(
     key: str, limit: Any, budgets: Budgets, footprint: Footprint, before: Footprint | None
 ) -> BudgetResult:
     probe = footprint.import_probe
-    if key == "max-install-size":
+    if key in _SIZE_KEYS:
         return _at_most(key, limit, footprint.install_bytes)
-    if key == "max-distributions":
+    if key in ("max-distributions", "max-crates"):
         return _at_most(key, limit, footprint.distributions)
     if key == "max-native-files":
         return _at_most(key, limit, footprint.native_files)
@@ -121,7 +126,7 @@ def _evaluate(
         actual = probe.seconds_median if probe else None
         allowed = limit * (1 + budgets.import_time_tolerance)
         return BudgetResult(key, limit, actual, actual is not None and actual <= allowed)
-    if key == "forbid-distributions":
+    if key in _PATTERN_KEYS:
         found = forbidden_distributions(limit, footprint)
         return BudgetResult(key, ", ".join(limit), ", ".join(found) or "none", not found)
     if key == "max-install-growth":
@@ -169,7 +174,7 @@ def _count(name: str, value: Any) -> int:
         value = int(value)
     if value < 0:
         raise AuditError(f"{name}: must not be negative ({value})")
-    return value
+    return int(value)
 
 
 def parse_duration(name: str, value: Any) -> float:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import DistributionFootprint, Footprint, PackageAudit
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import DistributionFootprint, Footprint, PackageAudit
 
 Number = int | float
 
@@ -275,4 +275,5 @@ def _figure(footprint: Footprint | None, key: str) -> Number | None:
 def _probe_figure(footprint: Footprint | None, key: str) -> Number | None:
     if footprint is None or footprint.import_probe is None:
         return None
-    return getattr(footprint.import_probe, key)
+    value: int | float | None = getattr(footprint.import_probe, key)
+    return value

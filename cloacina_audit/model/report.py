@@ -7,14 +7,18 @@ analysers produce these objects, renderers consume them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-ImportKind = Literal["module", "function", "type_checking", "implicit"]
+if TYPE_CHECKING:
+    from cloacina_audit.model.cost import StatementCost
+
+ImportKind = Literal["module", "function", "type_checking", "implicit", "crate", "use"]
 ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
 
 #: How strongly an import binds at run time, strongest first. When one edge of
 #: the graph stands for several import statements, the strongest one describes it.
-KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0}
+KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0,
+                                 "crate": 3, "use": 3}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class ContractResult:
     #: True, nothing was checked) or ``unverified`` (a package the contract must
     #: look into is not installed, and that was accepted; ``kept`` is True).
     status: ContractStatus | None = None
+    #: Violations a ``--baseline`` file knows: shown as a count, they break nothing.
+    baselined: list[Violation] = field(default_factory=list)
 
     @property
     def state(self) -> ContractStatus:
@@ -115,6 +121,8 @@ class ImportProbe:
     failed_imports: list[str] = field(default_factory=list)
     #: Forbidden prefix -> the imported module whose import first loaded it.
     loaded_by: dict[str, str] = field(default_factory=dict)
+    #: Every module the entry imports added to ``sys.modules`` (first run), for the cost view.
+    loaded_modules: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +136,18 @@ class HostProvided:
     source: str
     #: Measured from a wheel, when one was given.
     footprint: DistributionFootprint | None = None
+
+
+@dataclass
+class BinaryFootprint:
+    """A Rust package's cdylib, as ``cargo build --release --lib`` makes it."""
+
+    file: str
+    built_bytes: int
+    stripped_bytes: int
+    text_bytes: int
+    #: ``.text`` bytes per crate from the symbol table; ``std`` is std, core and alloc.
+    text_by_crate: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +176,13 @@ class Footprint:
     archive_packed: bool | None = None
     #: Provided by the host, not counted in this footprint.
     host_provided: list[HostProvided] = field(default_factory=list)
+    #: Rust packages: the built library (``install_bytes`` is its stripped size).
+    binary: BinaryFootprint | None = None
+    #: Canonical name -> the closure members it requires (Requires-Dist, markers evaluated);
+    #: the package itself under its own name. Read by the cost attribution, not rendered.
+    requires: dict[str, list[str]] = field(default_factory=dict)
+    #: Top-level import name -> the canonical name of the closure member that provides it.
+    import_owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def unmeasured(self) -> list[DistributionFootprint]:
@@ -193,6 +220,17 @@ class PackageAudit:
     findings: list[Finding] = field(default_factory=list)
     #: For a git-ref baseline: the full commit id the ref resolved to.
     git_commit: str | None = None
+    #: What removing each offending statement saves (see model/cost.py), ranked; None when
+    #: the footprint or the import graph was not measured.
+    costs: "list[StatementCost] | None" = None
+    #: What removing every offending statement saves (``importer`` and ``file`` empty).
+    costs_together: "StatementCost | None" = None
+    #: The file that configures the package (its ``pyproject.toml``), relative to ``path``
+    #: like a finding's file: where results about the package as a whole are shown. None
+    #: when there is none (a wheel, a requirement, a git-ref baseline).
+    config_file: str | None = None
+    #: Whether a ``--baseline`` file was applied (violations it knows are in ``baselined``).
+    baseline_applied: bool = False
 
     @property
     def contracts_kept(self) -> bool:

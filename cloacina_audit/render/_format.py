@@ -1,26 +1,29 @@
-"""Small formatting helpers shared by the renderers: sizes, percentages, paths."""
+"""Wording shared by every renderer: sizes, counts, paths, import steps, statement groups.
+
+The sections of the human formats are computed once in :mod:`cloacina_audit.render.view`;
+these helpers are the words that view (and the machine formats) are made of.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloacina_audit.model.compare import Change, Delta, DistributionChange
+from cloacina_audit.model.compare import Change, Delta
 from cloacina_audit.model.names import canonical_name
-from cloacina_audit.model.units import format_bytes as format_size
 from cloacina_audit.model.report import (
-    ImportProbe,
     BudgetResult,
+    ContractResult,
     DistributionFootprint,
     Finding,
-    Footprint,
     ImportStep,
     PackageAudit,
     Violation,
 )
+from cloacina_audit.model.units import format_bytes as format_size
 
 #: How each import kind is shown in every format meant for people (the README's table uses
 #: the same words); JSON and SARIF properties keep the stable ``kind`` values, the keys here.
@@ -30,6 +33,8 @@ KIND_LABELS: dict[str, str] = {
     "type_checking": "TYPE_CHECKING",
     "implicit": "implicit parent",
     "lazy": "lazy",
+    "crate": "crate dependency",
+    "use": "use",
 }
 
 
@@ -61,15 +66,6 @@ def statement_key(step: ImportStep) -> tuple[str, int, str]:
     return (step.file, step.line, step.imported if step.line <= 0 else "")
 
 
-def statement_count(violations: Sequence[Violation], groups: Sequence[StatementGroup]) -> str:
-    """``"4 offending statements in 12 chains"``: the size of a broken contract, as every
-    human format heads it (the chains only when there are more of them than statements)."""
-    count = plural(len(groups), "offending statement")
-    if len(violations) > len(groups):
-        count += f" in {plural(len(violations), 'chain')}"
-    return count
-
-
 def group_by_statement(violations: Iterable[Violation]) -> list[StatementGroup]:
     """Violations grouped by their first step, groups in the order of their best chain."""
     groups: dict[tuple[str, int, str], list[Violation]] = {}
@@ -78,66 +74,20 @@ def group_by_statement(violations: Iterable[Violation]) -> list[StatementGroup]:
     return [StatementGroup(tuple(group)) for group in groups.values()]
 
 
-def offending_statements(audits: Iterable[PackageAudit]) -> int:
-    """Distinct statements that start a violation, across every contract."""
-    return len(
-        {
-            (audit.path, *statement_key(violation.chain[0]))
-            for audit in audits
-            for contract in audit.contracts
-            for violation in contract.violations
-        }
-    )
-
-
-def summary_line(audits: list[PackageAudit]) -> str:
-    """One line to end a report with: ``2 contracts: 0 kept, 2 broken; 4 offending
-    statements in 12 import chains``, then budgets and error findings when there are any."""
-    parts = []
-    contracts = [c for audit in audits for c in audit.contracts]
-    broken = [c for c in contracts if not c.kept]
-    if contracts:
-        kept = len(contracts) - len(broken)
-        parts.append(f"{plural(len(contracts), 'contract')}: {kept} kept, {len(broken)} broken")
-    if broken:
-        chains = sum(len(c.violations) for c in broken)
-        parts.append(
-            f"{plural(offending_statements(audits), 'offending statement')}"
-            f" in {plural(chains, 'import chain')}"
-        )
-    budgets = [b for audit in audits for b in audit.budgets]
-    if budgets:
-        exceeded = sum(1 for b in budgets if not b.ok)
-        parts.append(f"{plural(len(budgets), 'budget')}: {len(budgets) - exceeded} met, {exceeded} exceeded")
-    errors = sum(1 for audit in audits for f in audit.findings if f.level == "error")
-    if errors:
-        parts.append(f"{plural(errors, 'error')} in findings")
-    return "; ".join(parts) or "no contracts or budgets checked"
+def baselined_count(contract: ContractResult) -> str:
+    """``"2 baselined statements"`` (known to the --baseline file, not shown), or ``""``."""
+    if not contract.baselined:
+        return ""
+    return plural(len(group_by_statement(contract.baselined)), "baselined statement")
 
 
 def distribution_name(name: str) -> str:
     """Every table spells a distribution one way: its canonical (PEP 503) name."""
     return canonical_name(name)
 
+
 def format_signed_size(n: int | float) -> str:
     return ("+" if n > 0 else "") + format_size(n)
-
-
-def distribution_label(change: DistributionChange) -> str:
-    return f"{change.name} (this package)" if change.package else change.name
-
-
-def imported_modules(probe: ImportProbe) -> str:
-    """What the probe imported, so that no one reads more into it: ``importing flow and
-    3 of its modules``, or ``importing flow, helpers``."""
-    entries = probe.entry_modules
-    tops = [m for m in entries if not any(m.startswith(t + ".") for t in entries if t != m)]
-    rest = len(entries) - len(tops)
-    if not entries:
-        return ""
-    if rest:
-        return f"importing {', '.join(tops)} and {plural(rest, 'more module')}"
-    return f"importing {', '.join(tops)}"
 
 
 def format_percent(pct: float | None) -> str:
@@ -178,106 +128,12 @@ def optional_count(n: int | None) -> str:
     return "?" if n is None else format_count(n)
 
 
-Formatter = Callable[[Any], str]
-
-#: Metric key -> (label, formatter for a value, formatter for a signed change).
-METRICS: dict[str, tuple[str, Formatter, Formatter]] = {
-    "distributions": ("Distributions", format_count, format_signed_count),
-    "install_bytes": ("Install size", format_size, format_signed_size),
-    "native_files": ("Native files", format_count, format_signed_count),
-    "native_bytes": ("Native size", format_size, format_signed_size),
-    "import_modules": ("Modules imported", format_count, format_signed_count),
-    "import_seconds": ("Import time", format_seconds, format_signed_seconds),
-    "archive_bytes": ("Archive size", format_size, format_signed_size),
-}
-
-
-def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
-    """``(label, before, after, change, %)`` as display strings for one metric."""
-    label, fmt, signed = METRICS[key]
-    before = "n/a" if change.before is None else fmt(change.before)
-    after = "n/a" if change.after is None else fmt(change.after)
-    absolute = "n/a" if change.absolute is None else signed(change.absolute)
-    if change.within_noise:  # smaller than the spread of identical runs: not a change
-        return label, before, after, f"within noise (±{signed(change.noise).lstrip('+')})", ""
-    return label, before, after, absolute, format_percent(change.percent)
-
-
-def shipped_lines(footprint: Footprint) -> list[str]:
-    """The archive a Cloacina package ships, and what the host provides without counting it."""
-    lines = []
-    if footprint.archive_bytes is not None:
-        files = f", {plural(footprint.archive_files, 'file')}" if footprint.archive_files else ""
-        packed = " (packed here as cloacinactl packs it)" if footprint.archive_packed else ""
-        lines.append(f"Archive: {format_size(footprint.archive_bytes)}{files}{packed}")
-    for host in footprint.host_provided:
-        measured = host.footprint.bytes if host.footprint else None
-        size = f", {format_size(measured)}" if measured else ""
-        lines.append(
-            f"Provided by the host, not counted: {host.name} "
-            f"{host.version or '(version unknown)'}{size}: {host.source}"
-        )
-    return lines
-
-
-def contracts_summary(audit: PackageAudit) -> str:
-    """``2/3 kept``; ``none`` when no contract was checked."""
-    if not audit.contracts:
-        return "none"
-    kept = sum(1 for c in audit.contracts if c.state == "kept")
-    summary = f"{kept}/{len(audit.contracts)} kept"
-    for state, label in STATE_LABELS.items():
-        count = sum(1 for c in audit.contracts if c.state == state)
-        summary += f", {count} {label}" if count else ""
-    return summary
-
-
 #: How contracts that are neither kept nor broken are named.
 STATE_LABELS = {"not_applicable": "not applicable", "unverified": "not verified"}
 
 
-def budgets_summary(audit: PackageAudit) -> str:
-    if not audit.budgets:
-        return "none"
-    met = sum(1 for b in audit.budgets if b.ok)
-    return f"{met}/{len(audit.budgets)} met"
-
-
 def failed_budgets(audit: PackageAudit) -> list[BudgetResult]:
     return [b for b in audit.budgets if not b.ok]
-
-
-def install_size(audit: PackageAudit) -> str:
-    return format_size(audit.footprint.install_bytes) if audit.footprint else "n/a"
-
-
-def verdict(audit: PackageAudit) -> str:
-    """The package's outcome in the words of the exit codes."""
-    if not audit.contracts_kept:
-        return "contract broken"
-    if not audit.budgets_met:
-        return "budget exceeded"
-    return "ok"
-
-
-def goal_line(delta: Delta) -> str | None:
-    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
-
-    Information, never a failure (budgets judge a change); a notice when nothing changed.
-    """
-    change = delta.install_bytes
-    if change.before is None or change.after is None:
-        return None
-    if delta.identical:
-        return "Before and after are the same package, closure and bytes: nothing changed"
-    line = (
-        f"Install size: {format_size(change.before)} -> {format_size(change.after)}"
-        f" ({format_percent(change.percent)})"
-    )
-    if delta.target_reduction is None:
-        return line
-    outcome = {True: "reached", False: "not reached", None: "unknown"}[delta.target_reached]
-    return f"{line}, goal {delta.target_reduction * 100:g}% reduction: {outcome}"
 
 
 def format_budget_value(name: str, value: float | int | str | None) -> str:
@@ -346,17 +202,51 @@ def display_path(file: str, package_path: str, base: str | None = None) -> str:
         return absolute.as_posix()
 
 
-def distribution_rows(footprint: Footprint) -> list[tuple[str, DistributionFootprint]]:
-    """``(label, distribution)`` for a breakdown table: the dependencies largest first,
-    then the package itself, labelled as such."""
-    rows = [(distribution_name(d.name), d) for d in largest_first(footprint.by_distribution)]
-    if footprint.package is not None:
-        rows.append(
-            (f"{distribution_name(footprint.package.name)} (this package)", footprint.package)
-        )
-    return rows
-
-
 def largest_first(dists: list[DistributionFootprint]) -> list[DistributionFootprint]:
     """Measured distributions by size, largest first, then the unmeasured ones by name."""
     return sorted(dists, key=lambda d: (d.bytes is None, -(d.bytes or 0), d.name.lower()))
+
+
+Formatter = Callable[[Any], str]
+
+#: Metric key -> (label, formatter for a value, formatter for a signed change).
+METRICS: dict[str, tuple[str, Formatter, Formatter]] = {
+    "distributions": ("Distributions", format_count, format_signed_count),
+    "install_bytes": ("Install size", format_size, format_signed_size),
+    "native_files": ("Native files", format_count, format_signed_count),
+    "native_bytes": ("Native size", format_size, format_signed_size),
+    "import_modules": ("Modules imported", format_count, format_signed_count),
+    "import_seconds": ("Import time", format_seconds, format_signed_seconds),
+    "archive_bytes": ("Archive size", format_size, format_signed_size),
+}
+
+
+def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
+    """``(label, before, after, change, %)`` as display strings for one metric."""
+    label, fmt, signed = METRICS[key]
+    before = "n/a" if change.before is None else fmt(change.before)
+    after = "n/a" if change.after is None else fmt(change.after)
+    absolute = "n/a" if change.absolute is None else signed(change.absolute)
+    if change.within_noise:  # smaller than the spread of identical runs: not a change
+        return label, before, after, f"within noise (±{signed(change.noise).lstrip('+')})", ""
+    return label, before, after, absolute, format_percent(change.percent)
+
+
+def goal_line(delta: Delta) -> str | None:
+    """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
+
+    Information, never a failure (budgets judge a change); a notice when nothing changed.
+    """
+    change = delta.install_bytes
+    if change.before is None or change.after is None:
+        return None
+    if delta.identical:
+        return "Before and after are the same package, closure and bytes: nothing changed"
+    line = (
+        f"Install size: {format_size(change.before)} -> {format_size(change.after)}"
+        f" ({format_percent(change.percent)})"
+    )
+    if delta.target_reduction is None:
+        return line
+    outcome = {True: "reached", False: "not reached", None: "unknown"}[delta.target_reached]
+    return f"{line}, goal {delta.target_reduction * 100:g}% reduction: {outcome}"

@@ -4,7 +4,6 @@ such as ``::error file=flow/tasks.py,line=4,title=Contract name::a -> b -> c``."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from cloacina_audit.model.compare import compute_delta
 from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, PackageAudit
@@ -20,6 +19,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
+from cloacina_audit.render.cost import saving_suffix
 
 _COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -77,10 +77,14 @@ def _violations(contract: ContractResult, audit: PackageAudit, base: str | None)
             "line": first.line,
             "title": contract.name,
         }
-        message = "\n".join([chain_line(group.best), *steps])
+        message = "\n".join([chain_line(group.best) + saving_suffix(audit, first), *steps])
         lines.append(command_line("error", properties, message))
     if not contract.kept and not contract.violations:  # broken by what the import loaded
         lines.append(command_line("error", {"title": contract.name}, "; ".join(contract.warnings)))
+    if contract.baselined:
+        lines.append(command_line("notice", {"title": contract.name},
+                                  f"{plural(len(group_by_statement(contract.baselined)), 'offending statement')} "
+                                  "known to the baseline, not shown"))
     return lines
 
 
@@ -95,9 +99,9 @@ def _finding(finding: Finding, audit: PackageAudit, base: str | None) -> str:
 
 def _budget(budget: BudgetResult, audit: PackageAudit, base: str | None) -> str:
     """On the package's pyproject.toml (where budgets are set) when it has one."""
-    pyproject = Path(audit.path) / "pyproject.toml"
+    config = audit.config_file
     properties = {
-        "file": display_path("pyproject.toml", audit.path, base) if pyproject.is_file() else None,
+        "file": display_path(config, audit.path, base) if config is not None else None,
         "title": f"Budget {budget.name} exceeded",
     }
     actual = format_budget_value(budget.name, budget.actual)

@@ -7,47 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
+from functools import cache
 from html import escape
+from importlib.resources import files
 
-from cloacina_audit.model.compare import Delta, compute_delta
-from cloacina_audit.model.report import (
-    AuditReport,
-    Comparison,
-    ContractResult,
-    Footprint,
-    ImportProbe,
-    PackageAudit,
-    Violation,
-)
 from cloacina_audit.model.names import canonical_name
-from cloacina_audit.render._format import (
-    STATE_LABELS,
-    KIND_LABELS,
-    budgets_summary,
-    chain_line,
-    contracts_summary,
-    distribution_rows,
-    finding_location,
-    format_budget_value,
-    format_count,
-    format_seconds,
-    format_signed_size,
-    format_size,
-    distribution_label,
-    goal_line,
-    group_by_statement,
-    statement_count,
-    imported_modules,
-    install_size,
-    largest_first,
-    metric_cells,
-    optional_count,
-    optional_size,
-    plural,
-    step_location,
-    step_statement,
-    summary_line,
-    verdict,
+from cloacina_audit.model.report import AuditReport, Footprint
+from cloacina_audit.model.units import format_bytes as format_size
+from cloacina_audit.render._format import largest_first, plural
+from cloacina_audit.render.build import build_view
+from cloacina_audit.render.view import (
+    ChainView,
+    ComparisonView,
+    ContractView,
+    FootprintView,
+    PackageView,
+    ProbeView,
 )
 
 #: Okabe-Ito colours, distinguishable with colour-blindness; the last is "other".
@@ -61,59 +36,13 @@ _VERDICT_CLASSES = {"ok": "ok", "contract broken": "bad", "budget exceeded": "wa
                     "not applicable": "warn", "not verified": "warn"}
 _STATUS_MARKS = {"added": "+", "removed": "−", "changed": "~"}
 
-CSS = """
-:root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --line: #d0d7de; --muted: #57606a;
-  --bg-soft: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica,
-  Arial, sans-serif; color: #1f2328; background: #fff; }
-main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 20px; margin: 36px 0 12px; padding-bottom: 6px;
-  border-bottom: 1px solid var(--line); }
-h3 { font-size: 16px; margin: 24px 0 8px; }
-.meta, .path { color: var(--muted); font-size: 13px; }
-code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  font-size: 13px; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line);
-  vertical-align: top; }
-th { background: var(--bg-soft); font-weight: 600; font-size: 13px; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tbody tr:hover { background: #fafbfc; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px;
-  font-weight: 600; color: #fff; white-space: nowrap; }
-.badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); }
-.badge.warn { background: var(--warn); }
-.down { color: var(--ok); } .up { color: var(--bad); }
-.goal { margin: 16px 0; padding: 12px 16px; border-radius: 6px; font-weight: 600;
-  border: 1px solid var(--line); background: var(--bg-soft); }
-.goal.ok { border-color: var(--ok); background: #dafbe1; }
-.goal.bad { border-color: var(--bad); background: #ffebe9; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0 20px; }
-.card { flex: 1 1 180px; border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; }
-.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; }
-.card .value { font-size: 20px; font-weight: 600; }
-.contract { margin: 8px 0; }
-.violation { margin: 8px 0 12px 24px; }
-.violation .chain { font-weight: 600; margin-bottom: 4px; }
-.violation table { table-layout: fixed; }
-.violation table td { border-bottom: 1px dashed var(--line); overflow-wrap: anywhere; }
-.violation th:nth-child(1) { width: 45%; } .violation th:nth-child(3) { width: 130px; }
-.kind { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 12px;
-  white-space: nowrap; border: 1px solid; }
-.kind-module { color: var(--bad); border-color: var(--bad); }
-.kind-implicit { color: #8250df; border-color: #8250df; }
-.kind-function { color: var(--warn); border-color: var(--warn); }
-.kind-type_checking { color: var(--muted); border-color: var(--muted); }
-.kind-lazy { color: var(--warn); border-color: var(--warn); }
-.warning { color: var(--warn); }
-.fix { color: #1f2328; }
-figure { margin: 12px 0 20px; }
-figcaption { color: var(--muted); font-size: 13px; }
-svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fill: #1f2328; }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-"""
+
+
+@cache
+def stylesheet() -> str:
+    """The report's CSS, package data beside this module (``report.css``)."""
+    return "\n" + files("cloacina_audit.render").joinpath("report.css").read_text(encoding="utf-8")
+
 
 
 def esc(text: object) -> str:
@@ -121,25 +50,24 @@ def esc(text: object) -> str:
 
 
 def render(report: AuditReport, *, detail: int = 0) -> str:
+    view = build_view(report, detail)
     body = [
         "<header><h1>cloacina-audit report</h1>",
-        f'<p class="meta">{plural(len(report.packages), "package")} audited by '
-        f"cloacina-audit {esc(report.tool_version)}</p></header>",
-        _summary(report.packages),
+        f'<p class="meta">{plural(len(view.packages), "package")} audited by '
+        f"cloacina-audit {esc(view.tool_version)}</p></header>",
+        _summary(view.packages),
     ]
-    if report.comparison is not None:
-        body.append(_comparison(report.comparison))
-    else:
-        measured = [(a.name, a.footprint) for a in report.packages if a.footprint]
-        if measured:
-            body.append(_figure(measured, "Install size of each package, by distribution"))
-    body.extend(_package(i, audit, detail) for i, audit in enumerate(report.packages))
-    body.append(f'<p class="result"><strong>Result:</strong> {esc(summary_line(report.packages))}</p>')
-    body.append(f"<footer>Generated by cloacina-audit {esc(report.tool_version)}.</footer>")
+    if view.comparison is not None:
+        body.append(_comparison(view.comparison))
+    elif view.measured:
+        body.append(_figure(view.measured, "Install size of each package, by distribution"))
+    body.extend(_package(package) for package in view.packages)
+    body.append(f'<p class="result"><strong>Result:</strong> {esc(view.result)}</p>')
+    body.append(f"<footer>Generated by cloacina-audit {esc(view.tool_version)}.</footer>")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>cloacina-audit report</title>\n<style>{CSS}</style>\n</head>\n"
+        f"<title>cloacina-audit report</title>\n<style>{stylesheet()}</style>\n</head>\n"
         "<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
 
@@ -162,54 +90,48 @@ def _badge(outcome: str) -> str:
     return f'<span class="badge {_VERDICT_CLASSES[outcome]}">{esc(outcome)}</span>'
 
 
-def _summary(audits: list[PackageAudit]) -> str:
+def _summary(packages: tuple[PackageView, ...]) -> str:
     rows = [
         [
-            f'<a href="#pkg-{i}">{esc(a.name)}</a><br><span class="path">{esc(a.path)}</span>',
-            esc(contracts_summary(a)),
-            esc(install_size(a)),
-            esc(budgets_summary(a)),
-            _badge(verdict(a)),
+            f'<a href="#pkg-{p.index}">{esc(p.name)}</a><br><span class="path">{esc(p.path)}</span>',
+            esc(p.contracts_summary),
+            esc(p.install_size),
+            esc(p.budgets_summary),
+            _badge(p.verdict),
         ]
-        for i, a in enumerate(audits)
+        for p in packages
     ]
     return "<h2>Summary</h2>" + _table(
         ["Package", "Contracts", "Install size", "Budgets", "Verdict"], rows, {2}
     )
 
 
-def _comparison(comparison: Comparison) -> str:
-    delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
+def _comparison(comparison: ComparisonView) -> str:
     parts = [
         "<h2>Before and after</h2>",
-        f'<p class="path">before: <code>{esc(comparison.before.path)}</code> · '
-        f"after: <code>{esc(comparison.after.path)}</code></p>",
+        f'<p class="path">before: <code>{esc(comparison.before_path)}</code> · '
+        f"after: <code>{esc(comparison.after_path)}</code></p>",
     ]
-    goal = goal_line(delta)
-    if goal is not None:
-        cls = "ok" if delta.target_reached and not delta.identical else ""
-        parts.append(f'<div class="goal {cls}">{esc(goal)}</div>')
-    parts.append(_cards(delta))
-    sides = (("before", comparison.before), ("after", comparison.after))
-    bars = [(f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint]
-    if bars:
-        parts.append(_figure(bars, "Install size before and after, by distribution"))
-    parts.append(_metrics_table(delta))
-    if delta.distribution_changes:
-        parts.append(_distribution_changes(delta))
+    if comparison.goal is not None:
+        cls = "ok" if comparison.goal_reached else ""
+        parts.append(f'<div class="goal {cls}">{esc(comparison.goal)}</div>')
+    parts.append(_cards(comparison))
+    if comparison.bars:
+        parts.append(_figure(comparison.bars, "Install size before and after, by distribution"))
+    cells = [[esc(c) for c in row.cells] for row in comparison.rows]
+    parts.append(_table(["", "Before", "After", "Change", "%"], cells, {1, 2, 3, 4}))
+    if comparison.changes:
+        parts.append(_distribution_changes(comparison))
     return "\n".join(parts)
 
 
-def _cards(delta: Delta) -> str:
-    cards = []
-    for key, change in delta.metrics()[:4]:
-        label, before, after, _, pct = metric_cells(key, change)
-        cls = _direction(change.absolute)
-        cards.append(
-            f'<div class="card"><div class="label">{esc(label)}</div>'
-            f'<div class="value">{esc(before)} → {esc(after)}</div>'
-            f'<div class="{cls}">{esc(pct)}</div></div>'
-        )
+def _cards(comparison: ComparisonView) -> str:
+    cards = [
+        f'<div class="card"><div class="label">{esc(card.label)}</div>'
+        f'<div class="value">{esc(card.before)} → {esc(card.after)}</div>'
+        f'<div class="{_direction(card.absolute)}">{esc(card.percent)}</div></div>'
+        for card in comparison.cards
+    ]
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
@@ -220,32 +142,19 @@ def _direction(change: float | None) -> str:
     return "down" if change < 0 else "up"
 
 
-def _metrics_table(delta: Delta) -> str:
-    kept, broken = delta.contracts_kept, delta.contracts_broken
+def _distribution_changes(comparison: ComparisonView) -> str:
     rows = [
-        ["Contracts kept", str(kept.before), str(kept.after), f"{kept.absolute:+d}", ""],
-        ["Contracts broken", str(broken.before), str(broken.after), f"{broken.absolute:+d}", ""],
+        [
+            f"{_STATUS_MARKS[change.status]} {esc(change.label)}",
+            esc(change.status),
+            esc(change.version_before or "–"),
+            esc(change.size_before if change.version_before else "–"),
+            esc(change.version_after or "–"),
+            esc(change.size_after if change.version_after else "–"),
+            esc(change.change),
+        ]
+        for change in comparison.changes
     ]
-    rows += [list(metric_cells(key, change)) for key, change in delta.metrics()]
-    cells = [[esc(c) for c in row] for row in rows]
-    return _table(["", "Before", "After", "Change", "%"], cells, {1, 2, 3, 4})
-
-
-def _distribution_changes(delta: Delta) -> str:
-    rows = []
-    for change in delta.distribution_changes:
-        size = change.bytes
-        rows.append(
-            [
-                f"{_STATUS_MARKS[change.status]} {esc(distribution_label(change))}",
-                esc(change.status),
-                esc(change.version_before or "–"),
-                esc(optional_size(change.bytes_before) if change.version_before else "–"),
-                esc(change.version_after or "–"),
-                esc(optional_size(change.bytes_after) if change.version_after else "–"),
-                "?" if size.absolute is None else esc(format_signed_size(size.absolute)),
-            ]
-        )
     headings = [
         "Distribution",
         "",
@@ -281,7 +190,7 @@ def _segments(footprint: Footprint, colored: set[str]) -> list[_Segment]:
     return segments
 
 
-def _figure(bars: list[tuple[str, Footprint]], caption: str) -> str:
+def _figure(bars: tuple[tuple[str, Footprint], ...], caption: str) -> str:
     """A horizontal stacked bar per footprint, on one linear scale, with a legend."""
     sizes: dict[str, int] = {}
     for _, footprint in bars:
@@ -332,110 +241,112 @@ def _figure(bars: list[tuple[str, Footprint]], caption: str) -> str:
     return f"<figure>{svg}<figcaption>{esc(caption)}<br>{legend}</figcaption></figure>"
 
 
-def _package(index: int, audit: PackageAudit, detail: int) -> str:
+def _package(package: PackageView) -> str:
     parts = [
-        f'<h2 id="pkg-{index}">{esc(audit.name)} {_badge(verdict(audit))}</h2>',
-        f'<p class="path">{esc(audit.path)}</p>',
+        f'<h2 id="pkg-{package.index}">{esc(package.name)} {_badge(package.verdict)}</h2>',
+        f'<p class="path">{esc(package.path)}</p>',
     ]
-    if audit.contracts:
-        parts.append(f"<h3>Contracts ({esc(contracts_summary(audit))})</h3>")
-        parts.extend(
-            _contract(contract, audit.path, detail)
-            for contract in audit.contracts
-            if detail >= 0 or not contract.kept
+    if package.checked_contracts:
+        parts.append(f"<h3>Contracts ({esc(package.contracts_summary)})</h3>")
+        parts.extend(_contract(contract) for contract in package.contracts)
+    if package.findings:
+        parts.append(_findings(package))
+    if package.footprint is not None:
+        parts.append(_footprint(package.footprint))
+    if package.costs:
+        rows = "".join(
+            f"<tr><td><code>{esc(where)}</code></td><td>{esc(saved)}</td></tr>"
+            for where, saved in package.costs
         )
-    if audit.findings:
-        parts.append(_findings(audit))
-    if audit.footprint is not None:
-        parts.append(_footprint(audit.footprint))
-    if audit.budgets:
-        parts.append(_budgets(audit))
+        parts.append("<h3>Cost of each offending statement</h3><table><thead><tr><th>Statement"
+                     f"</th><th>Removing it alone</th></tr></thead><tbody>{rows}</tbody></table>")
+    if package.budgets:
+        parts.append(_budgets(package))
     return "\n".join(parts)
 
 
-def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
+def _contract(contract: ContractView) -> str:
     badge = _badge("ok") if contract.kept else _badge("contract broken")
-    if contract.state in STATE_LABELS:
-        badge = _badge(STATE_LABELS[contract.state])
-    groups = group_by_statement(contract.violations)
-    about = [part for part in (contract.type, contract.origin) if part]
-    if groups:
-        about.append(statement_count(contract.violations, groups))
+    if contract.state_label:
+        badge = _badge(contract.state_label)
     parts = [
         f'<div class="contract">{badge} <strong>{esc(contract.name)}</strong> '
-        f'<span class="meta">{esc(" · ".join(about))}</span></div>'
+        f'<span class="meta">{esc(contract.about)}</span></div>'
     ]
     parts.extend(f'<div class="warning violation">⚠ {esc(w)}</div>' for w in contract.warnings)
-    for group in groups:
-        shown = group.violations if detail > 0 else group.violations[:1]
-        for violation in shown:
-            parts.append(_violation(violation, package_path))
-        if detail <= 0 and group.others:
+    for statement in contract.capped_statements:
+        parts.extend(_violation(chain) for chain in statement.chains)
+        if statement.hidden:
             parts.append(
-                f'<div class="violation meta">… and {esc(plural(group.others, "other chain"))} '
+                f'<div class="violation meta">… and {esc(statement.hidden_text)} '
                 "from this statement</div>"
             )
+    if contract.left_out:
+        parts.append(
+            f'<div class="violation meta">… and '
+            f"{esc(plural(contract.left_out, 'more offending statement'))} "
+            "(see the JSON or SARIF report)</div>"
+        )
     if contract.instructions and not contract.kept:
         lines = "<br>".join(esc(i) for i in contract.instructions)
         parts.append(f'<div class="violation fix"><strong>How to fix:</strong> {lines}</div>')
     return "\n".join(parts)
 
 
-def _violation(violation: Violation, package_path: str) -> str:
+def _violation(chain: ChainView) -> str:
     rows = [
         [
-            f'<span class="mono">{esc(step_location(step, package_path))}</span>',
-            f"<code>{esc(step_statement(step))}</code>",
-            f'<span class="kind kind-{esc(step.kind)}">{esc(KIND_LABELS[step.kind])}</span>',
+            f'<span class="mono">{esc(step.location)}</span>',
+            f"<code>{esc(step.statement)}</code>",
+            f'<span class="kind kind-{esc(step.kind)}">{esc(step.kind_label)}</span>',
         ]
-        for step in violation.chain
+        for step in chain.steps
     ]
     return (
-        f'<div class="violation"><div class="chain mono">{esc(chain_line(violation))}</div>'
+        f'<div class="violation"><div class="chain mono">{esc(chain.line)}</div>'
         + _table(["Where", "Statement", "Kind"], rows)
         + "</div>"
     )
 
 
-def _findings(audit: PackageAudit) -> str:
+def _findings(package: PackageView) -> str:
     rows = [
         [
             esc(f.level),
             f"<code>{esc(f.rule)}</code>",
-            f'<span class="mono">{esc(finding_location(f, audit.path))}</span>',
+            f'<span class="mono">{esc(f.location)}</span>',
             esc(f.message),
         ]
-        for f in audit.findings
+        for f in package.findings
     ]
     return "<h3>Findings</h3>" + _table(["Level", "Rule", "Where", "Message"], rows)
 
 
-def _footprint(footprint: Footprint) -> str:
+def _footprint(footprint: FootprintView) -> str:
     parts = [
         "<h3>Footprint</h3>",
-        f"<p>{esc(plural(footprint.distributions, 'distribution'))}, "
-        f"<strong>{esc(format_size(footprint.install_bytes))}</strong> installed, "
-        f"{esc(plural(footprint.native_files, 'native file'))} "
-        f"({esc(format_size(footprint.native_bytes))})</p>",
+        f"<p>{esc(footprint.distributions)}, "
+        f"<strong>{esc(footprint.install_size)}</strong> {esc(footprint.size_word)}, "
+        f"{esc(footprint.native_files)} ({esc(footprint.native_size)})</p>",
     ]
-    if footprint.import_probe is not None:
-        parts.append(_import_probe(footprint.import_probe))
-    elif footprint.import_not_probed:
-        parts.append(f"<p>Import: not probed: {esc(footprint.import_not_probed)}</p>")
-    if footprint.by_distribution or footprint.package:
+    if footprint.probe is not None:
+        parts.append(_import_probe(footprint.probe))
+    elif footprint.not_probed:
+        parts.append(f"<p>Import: not probed: {esc(footprint.not_probed)}</p>")
+    if footprint.rows:
         rows = [
             [
-                esc(label),
-                esc(d.version),
-                esc(optional_size(d.bytes))
-                if d.measured
-                else f'<span class="warning">not measured: {esc(d.unmeasured)}</span>',
-                esc(optional_count(d.files)),
-                esc(format_count(d.native_files)),
-                esc(format_size(d.native_bytes)) if d.native_bytes else "",
-                esc(optional_size(d.unique_bytes)) if d.unique_bytes is not None else "",
+                esc(row.label),
+                esc(row.version),
+                esc(row.size)
+                if row.measured
+                else f'<span class="warning">not measured: {esc(row.unmeasured)}</span>',
+                esc(row.files),
+                esc(row.native_files),
+                esc(row.native_size),
+                esc(row.unique),
             ]
-            for label, d in distribution_rows(footprint)
+            for row in footprint.rows
         ]
         headings = [
             "Distribution",
@@ -450,30 +361,29 @@ def _footprint(footprint: Footprint) -> str:
     return "\n".join(parts)
 
 
-def _import_probe(probe: ImportProbe) -> str:
-    forbidden = ", ".join(f"<code>{esc(m)}</code>" for m in probe.forbidden_loaded)
+def _import_probe(probe: ProbeView) -> str:
+    forbidden = ", ".join(f"<code>{esc(m)}</code>" for m in probe.forbidden)
     loaded = (
         f'<span class="up">forbidden modules loaded: {forbidden}</span>'
         if forbidden
         else '<span class="down">no forbidden module loaded</span>'
     )
     return (
-        f"<p>Import: {esc(plural(probe.modules, 'module'))} "
-        f"({esc(format_count(probe.non_stdlib_modules))} outside the standard library), "
-        f"median {esc(format_seconds(probe.seconds_median))} over "
-        f"{esc(plural(probe.runs, 'run'))}, {esc(imported_modules(probe))}; {loaded}</p>"
+        f"<p>Import: {esc(probe.modules)} ({esc(probe.outside_stdlib)} outside the standard "
+        f"library), median {esc(probe.median)} over {esc(plural(probe.runs, 'run'))}, "
+        f"{esc(probe.imported)}; {loaded}</p>"
     )
 
 
-def _budgets(audit: PackageAudit) -> str:
+def _budgets(package: PackageView) -> str:
     rows = [
         [
             f"<code>{esc(b.name)}</code>",
-            esc(format_budget_value(b.name, b.limit)),
-            esc(format_budget_value(b.name, b.actual)),
+            esc(b.limit),
+            esc(b.actual),
             _badge("ok") if b.ok else _badge("budget exceeded"),
         ]
-        for b in audit.budgets
+        for b in package.budgets
     ]
-    title = f"<h3>Budgets ({esc(budgets_summary(audit))})</h3>"
+    title = f"<h3>Budgets ({esc(package.budgets_summary)})</h3>"
     return title + _table(["Budget", "Limit", "Actual", ""], rows, {1, 2})

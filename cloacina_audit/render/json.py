@@ -12,6 +12,7 @@ from typing import Any
 from cloacina_audit.model.compare import Change, Delta, compute_delta
 from cloacina_audit.model.report import (
     AuditReport,
+    BinaryFootprint,
     BudgetResult,
     ContractResult,
     DistributionFootprint,
@@ -21,9 +22,10 @@ from cloacina_audit.model.report import (
     ImportProbe,
     ImportStep,
     PackageAudit,
+    Violation,
 )
-
 from cloacina_audit.render._format import group_by_statement
+from cloacina_audit.render.cost import cost_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -56,6 +58,8 @@ def package_to_dict(audit: PackageAudit) -> dict[str, Any]:
         "footprint": _footprint(audit.footprint) if audit.footprint else None,
         "budgets": [_budget(b) for b in audit.budgets],
         "git_commit": audit.git_commit,
+        "costs": [cost_to_dict(c) for c in audit.costs] if audit.costs is not None else None,
+        "costs_together": cost_to_dict(audit.costs_together) if audit.costs_together else None,
     }
 
 
@@ -125,13 +129,16 @@ def _contract(contract: ContractResult) -> dict[str, Any]:
         "status": contract.state,
         "origin": contract.origin,
         "warnings": list(contract.warnings),
-        "violations": [
-            {"chain": [_step(s) for s in v.chain], **({"reason": v.reason} if v.reason else {})}
-            for v in contract.violations
-        ],
+        "violations": [_violation(v) for v in contract.violations],
+        "baselined": [_violation(v) for v in contract.baselined],
         "instructions": list(contract.instructions),
         "statements": _statements(contract),
     }
+
+
+def _violation(violation: Violation) -> dict[str, Any]:
+    reason = {"reason": violation.reason} if violation.reason else {}
+    return {"chain": [_step(s) for s in violation.chain], **reason}
 
 
 def _statements(contract: ContractResult) -> list[dict[str, Any]]:
@@ -190,6 +197,17 @@ def _footprint(footprint: Footprint) -> dict[str, Any]:
         "import": _probe(footprint.import_probe) if footprint.import_probe else None,
         "import_not_probed": footprint.import_not_probed,
         "host_provided": [_host_provided(h) for h in footprint.host_provided],
+        "binary": _binary(footprint.binary) if footprint.binary else None,
+    }
+
+
+def _binary(binary: BinaryFootprint) -> dict[str, Any]:
+    return {
+        "file": binary.file,
+        "built_bytes": binary.built_bytes,
+        "stripped_bytes": binary.stripped_bytes,
+        "text_bytes": binary.text_bytes,
+        "text_by_crate": dict(sorted(binary.text_by_crate.items())),
     }
 
 

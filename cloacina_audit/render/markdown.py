@@ -8,56 +8,30 @@ from __future__ import annotations
 
 import re
 
-from cloacina_audit.model.compare import Delta, compute_delta
-from cloacina_audit.model.report import AuditReport, Comparison, ContractResult, Footprint, PackageAudit
-from cloacina_audit.render._format import (
-    STATE_LABELS,
-    KIND_LABELS,
-    budgets_summary,
-    chain_line,
-    contracts_summary,
-    distribution_rows,
-    finding_location,
-    format_budget_value,
-    format_count,
-    format_seconds,
-    format_signed_size,
-    format_size,
-    distribution_label,
-    goal_line,
-    group_by_statement,
-    statement_count,
-    imported_modules,
-    install_size,
-    metric_cells,
-    optional_count,
-    optional_size,
-    plural,
-    shipped_lines,
-    short_path,
-    step_location,
-    step_statement,
-    summary_line,
-    verdict,
+from cloacina_audit.model.report import AuditReport
+from cloacina_audit.render._format import plural
+from cloacina_audit.render.build import build_view
+from cloacina_audit.render.view import (
+    ComparisonView,
+    ContractView,
+    FootprintView,
+    PackageView,
 )
 
 HEADING = "## cloacina-audit report"
 MARKER = "<!-- cloacina-audit -->"
-#: Offending statements shown per contract; a PR comment must stay under GitHub's 65,536
-#: characters.
-MAX_STATEMENTS = 10
-
 _VERDICT_ICONS = {"ok": "✅", "contract broken": "❌", "budget exceeded": "⚠️"}
 
 
 def render(report: AuditReport, *, detail: int = 0) -> str:
-    parts = [f"{HEADING}\n{MARKER}", _summary(report.packages)]
-    if report.comparison is not None:
-        parts.append(_comparison(report.comparison))
-    for audit in report.packages:
-        parts.append(_package(audit, detail))
-    parts.append(f"**Result:** {cell(summary_line(report.packages))}")
-    parts.append(f"<sub>cloacina-audit {cell(report.tool_version)}</sub>")
+    view = build_view(report, detail)
+    parts = [f"{HEADING}\n{MARKER}", _summary(view.packages)]
+    if view.comparison is not None:
+        parts.append(_comparison(view.comparison))
+    for package in view.packages:
+        parts.append(_package(package, detail))
+    parts.append(f"**Result:** {cell(view.result)}")
+    parts.append(f"<sub>cloacina-audit {cell(view.tool_version)}</sub>")
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
@@ -86,144 +60,131 @@ def code_block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def _summary(audits: list[PackageAudit]) -> str:
+def _summary(packages: tuple[PackageView, ...]) -> str:
     rows = [
         [
-            f"{code(a.name)}<br>{code(a.path)}",
-            contracts_summary(a),
-            install_size(a),
-            budgets_summary(a),
-            f"{_VERDICT_ICONS[verdict(a)]} {verdict(a)}",
+            f"{code(p.name)}<br>{code(p.path)}",
+            p.contracts_summary,
+            p.install_size,
+            p.budgets_summary,
+            f"{_VERDICT_ICONS[p.verdict]} {p.verdict}",
         ]
-        for a in audits
+        for p in packages
     ]
     return table(["Package", "Contracts", "Install size", "Budgets", "Verdict"], rows)
 
 
-def _comparison(comparison: Comparison) -> str:
-    delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
-    kept, broken = delta.contracts_kept, delta.contracts_broken
-    rows = [
-        ["Contracts kept", str(kept.before), str(kept.after), f"{kept.absolute:+d}", ""],
-        ["Contracts broken", str(broken.before), str(broken.after), f"{broken.absolute:+d}", ""],
-        *[list(metric_cells(key, change)) for key, change in delta.metrics()],
-    ]
+def _comparison(comparison: ComparisonView) -> str:
     parts = [
         "### Before and after",
-        f"Before: {code(comparison.before.path)} · after: {code(comparison.after.path)}",
-        table(["", "Before", "After", "Change", "%"], rows, "lrrrr"),
+        f"Before: {code(comparison.before_path)} · after: {code(comparison.after_path)}",
+        table(["", "Before", "After", "Change", "%"], [row.cells for row in comparison.rows],
+              "lrrrr"),
     ]
-    goal = goal_line(delta)
-    if goal is not None:
-        icon = "✅ " if delta.target_reached and not delta.identical else ""
-        parts.append(f"**{icon}{cell(goal)}**")
-    if delta.distribution_changes:
-        parts.append(_distribution_changes(delta))
+    if comparison.goal is not None:
+        icon = "✅ " if comparison.goal_reached else ""
+        parts.append(f"**{icon}{cell(comparison.goal)}**")
+    if comparison.changes:
+        parts.append(_distribution_changes(comparison))
     return "\n\n".join(parts)
 
 
-def _distribution_changes(delta: Delta) -> str:
-    rows = []
-    for change in delta.distribution_changes:
-        size = change.bytes
-        rows.append(
-            [
-                code(distribution_label(change)),
-                change.status,
-                cell(change.version_before or "-"),
-                cell(change.version_after or "-"),
-                "?" if size.absolute is None else format_signed_size(size.absolute),
-            ]
-        )
+def _distribution_changes(comparison: ComparisonView) -> str:
+    rows = [
+        [
+            code(change.label),
+            change.status,
+            cell(change.version_before or "-"),
+            cell(change.version_after or "-"),
+            change.change,
+        ]
+        for change in comparison.changes
+    ]
     body = table(["Distribution", "", "Before", "After", "Size change"], rows, "llllr")
     count = plural(len(rows), "distribution")
     return f"<details><summary>{count} changed</summary>\n\n{body}\n\n</details>"
 
 
-def _package(audit: PackageAudit, detail: int) -> str:
-    parts = [f"### {code(audit.name)}", f"Path: {code(audit.path)}"]
-    for contract in audit.contracts:
-        if detail < 0 and contract.kept:
-            continue
-        parts.append(_contract(contract, audit.path, detail))
-    if audit.findings:
-        parts.append(_findings(audit))
-    if audit.footprint is not None:
-        parts.append(_footprint(audit.name, audit.footprint))
-    if audit.budgets:
-        parts.append(_budgets(audit))
+def _package(package: PackageView, detail: int) -> str:
+    parts = [f"### {code(package.name)}", f"Path: {code(package.path)}"]
+    parts += [_contract(contract, detail) for contract in package.contracts]
+    if package.findings:
+        parts.append(_findings(package))
+    if package.footprint is not None:
+        parts.append(_footprint(package.name, package.footprint))
+    if package.costs:
+        rows = "\n".join(f"| {code(where)} | {cell(saved)} |" for where, saved in package.costs)
+        parts.append(f"**Cost of each offending statement**\n\n| Statement | Removing it alone |\n"
+                     f"| --- | --- |\n{rows}")
+    if package.budgets:
+        parts.append(_budgets(package))
     return "\n\n".join(parts)
 
 
-def _contract(contract: ContractResult, package_path: str, detail: int) -> str:
-    if contract.state in STATE_LABELS:
+def _contract(contract: ContractView, detail: int) -> str:
+    if contract.state_label:
         warnings = "; ".join(contract.warnings)
-        return f"⚠️ **{cell(contract.name)}** {STATE_LABELS[contract.state]}: {cell(warnings)}"
+        return f"⚠️ **{cell(contract.name)}** {contract.state_label}: {cell(warnings)}"
+    baselined = f" ({contract.baselined})" if contract.baselined else ""
     if contract.kept:
-        return f"✅ **{cell(contract.name)}** kept"
-    groups = group_by_statement(contract.violations)
-    count = statement_count(contract.violations, groups)
-    parts = [f"❌ **{cell(contract.name)}** broken: {count}"]
+        return f"✅ **{cell(contract.name)}** kept{baselined}"
+    parts = [f"❌ **{cell(contract.name)}** broken: {contract.count}{baselined}"]
     parts += [f"> ⚠ {cell(warning)}" for warning in contract.warnings]
-    for group in groups[:MAX_STATEMENTS]:
-        shown = group.violations if detail > 0 else group.violations[:1]
+    for statement in contract.capped_statements:
         blocks = []
-        for violation in shown:
+        for chain in statement.chains:
             steps = [] if detail < 0 else [
-                f"{short_path(step_location(step, package_path))}  {step_statement(step)}"
-                f"  [{KIND_LABELS[step.kind]}]"
-                for step in violation.chain
+                f"{step.short_location}  {step.statement}  [{step.kind_label}]"
+                for step in chain.steps
             ]
-            blocks.append("\n".join([chain_line(violation), *steps]))
+            blocks.append("\n".join([chain.line, *steps]))
         parts.append(code_block("\n\n".join(blocks)))
-        if detail <= 0 and group.others:
-            parts.append(f"… and {plural(group.others, 'other chain')} from this statement")
-    hidden = len(groups) - MAX_STATEMENTS
-    if hidden > 0:
+        if statement.hidden:
+            parts.append(f"… and {statement.hidden_text} from this statement")
+    if contract.left_out:
         parts.append(
-            f"… and {plural(hidden, 'more offending statement')} (see the JSON or SARIF report)"
+            f"… and {plural(contract.left_out, 'more offending statement')}"
+            " (see the JSON or SARIF report)"
         )
     if contract.instructions:
         parts.append("**How to fix:** " + "<br>".join(cell(i) for i in contract.instructions))
     return "\n\n".join(parts)
 
 
-def _findings(audit: PackageAudit) -> str:
+def _findings(package: PackageView) -> str:
     rows = [
-        [f.level, code(f.rule), cell(finding_location(f, audit.path)), cell(f.message)]
-        for f in audit.findings
+        [f.level, code(f.rule), cell(f.location), cell(f.message)]
+        for f in package.findings
     ]
     return "**Findings**\n\n" + table(["Level", "Rule", "Where", "Message"], rows)
 
 
-def _footprint(name: str, footprint: Footprint) -> str:
+def _footprint(name: str, footprint: FootprintView) -> str:
     summary = (
-        f"**Footprint:** {plural(footprint.distributions, 'distribution')}, "
-        f"{format_size(footprint.install_bytes)} installed, "
-        f"{plural(footprint.native_files, 'native file')} ({format_size(footprint.native_bytes)})"
+        f"**Footprint:** {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
+        f"{footprint.native_files} ({footprint.native_size})"
     )
-    parts = [summary, *(cell(line) for line in shipped_lines(footprint))]
-    probe = footprint.import_probe
+    parts = [summary, *(cell(line) for line in footprint.shipped)]
+    probe = footprint.probe
     if probe is not None:
-        forbidden = ", ".join(code(m) for m in probe.forbidden_loaded) or "none"
+        forbidden = ", ".join(code(m) for m in probe.forbidden) or "none"
         parts.append(
-            f"**Import:** {plural(probe.modules, 'module')} in "
-            f"{format_seconds(probe.seconds_median)} (median), {cell(imported_modules(probe))}; "
+            f"**Import:** {probe.modules} in {probe.median} (median), {cell(probe.imported)}; "
             f"forbidden modules loaded: {forbidden}"
         )
-    elif footprint.import_not_probed:
-        parts.append(f"**Import:** not probed: {cell(footprint.import_not_probed)}")
-    if footprint.by_distribution or footprint.package:
+    elif footprint.not_probed:
+        parts.append(f"**Import:** not probed: {cell(footprint.not_probed)}")
+    if footprint.rows:
         rows = [
             [
-                code(label),
-                cell(d.version),
-                optional_size(d.bytes) if d.measured else f"? ({cell(d.unmeasured or '')})",
-                optional_count(d.files),
-                format_count(d.native_files),
-                optional_size(d.unique_bytes) if d.unique_bytes is not None else "",
+                code(row.label),
+                cell(row.version),
+                row.size if row.measured else f"? ({cell(row.unmeasured)})",
+                row.files,
+                row.native_files,
+                row.unique,
             ]
-            for label, d in distribution_rows(footprint)
+            for row in footprint.rows
         ]
         body = table(
             ["Distribution", "Version", "Size", "Files", "Native", "Unique"], rows, "llrrrr"
@@ -233,16 +194,11 @@ def _footprint(name: str, footprint: Footprint) -> str:
     return "\n\n".join(parts)
 
 
-def _budgets(audit: PackageAudit) -> str:
+def _budgets(package: PackageView) -> str:
     rows = [
-        [
-            code(b.name),
-            cell(format_budget_value(b.name, b.limit)),
-            cell(format_budget_value(b.name, b.actual)),
-            "✅" if b.ok else "❌ exceeded",
-        ]
-        for b in audit.budgets
+        [code(b.name), cell(b.limit), cell(b.actual), "✅" if b.ok else "❌ exceeded"]
+        for b in package.budgets
     ]
-    return f"**Budgets** ({budgets_summary(audit)})\n\n" + table(
+    return f"**Budgets** ({package.budgets_summary})\n\n" + table(
         ["Budget", "Limit", "Actual", ""], rows, "lrrl"
     )

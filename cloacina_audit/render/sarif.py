@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cloacina_audit.model.report import AuditReport, BudgetResult, ContractResult, Finding, ImportStep, PackageAudit
+from cloacina_audit.model.baseline import STALE_RULE, entry_of
+from cloacina_audit.model.report import (
+    AuditReport,
+    BudgetResult,
+    ContractResult,
+    Finding,
+    ImportStep,
+    PackageAudit,
+    Violation,
+)
 from cloacina_audit.render._format import (
     KIND_LABELS,
     chain_line,
@@ -25,8 +34,11 @@ from cloacina_audit.render._format import (
     plural,
     step_statement,
 )
+from cloacina_audit.render.cost import saving_suffix
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+#: The key of ``partialFingerprints``: versioned, as SARIF recommends.
+_FINGERPRINT = "cloacinaAuditStatement/v1"
 _BASE_ID = "%SRCROOT%"
 
 
@@ -96,13 +108,34 @@ def _violation_results(
     rule_id: str, contract: ContractResult, audit: PackageAudit, root: str
 ) -> list[dict[str, Any]]:
     """One result per offending statement, on that statement: its location does not move
-    when a different chain from it becomes the best one, so code scanning keeps the alert."""
+    when a different chain from it becomes the best one, so code scanning keeps the alert.
+
+    Its ``partialFingerprints`` is the baseline's fingerprint of the statement (package,
+    contract, importer, imported, statement text): moving the code keeps the alert. With
+    ``--baseline``, statements the file knows come too, as ``baselineState: unchanged``."""
     results = []
-    for group in group_by_statement(contract.violations):
+    states = [("new", contract.violations), ("unchanged", contract.baselined)]
+    for state, violations in states if audit.baseline_applied else states[:1]:
+        results += _statement_results(rule_id, contract, violations, audit, root,
+                                      state if audit.baseline_applied else None)
+    if not contract.kept and not contract.violations:  # broken by what the import loaded
+        text = f"{contract.name}: {'; '.join(contract.warnings)}"
+        results.append({"ruleId": rule_id, "level": "error", "message": {"text": text},
+                        **_pyproject_locations(audit, root)})
+    return results
+
+
+def _statement_results(
+    rule_id: str, contract: ContractResult, violations: list[Violation], audit: PackageAudit,
+    root: str, state: str | None,
+) -> list[dict[str, Any]]:
+    results = []
+    for group in group_by_statement(violations):
         first, *rest = group.best.chain
         text = f"{contract.name}: {chain_line(group.best)}"
         if group.others:
             text += f" (and {plural(group.others, 'other chain')} from this statement)"
+        text += saving_suffix(audit, first)
         results.append(
             {
                 "ruleId": rule_id,
@@ -113,13 +146,13 @@ def _violation_results(
                     {"id": number, **_step_location(step, audit, root)}
                     for number, step in enumerate(rest, start=1)
                 ],
+                "partialFingerprints": {
+                    _FINGERPRINT: entry_of(audit.name, contract, group.best).fingerprint
+                },
+                **({"baselineState": state} if state else {}),
                 "properties": {"chains": len(group.violations)},
             }
         )
-    if not contract.kept and not contract.violations:  # broken by what the import loaded
-        text = f"{contract.name}: {'; '.join(contract.warnings)}"
-        results.append({"ruleId": rule_id, "level": "error", "message": {"text": text},
-                        **_pyproject_locations(audit, root)})
     return results
 
 
@@ -137,6 +170,8 @@ def _finding_result(
         "level": finding.level,
         "message": {"text": finding.message},
     }
+    if finding.rule == STALE_RULE:  # an entry of the --baseline file that matches nothing now
+        result["baselineState"] = "absent"
     if finding.file:
         path = display_path(finding.file, audit.path, root)
         result["locations"] = [_physical(path, finding.line or 0)]
@@ -161,10 +196,9 @@ def _budget_result(
 def _pyproject_locations(audit: PackageAudit, root: str) -> dict[str, Any]:
     """Results about the package as a whole sit on its pyproject.toml, when it has one
     (code scanning shows only results with a location); a requirement has none."""
-    pyproject = Path(audit.path) / "pyproject.toml"
-    if not pyproject.is_file():
+    if audit.config_file is None:
         return {}
-    return {"locations": [_physical(display_path("pyproject.toml", audit.path, root), 0)]}
+    return {"locations": [_physical(display_path(audit.config_file, audit.path, root), 0)]}
 
 
 def _physical(path: str, line: int) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class ReportStream:
             raise ReaderGone() from None
         except OSError as exc:
             raise AuditError(
-                f"cannot write the report to standard output: {exc.strerror or errno.errorcode.get(exc.errno, exc)}"
+                f"cannot write the report to standard output: {exc.strerror or errno.errorcode.get(exc.errno or 0, exc)}"
             ) from None
 
 

@@ -1,118 +1,167 @@
-"""The crate graph of a Rust package, from ``cargo metadata`` (never a build).
+"""What cargo knows about a crate, without building it: ``cargo metadata``.
 
-``cargo metadata --format-version 1 --offline`` resolves the closure from what the cargo home
-already holds (``--locked`` when a Cargo.lock is present). When that fails (no registry, no
-cached crates: every real Cloacina example on an offline machine), ``--no-deps`` still gives
-the package's direct dependencies with their kinds and features, and Cargo.lock (when present)
-the names of the locked closure. :class:`CrateGraph` says which of the two was read.
+Resolved offline first (whatever the cargo home holds), ``--locked`` when there is
+a Cargo.lock, never from the network. When the closure cannot be resolved (no
+registry, nothing cached), ``--no-deps`` still gives the direct dependencies
+with their kinds, and Cargo.lock, when there is one, the closure it records.
+cargo metadata runs no build script and no proc macro.
 """
+
 from __future__ import annotations
 
 import json
-import tomllib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from cloacina_audit.discover.config import read_toml
 from cloacina_audit.errors import AuditError
-from cloacina_audit.system import processes
+from cloacina_audit.system.processes import ProcessTimeout, run
 
-TIMEOUT = 120.0
+CARGO_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
 class Dependency:
-    """One declared dependency of a package: ``kind`` is None (normal), "dev" or "build"."""
-
     name: str
+    #: None (normal), "dev" or "build", as cargo says.
     kind: str | None
     features: tuple[str, ...] = ()
     uses_default_features: bool = True
-    optional: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
+class Crate:
+    name: str
+    version: str
+    manifest_path: Path
+    #: The native library it links (``links`` in its manifest), if any.
+    links: str | None = None
+    dependencies: list[Dependency] = field(default_factory=list)
+    features: dict[str, list[str]] = field(default_factory=dict)
+    #: Features the resolve enabled (empty when unresolved).
+    enabled_features: tuple[str, ...] = ()
+
+
+@dataclass
 class CrateGraph:
-    """What cargo told about a package: ``resolved`` False means the closure is not known."""
-
-    root: str
-    manifest: Path
+    root: Crate
+    crates: dict[str, Crate]
+    #: crate name -> [(dependency name, kinds)] as resolved for the host: only when resolved.
+    edges: dict[str, list[tuple[str, frozenset[str | None]]]]
+    #: True when cargo resolved the whole closure; else edges come from Cargo.lock (or are empty).
     resolved: bool
-    direct: tuple[Dependency, ...]
-    closure: frozenset[str] = frozenset()
-    links: dict[str, str] = field(default_factory=dict)
-    features: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    limitation: str = ""
+    #: Why the closure was not resolved, in cargo's words.
+    unresolved_reason: str = ""
+    #: Cargo.lock's closure: name -> dependency names (no kinds, no features).
+    lock: dict[str, list[str]] = field(default_factory=dict)
 
 
-def read(crate_dir: Path) -> CrateGraph:
-    """The crate graph of the package in ``crate_dir``; exit-2 errors when cargo cannot read it."""
-    manifest = crate_dir / "Cargo.toml"
-    locked = ["--locked"] if (crate_dir / "Cargo.lock").is_file() else []
-    base = ["cargo", "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
-    try:
-        done = processes.run([*base, "--offline", *locked], timeout=TIMEOUT, cwd=crate_dir)
-        if done.returncode == 0:
-            return from_metadata(json.loads(done.stdout), manifest)
-        first = _first_error(done.stderr)
-        fallback = processes.run([*base, "--offline", "--no-deps"], timeout=TIMEOUT, cwd=crate_dir)
-    except FileNotFoundError:
-        raise AuditError("cargo is not installed: a Rust package needs cargo to be read") from None
-    except processes.ProcessTimeout as timeout:
-        raise AuditError(str(timeout)) from None
-    if fallback.returncode != 0:
-        raise AuditError(f"{manifest}: cargo metadata failed: {_first_error(fallback.stderr)}")
-    graph = from_metadata(json.loads(fallback.stdout), manifest)
-    lock = crate_dir / "Cargo.lock"
-    closure = _lock_names(lock) - {graph.root} if lock.is_file() else frozenset()
-    checked = "direct dependencies and Cargo.lock's crates" if closure else "direct dependencies only"
-    return CrateGraph(
-        root=graph.root, manifest=manifest, resolved=False, direct=graph.direct,
-        closure=frozenset(closure), links={}, features={},
-        limitation=f"the closure could not be resolved offline ({first}); checked: {checked}",
+def cargo_binary() -> str:
+    return os.environ.get("CARGO", "cargo")
+
+
+def read_crate_graph(root: Path) -> CrateGraph:
+    manifest = root / "Cargo.toml"
+    base = [cargo_binary(), "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
+    locked = ["--locked"] if (root / "Cargo.lock").is_file() else []
+    full = _cargo([*base, "--offline", *locked], root)
+    if full[0] == 0:
+        return _graph(json.loads(full[1]), resolved=True, lock=_lock(root))
+    reason = _first_error(full[2])
+    shallow = _cargo([*base, "--no-deps", "--offline"], root)
+    if shallow[0] == 0:
+        graph = _graph(json.loads(shallow[1]), resolved=False, lock=_lock(root))
+    else:
+        # cargo cannot even load the manifests of path dependencies (a package copied
+        # out of its workspace): the manifest's own tables still say what it depends on.
+        reason = _first_error(shallow[2])
+        graph = _manifest_graph(manifest, lock=_lock(root))
+    graph.unresolved_reason = reason
+    return graph
+
+
+def _manifest_graph(manifest: Path, lock: dict[str, list[str]]) -> CrateGraph:
+    document = read_toml(manifest)
+    package = document.get("package")
+    if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+        raise AuditError(f"{manifest}: no [package] name (a workspace root is not a package)")
+    dependencies = []
+    for table, kind in (("dependencies", None), ("dev-dependencies", "dev"),
+                        ("build-dependencies", "build")):
+        entries = document.get(table, {})
+        for name, spec in (entries.items() if isinstance(entries, dict) else []):
+            spec = spec if isinstance(spec, dict) else {}
+            package_name = spec.get("package")
+            real = package_name if isinstance(package_name, str) else name
+            features = spec.get("features", [])
+            dependencies.append(Dependency(
+                real, kind, tuple(f for f in features if isinstance(f, str)) if isinstance(features, list) else (),
+                spec.get("default-features", True) is not False))
+    features = document.get("features", {})
+    version = package.get("version")
+    root = Crate(
+        name=package["name"], version=version if isinstance(version, str) else "",
+        manifest_path=manifest, links=package.get("links") if isinstance(package.get("links"), str) else None,
+        dependencies=dependencies,
+        features={k: list(v) for k, v in features.items() if isinstance(v, list)} if isinstance(features, dict) else {},
     )
+    return CrateGraph(root=root, crates={root.name: root}, edges={}, resolved=False, lock=lock)
 
 
-def from_metadata(data: dict[str, Any], manifest: Path) -> CrateGraph:
-    """A :class:`CrateGraph` from ``cargo metadata`` output (resolved when it has ``resolve``)."""
-    packages = {package["id"]: package for package in data["packages"]}
-    wanted = str(manifest.resolve())
-    root = next((p for p in packages.values() if str(Path(p["manifest_path"]).resolve()) == wanted),
-                None) or next(iter(packages.values()))
-    direct = tuple(sorted(
-        (Dependency(d["name"], d["kind"], tuple(d.get("features", ())),
-                    d.get("uses_default_features", True), d.get("optional", False))
-         for d in root["dependencies"]),
-        key=lambda d: (d.name, d.kind or ""),
-    ))
-    resolve = data.get("resolve")
-    if not resolve:
-        return CrateGraph(root=root["name"], manifest=manifest, resolved=False, direct=direct)
-    nodes = {node["id"]: node for node in resolve["nodes"]}
-    seen: set[str] = set()
-    todo = [root["id"]]
-    while todo:
-        for dep in nodes[todo.pop()]["deps"]:
-            normal = any(kind["kind"] is None for kind in dep["dep_kinds"])
-            if normal and dep["pkg"] not in seen:
-                seen.add(dep["pkg"])
-                todo.append(dep["pkg"])
-    return CrateGraph(
-        root=root["name"], manifest=manifest, resolved=True, direct=direct,
-        closure=frozenset(packages[p]["name"] for p in seen),
-        links={packages[p]["name"]: packages[p]["links"] for p in seen if packages[p].get("links")},
-        features={packages[p]["name"]: tuple(sorted(nodes[p].get("features", ()))) for p in seen},
-    )
-
-
-def _lock_names(lock: Path) -> set[str]:
+def _cargo(command: list[str], cwd: Path) -> tuple[int, str, str]:
     try:
-        data = tomllib.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise AuditError(f"{lock}: not a readable Cargo.lock ({error})") from None
-    return {str(package.get("name")) for package in data.get("package", [])}
+        completed = run(command, cwd=cwd, timeout=CARGO_TIMEOUT,
+                        env={**os.environ, "CARGO_TERM_COLOR": "never"})
+    except ProcessTimeout:
+        raise AuditError(f"cargo metadata gave no result within {CARGO_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise AuditError(f"cannot run cargo ({command[0]}): {exc.strerror}") from None
+    return completed.returncode, completed.stdout, completed.stderr
 
 
 def _first_error(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return next((line for line in lines if line.startswith("error")), lines[0] if lines else "no output")
+    for line in lines:
+        if line.startswith("error"):
+            return line.removeprefix("error: ")
+    return lines[-1] if lines else "no output"
+
+
+def _graph(document: dict, *, resolved: bool, lock: dict[str, list[str]]) -> CrateGraph:
+    by_id: dict[str, Crate] = {}
+    for package in document["packages"]:
+        by_id[package["id"]] = Crate(
+            name=package["name"],
+            version=package["version"],
+            manifest_path=Path(package["manifest_path"]),
+            links=package.get("links"),
+            dependencies=[
+                Dependency(d["name"], d.get("kind"), tuple(d.get("features", [])),
+                           d.get("uses_default_features", True))
+                for d in package.get("dependencies", [])
+            ],
+            features={k: list(v) for k, v in package.get("features", {}).items()},
+        )
+    root_id = (document.get("resolve") or {}).get("root") or document["workspace_members"][0]
+    edges: dict[str, list[tuple[str, frozenset[str | None]]]] = {}
+    for node in (document.get("resolve") or {}).get("nodes", []):
+        crate = by_id[node["id"]]
+        crate.enabled_features = tuple(node.get("features", []))
+        edges[crate.name] = sorted(
+            (by_id[dep["pkg"]].name, frozenset(k.get("kind") for k in dep.get("dep_kinds", [])))
+            for dep in node.get("deps", [])
+        )
+    crates = {crate.name: crate for crate in by_id.values()}
+    return CrateGraph(root=by_id[root_id], crates=crates, edges=edges, resolved=resolved, lock=lock)
+
+
+def _lock(root: Path) -> dict[str, list[str]]:
+    path = root / "Cargo.lock"
+    if not path.is_file():
+        return {}
+    packages = read_toml(path).get("package", [])
+    return {
+        p["name"]: sorted(d.split(" ")[0] for d in p.get("dependencies", []))
+        for p in packages if isinstance(p, dict) and "name" in p
+    }

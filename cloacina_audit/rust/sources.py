@@ -1,12 +1,13 @@
-"""Source references to forbidden crates, found with tree-sitter's Rust grammar (no regexes).
+"""Paths into forbidden crates in a package's own Rust sources, found with tree-sitter.
 
-Reported: ``use cloacina::…``, paths such as ``cloacina::runtime::Runner`` in code and types,
-and ``extern crate cloacina``. Skipped: items under ``#[cfg(test)]`` and the test-only
-directories tests/, examples/ and benches/ (only the library's sources link into the cdylib).
+``use cloacina::…``, a path such as ``cloacina::runtime::Runner`` in code, and
+``extern crate cloacina``; items under ``#[cfg(test)]`` do not count (they build
+only for tests), and only the library's sources are read (src/, not tests/,
+examples/ or benches/). Nothing is compiled and no macro is expanded.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,92 +15,99 @@ import tree_sitter_rust
 from tree_sitter import Language, Node, Parser
 
 _LANGUAGE = Language(tree_sitter_rust.language())
-_SKIPPED_DIRS = frozenset({"tests", "examples", "benches", "target"})
-_PATHS = frozenset({"scoped_identifier", "scoped_type_identifier", "scoped_use_list"})
 
 
-@dataclass(frozen=True, order=True)
-class SourceUse:
-    """One reference: ``file`` relative to the crate, 1-based ``line``, the crate and the statement."""
-
-    file: str
+@dataclass(frozen=True)
+class PathUse:
+    file: Path
     line: int
+    #: The crate the path starts at, and the path as written (``cloacina::runtime::Runner``).
     crate: str
+    path: str
+    #: The statement or expression line as written.
     statement: str
 
 
-def find_uses(crate_dir: Path, crates: Iterable[str]) -> list[SourceUse]:
-    """Every reference to one of ``crates`` (Cargo names; ``-`` read as ``_``) under src/."""
-    wanted = {name.replace("-", "_"): name for name in crates}
-    found: list[SourceUse] = []
-    src = crate_dir / "src"
-    for path in sorted(src.rglob("*.rs")) if src.is_dir() else []:
-        if _SKIPPED_DIRS & set(path.relative_to(crate_dir).parts[:-1]):
+def forbidden_paths(src: Path, crates: set[str]) -> list[PathUse]:
+    """Every use of ``crates`` (their Rust names: ``-`` becomes ``_``) in ``src``'s .rs files."""
+    names = {c.replace("-", "_") for c in crates}
+    found: list[PathUse] = []
+    parser = Parser(_LANGUAGE)
+    for file in sorted(src.rglob("*.rs")):
+        source = file.read_bytes()
+        tree = parser.parse(source)
+        lines = source.decode("utf-8", "replace").splitlines()
+        # `use cloacina_workflow_plugin as cloacina;` makes `cloacina::…` that crate's paths.
+        shadowed = _aliases(tree.root_node, names)
+        _walk(tree.root_node, file, names - shadowed, lines, found)
+    return sorted(set(found), key=lambda u: (str(u.file), u.line, u.path))
+
+
+def _walk(node: Node, file: Path, names: set[str], lines: list[str], found: list[PathUse]) -> None:
+    children = node.children
+    for index, child in enumerate(children):
+        if _test_only(children, index):
             continue
-        try:
-            data = path.read_bytes()
-        except OSError:
+        kind = child.type
+        if kind == "use_declaration":
+            _record(child, child.child_by_field_name("argument"), file, names, lines, found)
             continue
-        relative = path.relative_to(crate_dir).as_posix()
-        found.extend(_in_source(data, relative, wanted))
-    return sorted(set(found))
-
-
-def _in_source(data: bytes, relative: str, wanted: dict[str, str]) -> Iterator[SourceUse]:
-    tree = Parser(_LANGUAGE).parse(data)
-    for node in _live_nodes(tree.root_node):
-        crate = _referenced_crate(node)
-        if crate in wanted:
-            statement = _statement(node).text.decode("utf-8", "replace")
-            yield SourceUse(relative, node.start_point[0] + 1, wanted[crate],
-                            " ".join(statement.split())[:200])
-
-
-def _live_nodes(node: Node) -> Iterator[Node]:
-    """Nodes outside ``#[cfg(test)]`` items, paths only at their outermost node."""
-    cfg_test = False
-    for child in node.named_children:
-        if child.type == "attribute_item":
-            cfg_test = cfg_test or _is_cfg_test(child)
+        if kind == "extern_crate_declaration":
+            name = child.child_by_field_name("name")
+            if name is not None and _text(name) in names:
+                _append(found, file, child, _text(name), _text(name), lines)
             continue
-        if cfg_test:
-            cfg_test = False
+        if kind == "scoped_identifier" and child.parent is not None and \
+                child.parent.type != "scoped_identifier":
+            _record(child, child, file, names, lines, found)
             continue
-        if child.type in ("use_declaration", "extern_crate_declaration") or child.type in _PATHS:
-            yield child
-            continue
-        yield from _live_nodes(child)
+        _walk(child, file, names, lines, found)
 
 
-def _is_cfg_test(attribute: Node) -> bool:
-    text = b"".join((attribute.text or b"").split())
-    return text.startswith(b"#[cfg(") and b"test" in text.split(b"(", 1)[1].split(b",")[0] \
-        and not text.startswith(b"#[cfg(not(")
+def _aliases(root: Node, names: set[str]) -> set[str]:
+    """Forbidden names that this file binds to another crate (``use other as cloacina``)."""
+    shadowed = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type in ("use_as_clause", "extern_crate_declaration"):
+            alias = node.child_by_field_name("alias")
+            path = node.child_by_field_name("path") or node.child_by_field_name("name")
+            if alias is not None and path is not None and _text(alias) in names:
+                if _text(path).lstrip(":").split("::", 1)[0] not in names:
+                    shadowed.add(_text(alias))
+    return shadowed
 
 
-def _referenced_crate(node: Node) -> str | None:
-    if node.type == "extern_crate_declaration":
-        name = node.child_by_field_name("name")
-        return name.text.decode() if name is not None and name.text else None
-    if node.type == "use_declaration":
-        argument = node.child_by_field_name("argument")
-        return _leftmost(argument) if argument is not None else None
-    return _leftmost(node)
+def _record(statement: Node, path: Node | None, file: Path, names: set[str], lines: list[str],
+            found: list[PathUse]) -> None:
+    if path is None:
+        return
+    text = _text(path)
+    root = text.lstrip(":").split("::", 1)[0].split("{", 1)[0].strip()
+    if root in names:
+        _append(found, file, statement, root, text, lines)
 
 
-def _leftmost(node: Node) -> str | None:
-    while node.type in _PATHS or node.type in ("use_as_clause", "use_wildcard", "scoped_use_list"):
-        inner = node.child_by_field_name("path")
-        if inner is None:
-            inner = node.named_children[0] if node.named_children else None
-        if inner is None:
-            return None
-        node = inner
-    return node.text.decode() if node.type == "identifier" and node.text else None
+def _append(found: list[PathUse], file: Path, node: Node, crate: str, path: str,
+            lines: list[str]) -> None:
+    line = node.start_point[0] + 1
+    found.append(PathUse(file=file, line=line, crate=crate, path=" ".join(path.split()),
+                         statement=lines[line - 1].strip() if line <= len(lines) else path))
 
 
-def _statement(node: Node) -> Node:
-    while node.parent is not None and node.parent.type != "source_file" and not node.type.endswith(
-            ("_declaration", "_statement", "_item", "_expression_statement")):
-        node = node.parent
-    return node
+def _test_only(siblings: list[Node], index: int) -> bool:
+    """Whether the item at ``index`` follows a ``#[cfg(test)]`` attribute."""
+    position = index - 1
+    while position >= 0 and siblings[position].type in ("attribute_item", "line_comment",
+                                                         "block_comment"):
+        if siblings[position].type == "attribute_item" and \
+                "".join(_text(siblings[position]).split()) == "#[cfg(test)]":
+            return True
+        position -= 1
+    return False
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8", "replace") if node.text is not None else ""

@@ -18,7 +18,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import Result, assert_clean_error, run_cli, tree_digest, write_tree
 
 __all__ = ["assert_clean_error", "assert_verdict", "audit", "project", "write_tree"]

@@ -10,8 +10,8 @@ directory left behind (TMPDIR is private to each test).
 from __future__ import annotations
 
 import functools
-import json
 import io
+import json
 import tarfile
 import uuid
 from pathlib import Path

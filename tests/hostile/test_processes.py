@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from .support import assert_clean_error, assert_verdict, audit, project, write_tree
 
 NO_AUDIT_PRESET = '[tool.cloacina-audit]\npreset = "none"\n'

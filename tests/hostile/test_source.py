@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, tree_digest
 
 from .support import assert_clean_error, assert_verdict, audit, project

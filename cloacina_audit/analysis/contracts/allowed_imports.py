@@ -49,9 +49,9 @@ from importlinter.domain.contract import Contract, ContractCheck
 from importlinter.domain.helpers import module_expression_to_modules
 from rich.markup import escape
 
+from cloacina_audit.analysis.contracts.symbols import find_module_file
 from cloacina_audit.analysis.imports.kinds import classify_source
 from cloacina_audit.model.names import canonical_name
-from cloacina_audit.analysis.contracts.symbols import find_module_file
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
@@ -342,7 +342,7 @@ def _distribution(top: str, provided_by: list[tuple[str, str]]) -> str:
 
 
 def _details(graph: ImportGraph, importer: str, imported: str) -> list[dict[str, Any]]:
-    details = graph.get_import_details(importer=importer, imported=imported)
+    details: list[dict[str, Any]] = list(graph.get_import_details(importer=importer, imported=imported))  # type: ignore[arg-type]
     return sorted(details, key=lambda d: (d["line_number"], d["line_contents"]))
 
 

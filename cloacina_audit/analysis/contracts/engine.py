@@ -15,7 +15,6 @@ are added on top:
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import copy
 import dataclasses
@@ -23,7 +22,6 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +30,23 @@ from importlinter.configuration import configure as configure_importlinter
 from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
 from cloacina_audit.analysis.contracts.chains import chain_rank, forbidden_chains
-from cloacina_audit.discover.config import ImportPolicy, read_importlinter_options
-from cloacina_audit.errors import AuditError
-from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
-from cloacina_audit.model.report import KIND_STRENGTH, ContractResult, ImportKind, ImportStep, Violation
+from cloacina_audit.analysis.contracts.specs import (  # noqa: F401  (the engine's API)
+    ContractSpec,
+    available_presets,
+    preset_specs,
+    user_specs,
+)
 from cloacina_audit.analysis.contracts.symbols import module_file_resolver
+from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
+from cloacina_audit.errors import AuditError
+from cloacina_audit.model.report import (
+    KIND_STRENGTH,
+    ContractResult,
+    ContractStatus,
+    ImportKind,
+    ImportStep,
+    Violation,
+)
 
 _BUILT_IN_TYPES = {
     "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
@@ -51,128 +61,7 @@ _BUILT_IN_TYPES = {
 #: Contract types checked on the graph with implicit parent imports.
 _RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
-_PRESET_DIRS = (
-    Path(__file__).parents[2] / "_contracts",  # installed wheel
-    Path(__file__).parents[3] / "contracts",  # source checkout / editable install
-)
-
-
-@dataclass
-class ContractSpec:
-    options: dict[str, Any]
-    session_options: dict[str, Any]
-    origin: str
-    #: Preset contracts adapt to the graph; user contracts are honoured unchanged.
-    from_preset: bool = False
-    ignored_kinds: frozenset[str] = frozenset({"type_checking"})
-    warnings: list[str] = field(default_factory=list)
-    #: For presets: the audited packages ``{packages}`` stands for.
-    packages: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return str(self.options.get("name") or self.options.get("id") or "unnamed contract")
-
-    @property
-    def instructions(self) -> tuple[str, ...]:
-        """The ``instructions`` option, one line each: how to fix a violation."""
-        value = self.options.get("instructions", "")
-        lines = [value] if isinstance(value, str) else list(value)
-        return tuple(line.strip() for line in lines if line.strip())
-
-
-# --- where contracts come from -----------------------------------------------
-
-
-def available_presets() -> list[str]:
-    return sorted({p.stem for d in _PRESET_DIRS if d.is_dir() for p in d.glob("*.ini")})
-
-
-def preset_specs(
-    preset: str,
-    packages: list[str],
-    ignored: frozenset[str],
-    placeholders: dict[str, list[str]] | None = None,
-) -> list[ContractSpec]:
-    """The preset's contracts, ``{packages}`` (and any other ``{name}`` in
-    ``placeholders``) expanded where a value line is exactly that placeholder.
-
-    Without a value, ``{entry}`` (the module a loader imports) stands for the packages
-    and ``{vendored}`` for nothing.
-    """
-    path = next((d / f"{preset}.ini" for d in _PRESET_DIRS if (d / f"{preset}.ini").is_file()), None)
-    if path is None:
-        known = ", ".join(available_presets()) or "none"
-        raise AuditError(f"unknown preset {preset!r} (available: {known})")
-    expansions = {"{packages}": list(packages), "{entry}": list(packages), "{vendored}": []}
-    expansions.update({f"{{{k}}}": list(v) for k, v in (placeholders or {}).items()})
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    specs = []
-    for section in parser.sections():
-        if not section.startswith("importlinter:contract:"):
-            continue
-        options: dict[str, Any] = {"id": section.split(":")[-1]}
-        for key, value in parser[section].items():
-            options[key] = _expand(value, expansions)
-        specs.append(
-            ContractSpec(
-                options=options,
-                session_options={},
-                origin=f"preset:{preset}",
-                from_preset=True,
-                ignored_kinds=ignored,
-                packages=tuple(packages),
-            )
-        )
-    return specs
-
-
-def _expand(value: str, expansions: dict[str, list[str]]) -> str | list[str]:
-    """A parsed option value with placeholder lines replaced by their lists.
-
-    Expansion happens after parsing, so a placeholder in a comment stays a comment,
-    and any number of names (one per line) keeps the file's structure.
-    """
-    lines = value.strip().split("\n")
-    multi_line = len(lines) > 1 or lines[0].strip() in expansions
-    expanded: list[str] = []
-    for line in lines:
-        expanded += expansions.get(line.strip(), [line.strip()])
-    return expanded if multi_line else expanded[0]
-
-
-def user_specs(
-    config_file: Path, ignored: frozenset[str], type_checking: ImportPolicy | None = None
-) -> list[ContractSpec]:
-    """Contracts from an import-linter configuration file, unchanged.
-
-    Unless ``type_checking`` says otherwise, TYPE_CHECKING imports count exactly
-    when lint-imports would count them: unless the configuration sets
-    ``exclude_type_checking_imports``.
-    """
-    user_options = read_importlinter_options(config_file)
-    session = dict(user_options.session_options)
-    if not user_options.contracts_options:
-        raise AuditError(f"{config_file}: import-linter configuration has no contracts")
-    _register_types(session.get("contract_types", []), config_file)
-    if type_checking is None:
-        excluded = str(session.get("exclude_type_checking_imports", "")).lower() == "true"
-        type_checking = "ignore" if excluded else "count"
-    if type_checking == "ignore":
-        ignored = ignored | {"type_checking"}
-    return [
-        ContractSpec(
-            options=dict(options),
-            session_options=session,
-            origin=str(config_file),
-            ignored_kinds=ignored,
-        )
-        for options in user_options.contracts_options
-    ]
-
-
-def _register_types(extra: list[str] | str, origin: Path | str) -> None:
+def register_types(extra: list[str] | str, origin: Path | str) -> None:
     """Register import-linter's types, ours, and the configuration's ``contract_types``.
 
     Custom types are imported from the tool's environment only, never from the
@@ -234,7 +123,7 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
     configure_importlinter()
-    _register_types([], "built-in")
+    register_types([], "built-in")
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
@@ -247,16 +136,19 @@ def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> l
 
 
 def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) -> ContractResult:
-    options, warnings = spec.options, list(spec.warnings)
+    options = spec.options
+    warnings = list(spec.warnings)
     unseen: set[str] = set()  # missing packages the contract would have to look into
+    status: ContractStatus | None = None
     if spec.from_preset:
-        options, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
-        if options is None:
+        fitted, warnings, unseen, applies = _fit_preset_to_graph(spec, base, pg)
+        if fitted is None:
             status = "unverified" if unseen else None if applies else "not_applicable"
             return ContractResult(
                 spec.name, str(spec.options.get("type")), True, [], warnings, spec.origin,
                 status=status,
             )
+        options = fitted
     session = {
         **spec.session_options,
         # Packages that are not installed but whose modules statements name are
@@ -379,7 +271,27 @@ def _fit_preset_to_graph(
         warnings = [f"not applicable: the import graph holds none of {', '.join(named)}"]
     if not all(options[key] for key in keys):
         return None, warnings, unseen, applies
+    if "forbidden_modules" in options and "source_modules" in options:
+        options["source_modules"] = _around(options["source_modules"], options["forbidden_modules"],
+                                            graph)
     return options, warnings, unseen, applies
+
+
+def _around(sources: list[str], forbidden: list[str], graph: grimp.ImportGraph) -> list[str]:
+    """A preset's source package that holds a forbidden one (prefect holds prefect.cli)
+    stands for its parts outside it: the forbidden module may not be imported by the
+    rest of its own package. (Its parent's ``__init__`` then is not a source.)"""
+    def overlaps(module: str) -> bool:
+        return any(f == module or f.startswith(module + ".") for f in forbidden)
+
+    found: list[str] = []
+    for source in sources:
+        if not overlaps(source):
+            found.append(source)
+            continue
+        children = sorted(graph.find_children(source))
+        found += _around([c for c in children if c not in forbidden], forbidden, graph)
+    return found
 
 
 def _as_list(value: Any) -> list[str]:
@@ -433,7 +345,20 @@ def _violations(
         else:
             steps = tuple(_step(link["importer"], link["imported"], graph, pg) for link in chain)
         violations.append(Violation(chain=steps, reason=str(chain[-1].get("why") or "")))
+    violations += _cycle_breakers(metadata, graph, pg)
     return violations, dropped
+
+
+def _cycle_breakers(metadata: Any, graph: grimp.ImportGraph, pg: PackageGraph) -> list[Violation]:
+    """acyclic_siblings: the imports whose removal makes each package acyclic, as
+    lint-imports names them; each one an offending statement of its own."""
+    breakers = metadata.get("cycle_breakers_by_package", {}) if isinstance(metadata, dict) else {}
+    return [
+        Violation(chain=(_step(importer, imported, graph, pg),),
+                  reason=f"removing it makes the children of {package} acyclic")
+        for package, imports in sorted(breakers.items())
+        for importer, imported in sorted(imports)
+    ]
 
 
 def _routes_chains(contract: Any) -> bool:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -447,7 +448,7 @@ class _Finder(ast.NodeVisitor):
         ]:
             scope.bindings[argument.arg] = None
             if argument.annotation is not None:
-                self._with_scope(scope, type_checking, lambda a=argument: self.visit(a.annotation))
+                self._with_scope(scope, type_checking, functools.partial(self.visit, argument.annotation))
         returns = getattr(node, "returns", None)
         body = node.body if isinstance(node.body, list) else [node.body]
         self._with_scope(

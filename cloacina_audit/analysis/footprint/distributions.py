@@ -38,8 +38,8 @@ from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.model.report import DistributionFootprint, Footprint
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import DistributionFootprint, Footprint
 
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Folders that wheel repair tools (auditwheel, delocate, delvewheel) fill with shared libraries.
@@ -352,6 +352,16 @@ def measure_closure(
         pyc_bytes=sum(f.size for f in every_file.values() if f.pyc),
         outside_bytes=sum(f.size for f in every_file.values() if f.outside),
         package=package,
+        requires={
+            name: sorted(d for d in closure.edges.get(name, ()) if d != name)
+            for name in [root, *closure.members]
+        },
+        import_owners={
+            top: name
+            for name in [*reversed(closure.members), root]
+            if (dist := installed.get(name)) is not None
+            for top in import_names(dist)
+        },
     )
 
 

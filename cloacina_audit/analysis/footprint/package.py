@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
 
-from cloacina_audit.environment.cloaca_wheel import CLOACA, is_native, measure_wheel
-from cloacina_audit.discover.target import Target
-from cloacina_audit.model.report import DistributionFootprint, Footprint, HostProvided
-from cloacina_audit.model.names import canonical_name
 from cloacina_audit.analysis.footprint.packing import ArchiveMember, collect_members, pack_package
+from cloacina_audit.discover.target import Target
+from cloacina_audit.environment.cloaca_wheel import CLOACA, is_native, measure_wheel
+from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.report import DistributionFootprint, Footprint, HostProvided
 
 NOT_PROBED = (
     "a Cloacina package is imported by the Cloacina server, which provides the cloaca "
@@ -132,8 +132,10 @@ def vendored_distributions(members: list[ArchiveMember]) -> list[DistributionFoo
     for path, key in owner.items():
         top_owners.setdefault(path.split("/")[0], set()).add(key)
     for path, member in by_path.items():
-        key = owner.get(path)
-        if key is None:
+        owned = owner.get(path)
+        if owned is not None:
+            key = owned
+        else:
             top = path.split("/")[0]
             claimed = top_owners.get(top, set())
             if len(claimed) == 1:

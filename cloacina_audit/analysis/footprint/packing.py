@@ -26,6 +26,7 @@ them out, and the size differs from a real pack's by a few bytes.
 from __future__ import annotations
 
 import bz2
+import functools
 import os
 import re
 import stat
@@ -36,8 +37,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cloacina_audit.discover.config import read_toml
-from cloacina_audit.errors import AuditError
 from cloacina_audit.discover.manifest import Layout, resolve_manifest
+from cloacina_audit.errors import AuditError
 
 #: Directories fidius ``collect_archive_files`` never enters.
 FIDIUS_SKIPPED_DIRS = frozenset({"target", ".git"})
@@ -267,7 +268,7 @@ def _table(
         child = path + (key,)
         if isinstance(value, dict):
             subtables.append(
-                (key, lambda v=value, c=child: _table(v, c, sections, array_item=False))
+                (key, functools.partial(_table, value, child, sections, array_item=False))
             )
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             def each(items=value, c=child) -> None:

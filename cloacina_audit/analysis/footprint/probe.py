@@ -12,7 +12,11 @@ code owns and may fill with anything.
   start-up excluded); ``non_stdlib_modules`` those outside the standard library.
 - ``forbidden_loaded``: the given module prefixes found in ``sys.modules``.
 - ``seconds_median``: wall time of the imports alone, median over the runs.
-- ``peak_rss_bytes``: the child's peak resident set size, median over the runs.
+- ``peak_rss_bytes``: the child's peak resident set size, from the first run.
+
+``runs`` is the most runs made: they stop as soon as two agree within the noise
+band (:func:`agree`), since a third run would only confirm them; ``runs`` in the
+result says how many were made.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ DEFAULT_TIMEOUT = 60.0
 #: The longest timeout accepted (a day): a larger one is a typo, and ``inf``/``nan`` never end.
 MAX_TIMEOUT = 86400.0
 DEFAULT_RUNS = 3
+#: Two runs whose import times differ by at most this fraction of the faster one, or by
+#: :data:`NOISE_FLOOR_SECONDS`, agree: timings on a shared machine move by more than that.
+NOISE_FRACTION = 0.10
+NOISE_FLOOR_SECONDS = 0.02
 
 # Runs in the measured environment. Only modules already loaded at start-up
 # (sys, os) and the tiny builtin ``time`` are imported before the baseline;
@@ -140,13 +148,14 @@ def probe_imports(
     extra = [m for m in dict.fromkeys(submodules) if m not in entry_modules]
     arguments = [*entry_modules, *(f"?{m}" for m in extra)]
     shown = ", ".join(entry_modules) + (f" and {len(extra)} submodules" if extra else "")
-    results = []
+    results: list[_Run] = []
     for number in range(1, runs + 1):
         if on_step:
-            on_step(f"Importing {shown} (run {number} of {runs})")
+            on_step(f"Importing {shown} (run {number} of at most {runs})")
         results.append(_run_once(python, arguments, timeout, search_path, ", ".join(entry_modules)))
+        if len(results) >= 2 and agree(results[-2].seconds, results[-1].seconds):
+            break
     first = results[0]
-    rss = [r.peak_rss for r in results if r.peak_rss is not None]
     seconds = [r.seconds for r in results]
     forbidden_loaded = forbidden_present(forbidden, first.present)
     return ImportProbe(
@@ -154,13 +163,19 @@ def probe_imports(
         non_stdlib_modules=first.non_stdlib,
         forbidden_loaded=forbidden_loaded,
         seconds_median=statistics.median(seconds),
-        peak_rss_bytes=int(statistics.median(rss)) if rss else None,
-        runs=runs,
+        peak_rss_bytes=first.peak_rss,
+        runs=len(results),
         entry_modules=[*entry_modules, *extra],
         seconds_spread=max(seconds) - min(seconds),
         failed_imports=[f"{module}: {message}" for module, message in first.failed],
         loaded_by=_first_loaders(forbidden_loaded, first),
+        loaded_modules=list(first.loaded),
     )
+
+
+def agree(a: float, b: float) -> bool:
+    """Whether two import times are the same within the noise band."""
+    return abs(a - b) <= max(NOISE_FLOOR_SECONDS, NOISE_FRACTION * min(a, b))
 
 
 def check_timeout(value: float, where: str = "import timeout") -> float:

@@ -15,8 +15,8 @@ import ast
 import hashlib
 from pathlib import Path
 
-from cloacina_audit.system.signed_cache import cache_key, read_signed, write_signed
 from cloacina_audit.model.report import ImportKind
+from cloacina_audit.system.signed_cache import cache_key, read_signed, write_signed
 
 #: 2: entries are signed (signed_cache.py) and name the content's sha256.
 _CACHE_FORMAT = 2

@@ -7,13 +7,15 @@ which kind a target is: they call :func:`kind_of` and the protocol.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cloacina_audit.analysis.imports.graph import PackageGraph
-from cloacina_audit.app.kinds import cloacina_package, importlinter, python
+from cloacina_audit.app.kinds import cloacina_package, importlinter, python, rust
 from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.discover.target import Target
 from cloacina_audit.model.report import Footprint, PackageAudit
+
+if TYPE_CHECKING:
+    from cloacina_audit.analysis.imports.graph import PackageGraph
 
 
 class TargetKind(Protocol):
@@ -32,6 +34,7 @@ _KINDS: dict[str, TargetKind] = {
     "requirement": python.KIND,
     "importlinter": importlinter.KIND,
     "cloacina_package": cloacina_package.KIND,
+    "rust": rust.KIND,
 }
 
 

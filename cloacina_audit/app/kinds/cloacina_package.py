@@ -8,7 +8,6 @@ and the cloaca runtime it is loaded into.
 
 from __future__ import annotations
 
-from cloacina_audit.analysis.footprint.package import measure_package_footprint
 from cloacina_audit.app.kinds.python import PythonKind
 from cloacina_audit.app.options import AuditOptions
 from cloacina_audit.discover.target import Target
@@ -17,6 +16,8 @@ from cloacina_audit.model.report import Footprint
 
 class CloacinaPackageKind(PythonKind):
     def footprint(self, target: Target, options: AuditOptions) -> Footprint:
+        from cloacina_audit.analysis.footprint.package import measure_package_footprint
+
         return measure_package_footprint(target, cloaca_wheel=options.cloaca_wheel)
 
 

@@ -7,19 +7,28 @@ runtime closure in an environment, and what importing them loads.
 
 from __future__ import annotations
 
-from cloacina_audit.analysis.imports.graph import PackageGraph
-from cloacina_audit.app.check import check_python, contract_specs
-from cloacina_audit.app.footprint import measure_footprint
+from typing import TYPE_CHECKING
+
 from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.discover.target import Target
 from cloacina_audit.model.report import Footprint, PackageAudit
 
+if TYPE_CHECKING:
+    from cloacina_audit.analysis.imports.graph import PackageGraph
+
+# The check and footprint stacks are imported where they are used: ``footprint``
+# loads no graph or contract engine, ``check`` no installer or probe (start-up).
+
 
 class PythonKind:
     def check(self, target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph | None]:
+        from cloacina_audit.app.check import check_python
+
         return check_python(target, options)
 
     def footprint(self, target: Target, options: AuditOptions) -> Footprint:
+        from cloacina_audit.app.footprint import measure_footprint
+
         return measure_footprint(
             target,
             env=options.env,
@@ -38,6 +47,8 @@ def forbidden_modules(target: Target, options: CheckOptions) -> list[str]:
     This is the run-time side of the contracts: it also catches what static
     analysis cannot see (an entry-point plugin, an ``importlib`` call).
     """
+    from cloacina_audit.app.check import contract_specs
+
     modules: list[str] = []
     for spec in contract_specs(target, options):
         if spec.options.get("type") != "forbidden":

@@ -1,0 +1,184 @@
+"""The scanned import graph, cached: validated by stat, confirmed by content.
+
+An entry (``graphs/<key>.json``) holds the graph and the sha256 of every module
+file it was built from; it is believed only if it is signed with this user's key
+(signed_cache.py), its roots and externals are where they were, no module was
+added or removed, and every file still has that content.
+
+Reading and hashing every file on each warm run costs as much as the rest of the
+run, so a signed side entry (``graph-stats/<key>.json``) records each file's
+stat as it was when its hash was taken: (size, mtime_ns, ctime_ns, inode). A
+file whose stat is unchanged is taken to have the recorded hash; one whose stat
+changed (an edit, ``git checkout``, ``git stash``, a copied or restored tree) is
+read and hashed, and the entry is still used when the content is the same, the
+side entry then updated. ``ctime`` cannot be set back by ``os.utime``, so an edit
+that restores size and mtime is seen too. A file changed in the same clock tick
+as its stat was taken would keep its stat (the "racy" case that git handles the
+same way): a stat within ``_RACY_NS`` of when it was taken is not recorded, so
+such a file is hashed on every run until it is older.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grimp
+from grimp.exceptions import GrimpException
+
+from cloacina_audit import __version__
+from cloacina_audit.analysis.imports.searchpath import SearchPath
+from cloacina_audit.analysis.imports.walk import walk_package
+from cloacina_audit.system.signed_cache import read_signed, write_signed
+
+#: 2: entries are signed (signed_cache.py). 3: stats in a side entry.
+_CACHE_FORMAT = 3
+
+#: A stat this recent (against the clock when it was taken) is not trusted later:
+#: a write in the same timestamp tick (1-2 s on some file systems) leaves it unchanged.
+_RACY_NS = 2_000_000_000
+
+#: (size, mtime_ns, ctime_ns, inode), and the sha256 taken with it.
+_Stat = tuple[int, int, int, int]
+
+
+def cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
+    """The name of the entry for a build of ``packages`` on ``search``."""
+    material = "\n".join(
+        [
+            f"format={_CACHE_FORMAT}",
+            f"follow={follow}",
+            f"tool={__version__}",
+            f"grimp={getattr(grimp, '__version__', '?')}",
+            "packages=" + ",".join(sorted(packages)),
+            "search=" + os.pathsep.join(str(d) for d in search.directories),
+        ]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _stat_of(status: os.stat_result) -> _Stat:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+
+
+def _hash_with_stat(path: str) -> tuple[str, _Stat]:
+    """The sha256 of ``path`` and the stat of the file that was read."""
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    return digest, _stat_of(status)
+
+
+def _stable(status: _Stat, now_ns: int) -> bool:
+    return max(status[1], status[2]) < now_ns - _RACY_NS
+
+
+def _module_paths(roots: dict[str, Path], known: dict[str, list[Path]]) -> list[str]:
+    """Every module file of ``roots``; ``known`` holds file lists already walked."""
+    return [
+        str(path)
+        for name, directory in roots.items()
+        for path in (known[name] if name in known else walk_package(directory, audited=False).modules)
+    ]
+
+
+def _stats_file(cache_file: Path) -> Path:
+    """``<cache>/graph-stats/<key>.json`` beside ``<cache>/graphs/<key>.json``."""
+    return cache_file.parent.parent / "graph-stats" / cache_file.name
+
+
+def _write(path: Path, document: object, key: bytes | None) -> None:
+    try:
+        write_signed(path, document, key)
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], externals: set[str],
+          files: dict[str, list[Path]], key: bytes | None) -> None:
+    """Write the entry for ``graph`` and the stats of the files it was read from."""
+    imports = [
+        [importer, imported, detail["line_number"], detail["line_contents"]]
+        for importer in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(importer))
+        for detail in graph.get_import_details(importer=importer, imported=imported)
+    ]
+    now = time.time_ns()
+    hashes: dict[str, str] = {}
+    stats: dict[str, list[object]] = {}
+    try:
+        for path in _module_paths(roots, files):
+            hashes[path], status = _hash_with_stat(path)
+            if _stable(status, now):
+                stats[path] = [*status, hashes[path]]
+    except OSError:
+        return  # a file vanished while it was hashed: nothing is stored
+    document = {
+        "roots": {name: str(path) for name, path in roots.items()},
+        "files": hashes,
+        "externals": sorted(externals),
+        "modules": sorted(graph.modules),
+        "squashed": sorted(m for m in graph.modules if graph.is_module_squashed(m)),
+        "imports": imports,
+    }
+    _write(cache_file, document, key)
+    _write(_stats_file(cache_file), stats, key)
+
+
+def _unchanged(files: dict[str, str], paths: list[str], cache_file: Path, key: bytes | None) -> bool:
+    """Whether ``paths`` are exactly the files recorded, each with its recorded content."""
+    if len(paths) != len(files) or not all(path in files for path in paths):
+        return False  # a module was added or removed
+    recorded = read_signed(_stats_file(cache_file), key)
+    if not isinstance(recorded, dict):
+        recorded = {}
+    now = time.time_ns()
+    fresh: dict[str, list[object]] = {}
+    for path in paths:
+        status = _stat_of(os.stat(path))
+        entry = recorded.get(path)
+        if isinstance(entry, list) and len(entry) == 5 and tuple(entry[:4]) == status \
+                and entry[4] == files[path]:
+            fresh[path] = entry
+            continue
+        digest, status = _hash_with_stat(path)  # the stat changed (or is racy): read it
+        if digest != files[path]:
+            return False
+        if _stable(status, now):
+            fresh[path] = [*status, digest]
+    if fresh != recorded:
+        _write(_stats_file(cache_file), fresh, key)
+    return True
+
+
+def load(
+    cache_file: Path, search: SearchPath, known: dict[str, list[Path]], key: bytes | None,
+    locate_root: Callable[[str, SearchPath], Path | None],
+) -> tuple[grimp.ImportGraph, dict[str, Path], set[str]] | None:
+    """The graph, roots and externals of a verified entry whose files all still have the
+    same content; None when there is none."""
+    document = read_signed(cache_file, key)
+    if not isinstance(document, dict):
+        return None
+    try:
+        roots = {name: Path(path) for name, path in document["roots"].items()}
+        if any(locate_root(name, search) != path for name, path in roots.items()):
+            return None
+        if any(search.find_package(name) for name in document["externals"]):
+            return None  # something the package imports has been installed since
+        if not _unchanged(document["files"], _module_paths(roots, known), cache_file, key):
+            return None
+        graph = grimp.ImportGraph()
+        squashed = set(document["squashed"])
+        for module in document["modules"]:
+            graph.add_module(module, is_squashed=module in squashed)
+        for importer, imported, line, contents in document["imports"]:
+            graph.add_import(
+                importer=importer, imported=imported, line_number=line, line_contents=contents
+            )
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, GrimpException):
+        return None
+    return graph, roots, set(document["externals"])

@@ -1,0 +1,94 @@
+"""Rust workflow packages (package.toml + Cargo.toml + src/lib.rs) and plain Cargo crates.
+
+check: the crate graph from ``cargo metadata`` (never compiled; no build script
+or proc macro runs) against the ``cloacina-rust`` preset, and paths into
+forbidden crates in the sources. footprint: the library built as it ships
+(``cargo build --release --lib``, under the cache), its bytes as built and
+stripped, its crates and the ``.text`` each brings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloacina_audit.app.options import AuditOptions, CheckOptions
+from cloacina_audit.discover.target import Target
+from cloacina_audit.model.report import (
+    BinaryFootprint,
+    ContractResult,
+    DistributionFootprint,
+    Finding,
+    Footprint,
+    PackageAudit,
+)
+
+if TYPE_CHECKING:
+    from cloacina_audit.analysis.imports.graph import PackageGraph
+
+DEFAULT_PRESET = "cloacina-rust"
+
+
+class RustKind:
+    def check(self, target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph | None]:
+        from cloacina_audit.rust.contracts import check_crate, read_preset
+        from cloacina_audit.rust.metadata import read_crate_graph
+
+        root = _root(target)
+        graph = read_crate_graph(root)
+        preset = options.preset or target.config.preset or DEFAULT_PRESET
+        contracts: list[ContractResult] = []
+        findings: list[Finding] = []
+        if preset != "none":
+            result, findings = check_crate(graph, read_preset(preset), root / "src")
+            contracts.append(result)
+        audit = PackageAudit(name=target.name, path=target.spec, contracts=contracts,
+                             findings=[*target.findings, *findings])
+        return audit, None
+
+    def footprint(self, target: Target, options: AuditOptions) -> Footprint:
+        from cloacina_audit.rust.binary import text_by_crate
+        from cloacina_audit.rust.build import built_library
+        from cloacina_audit.rust.contracts import normal_closure
+        from cloacina_audit.rust.metadata import read_crate_graph
+
+        root = _root(target)
+        graph = read_crate_graph(root)
+        closure = sorted(set(normal_closure(graph)) - {graph.root.name})
+        with built_library(root, graph, options.check.cache_dir) as library:
+            sizes = text_by_crate(library.path, {graph.root.name, *graph.crates})
+            binary = BinaryFootprint(
+                file=library.path.name, built_bytes=library.built_bytes,
+                stripped_bytes=library.stripped_bytes, text_bytes=sizes.text_bytes,
+                text_by_crate=sizes.by_crate,
+            )
+        direct = {d.name for d in graph.root.dependencies if d.kind is None}
+        crates = [
+            DistributionFootprint(
+                name=name, version=graph.crates[name].version if name in graph.crates else "",
+                bytes=sizes.by_crate.get(name, 0), files=None,
+                native_files=1 if name in graph.crates and graph.crates[name].links else 0,
+                direct=name in direct,
+            )
+            for name in closure
+        ]
+        return Footprint(
+            distributions=len(crates),
+            install_bytes=binary.stripped_bytes,
+            native_files=sum(c.native_files for c in crates),
+            native_bytes=0,
+            by_distribution=crates,
+            import_not_probed="a Rust package: its library is loaded by the host, not imported",
+            environment="cargo build --release --lib" + ("" if graph.resolved else " (offline)"),
+            package=DistributionFootprint(name=graph.root.name, version=graph.root.version,
+                                          bytes=sizes.by_crate.get(graph.root.name, 0), files=None),
+            binary=binary,
+        )
+
+
+def _root(target: Target) -> Path:
+    assert target.root is not None, "discovery gives every Rust target its directory"
+    return target.root
+
+
+KIND = RustKind()

@@ -1,0 +1,413 @@
+"""Compute the :mod:`~cloacina_audit.render.view` of a report once, for every human format.
+
+One builder per view class (``_package`` builds a ``PackageView``, ``_contract`` a
+``ContractView``...), then the words of the sections: verdicts, summaries, result line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from cloacina_audit.model.compare import (
+    Change,
+    Delta,
+    DistributionChange,
+    compute_delta,
+)
+from cloacina_audit.model.report import (
+    AuditReport,
+    BinaryFootprint,
+    BudgetResult,
+    Comparison,
+    ContractResult,
+    Finding,
+    Footprint,
+    ImportProbe,
+    ImportStep,
+    PackageAudit,
+    Violation,
+)
+from cloacina_audit.model.units import format_bytes as format_size
+from cloacina_audit.render._format import (
+    KIND_LABELS,
+    STATE_LABELS,
+    StatementGroup,
+    baselined_count,
+    chain_line,
+    distribution_name,
+    finding_location,
+    format_budget_value,
+    format_count,
+    format_seconds,
+    format_signed_size,
+    goal_line,
+    group_by_statement,
+    largest_first,
+    metric_cells,
+    optional_count,
+    optional_size,
+    plural,
+    short_path,
+    statement_key,
+    step_location,
+    step_statement,
+)
+from cloacina_audit.render.cost import cost_rows
+from cloacina_audit.render.view import (
+    MAX_STATEMENTS,
+    BudgetView,
+    ChainView,
+    ComparisonView,
+    ContractView,
+    DistributionChangeView,
+    DistributionRow,
+    FindingView,
+    FootprintView,
+    MetricRow,
+    PackageView,
+    ProbeView,
+    ReportView,
+    StatementView,
+    StepView,
+)
+
+
+def build_view(report: AuditReport, detail: int = 0) -> ReportView:
+    """Every section of the report, computed once from ``report`` at the given detail."""
+    comparison = report.comparison
+    packages = tuple(_package(i, audit, detail) for i, audit in enumerate(report.packages))
+    return ReportView(
+        tool_version=report.tool_version,
+        detail=detail,
+        packages=packages,
+        comparison=None if comparison is None else _comparison(comparison),
+        hides_chains=any(
+            statement.hidden
+            for package in packages
+            for contract in package.contracts
+            for statement in contract.statements
+        ),
+        result=summary_line(report.packages),
+        measured=tuple((a.name, a.footprint) for a in report.packages if a.footprint),
+    )
+
+
+# --- the builders: one per view -------------------------------------------------------
+
+
+def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
+    return PackageView(
+        index=index,
+        name=audit.name,
+        path=audit.path,
+        verdict=verdict(audit),
+        contracts_summary=contracts_summary(audit),
+        install_size=format_size(audit.footprint.install_bytes) if audit.footprint else "n/a",
+        budgets_summary=budgets_summary(audit),
+        checked_contracts=len(audit.contracts),
+        contracts=tuple(
+            _contract(contract, audit.path, detail)
+            for contract in audit.contracts
+            if detail >= 0 or not contract.kept
+        ),
+        findings=tuple(_finding(f, audit.path) for f in audit.findings),
+        footprint=None if audit.footprint is None else _footprint(audit.footprint),
+        budgets=tuple(_budget(b) for b in audit.budgets),
+        costs=tuple(cost_rows(audit)),
+    )
+
+
+def _contract(contract: ContractResult, package_path: str, detail: int) -> ContractView:
+    groups = group_by_statement(contract.violations)
+    count = statement_count(contract.violations, groups)
+    baselined = baselined_count(contract)
+    about = [contract.type, contract.origin, count if groups else "", baselined]
+    return ContractView(
+        name=contract.name,
+        type=contract.type,
+        origin=contract.origin,
+        state=contract.state,
+        kept=contract.kept,
+        state_label=STATE_LABELS.get(contract.state),
+        about=" · ".join(part for part in about if part),
+        count=count,
+        baselined=baselined,
+        warnings=tuple(contract.warnings),
+        instructions=tuple(contract.instructions),
+        statements=tuple(_statement(group, package_path, detail) for group in groups),
+        left_out=max(0, len(groups) - MAX_STATEMENTS),
+    )
+
+
+def _statement(group: StatementGroup, package_path: str, detail: int) -> StatementView:
+    shown = group.violations if detail > 0 else group.violations[:1]
+    return StatementView(
+        step=_step(group.statement, package_path),
+        chains=tuple(_chain(violation, package_path) for violation in shown),
+        others=group.others,
+        hidden=len(group.violations) - len(shown),
+        hidden_text=plural(len(group.violations) - len(shown), "other chain"),
+    )
+
+
+def _chain(violation: Violation, package_path: str) -> ChainView:
+    return ChainView(
+        line=chain_line(violation),
+        steps=tuple(_step(step, package_path) for step in violation.chain),
+    )
+
+
+def _step(step: ImportStep, package_path: str) -> StepView:
+    location = step_location(step, package_path)
+    return StepView(
+        location=location,
+        short_location=short_path(location),
+        statement=step_statement(step),
+        kind=step.kind,
+        kind_label=KIND_LABELS[step.kind],
+    )
+
+
+def _finding(finding: Finding, package_path: str) -> FindingView:
+    return FindingView(
+        level=finding.level,
+        rule=finding.rule,
+        message=finding.message,
+        location=finding_location(finding, package_path),
+    )
+
+
+def _budget(budget: BudgetResult) -> BudgetView:
+    return BudgetView(
+        name=budget.name,
+        limit=format_budget_value(budget.name, budget.limit),
+        actual=format_budget_value(budget.name, budget.actual),
+        ok=budget.ok,
+    )
+
+
+def _footprint(footprint: Footprint) -> FootprintView:
+    rust = footprint.binary is not None
+    return FootprintView(
+        distributions=plural(footprint.distributions, "crate" if rust else "distribution"),
+        install_size=format_size(footprint.install_bytes),
+        native_files=plural(footprint.native_files, "native crate" if rust else "native file"),
+        native_size=format_size(footprint.native_bytes),
+        environment=footprint.environment,
+        shipped=tuple(shipped_lines(footprint)),
+        rows=tuple(distribution_rows(footprint)),
+        unmeasured=tuple(
+            (distribution_name(d.name), d.unmeasured or "") for d in footprint.unmeasured
+        ),
+        probe=None if footprint.import_probe is None else _probe(footprint.import_probe),
+        not_probed=footprint.import_not_probed or "",
+        size_word="stripped cdylib" if rust else "installed",
+    )
+
+
+def _probe(probe: ImportProbe) -> ProbeView:
+    return ProbeView(
+        modules=plural(probe.modules, "module"),
+        outside_stdlib=format_count(probe.non_stdlib_modules),
+        median=format_seconds(probe.seconds_median),
+        runs=probe.runs,
+        imported=imported_modules(probe),
+        forbidden=tuple(probe.forbidden_loaded),
+    )
+
+
+def _comparison(comparison: Comparison) -> ComparisonView:
+    delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
+    before, after = comparison.before, comparison.after
+    metrics = [_metric_row(key, change) for key, change in delta.metrics()]
+    sides = (("before", before), ("after", after))
+    return ComparisonView(
+        before_name=before.name,
+        before_path=before.path,
+        before_commit=before.git_commit,
+        after_name=after.name,
+        after_path=after.path,
+        before_findings=tuple(_finding(f, before.path) for f in before.findings),
+        rows=(*_contract_rows(delta), *metrics),
+        cards=tuple(metrics[:4]),
+        goal=goal_line(delta),
+        goal_reached=bool(delta.target_reached and not delta.identical),
+        changes=tuple(_distribution_change(change) for change in delta.distribution_changes),
+        bars=tuple((f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint),
+    )
+
+
+def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
+    kept, broken = delta.contracts_kept, delta.contracts_broken
+    return (
+        MetricRow("Contracts kept", str(kept.before), str(kept.after), f"{kept.absolute:+d}", "",
+                  kept.absolute),
+        MetricRow("Contracts broken", str(broken.before), str(broken.after),
+                  f"{broken.absolute:+d}", "", broken.absolute),
+    )
+
+
+def _metric_row(key: str, change: Change) -> MetricRow:
+    return MetricRow(*metric_cells(key, change), absolute=change.absolute)
+
+
+def _distribution_change(change: DistributionChange) -> DistributionChangeView:
+    size = change.bytes
+    return DistributionChangeView(
+        status=change.status,
+        label=distribution_label(change),
+        version_before=change.version_before,
+        version_after=change.version_after,
+        size_before=optional_size(change.bytes_before),
+        size_after=optional_size(change.bytes_after),
+        change="?" if size.absolute is None else format_signed_size(size.absolute),
+    )
+
+
+def distribution_rows(footprint: Footprint) -> list[DistributionRow]:
+    """The dependencies largest first, then the package itself, labelled as such."""
+    dists = [(distribution_name(d.name), d) for d in largest_first(footprint.by_distribution)]
+    if footprint.package is not None:
+        dists.append(
+            (f"{distribution_name(footprint.package.name)} (this package)", footprint.package)
+        )
+    return [
+        DistributionRow(
+            label=label,
+            version=d.version,
+            size=optional_size(d.bytes),
+            files=optional_count(d.files),
+            native_files=format_count(d.native_files),
+            native_count=d.native_files,
+            native_size=format_size(d.native_bytes) if d.native_bytes else "",
+            unique=optional_size(d.unique_bytes) if d.unique_bytes is not None else "",
+            measured=d.measured,
+            unmeasured=d.unmeasured or "",
+        )
+        for label, d in dists
+    ]
+
+
+# --- the words of the sections ----------------------------------------------------------
+
+
+def verdict(audit: PackageAudit) -> str:
+    """The package's outcome in the words of the exit codes."""
+    if not audit.contracts_kept:
+        return "contract broken"
+    if not audit.budgets_met:
+        return "budget exceeded"
+    return "ok"
+
+
+def contracts_summary(audit: PackageAudit) -> str:
+    """``2/3 kept``; ``none`` when no contract was checked."""
+    if not audit.contracts:
+        return "none"
+    kept = sum(1 for c in audit.contracts if c.state == "kept")
+    summary = f"{kept}/{len(audit.contracts)} kept"
+    for state, label in STATE_LABELS.items():
+        count = sum(1 for c in audit.contracts if c.state == state)
+        summary += f", {count} {label}" if count else ""
+    return summary
+
+
+def budgets_summary(audit: PackageAudit) -> str:
+    if not audit.budgets:
+        return "none"
+    met = sum(1 for b in audit.budgets if b.ok)
+    return f"{met}/{len(audit.budgets)} met"
+
+
+def statement_count(violations: Sequence[Violation], groups: Sequence[StatementGroup]) -> str:
+    """``"4 offending statements in 12 chains"``: the size of a broken contract, as every
+    human format heads it (the chains only when there are more of them than statements)."""
+    count = plural(len(groups), "offending statement")
+    if len(violations) > len(groups):
+        count += f" in {plural(len(violations), 'chain')}"
+    return count
+
+
+def summary_line(audits: Sequence[PackageAudit]) -> str:
+    """One line to end a report with: ``2 contracts: 0 kept, 2 broken; 4 offending
+    statements in 12 import chains``, then budgets and error findings when there are any."""
+    parts = []
+    contracts = [c for audit in audits for c in audit.contracts]
+    broken = [c for c in contracts if not c.kept]
+    if contracts:
+        kept = len(contracts) - len(broken)
+        parts.append(f"{plural(len(contracts), 'contract')}: {kept} kept, {len(broken)} broken")
+    if broken:
+        chains = sum(len(c.violations) for c in broken)
+        parts.append(
+            f"{plural(offending_statements(audits), 'offending statement')}"
+            f" in {plural(chains, 'import chain')}"
+        )
+    budgets = [b for audit in audits for b in audit.budgets]
+    if budgets:
+        exceeded = sum(1 for b in budgets if not b.ok)
+        parts.append(f"{plural(len(budgets), 'budget')}: {len(budgets) - exceeded} met, {exceeded} exceeded")
+    errors = sum(1 for audit in audits for f in audit.findings if f.level == "error")
+    if errors:
+        parts.append(f"{plural(errors, 'error')} in findings")
+    return "; ".join(parts) or "no contracts or budgets checked"
+
+
+def offending_statements(audits: Iterable[PackageAudit]) -> int:
+    """Distinct statements that start a violation, across every contract."""
+    return len(
+        {
+            (audit.path, *statement_key(violation.chain[0]))
+            for audit in audits
+            for contract in audit.contracts
+            for violation in contract.violations
+        }
+    )
+
+
+def shipped_lines(footprint: Footprint) -> list[str]:
+    """The archive a Cloacina package ships, and what the host provides without counting it."""
+    lines = []
+    if footprint.binary is not None:
+        lines += binary_lines(footprint.binary)
+    if footprint.archive_bytes is not None:
+        files = f", {plural(footprint.archive_files, 'file')}" if footprint.archive_files else ""
+        packed = " (packed here as cloacinactl packs it)" if footprint.archive_packed else ""
+        lines.append(f"Archive: {format_size(footprint.archive_bytes)}{files}{packed}")
+    for host in footprint.host_provided:
+        measured = host.footprint.bytes if host.footprint else None
+        size = f", {format_size(measured)}" if measured else ""
+        lines.append(
+            f"Provided by the host, not counted: {host.name} "
+            f"{host.version or '(version unknown)'}{size}: {host.source}"
+        )
+    return lines
+
+
+def binary_lines(binary: BinaryFootprint) -> list[str]:
+    """The cdylib's bytes, and what its ``.text`` is made of: std, the package, each crate."""
+    shares = sorted(binary.text_by_crate.items(), key=lambda item: (-item[1], item[0]))
+    parts = [f"{name} {format_size(size)} ({size / binary.text_bytes:.0%})" if binary.text_bytes
+             else f"{name} {format_size(size)}" for name, size in shares if size]
+    return [
+        f"Binary {binary.file}: {format_size(binary.stripped_bytes)} stripped, "
+        f"{format_size(binary.built_bytes)} as built",
+        f".text {format_size(binary.text_bytes)}: {', '.join(parts)}",
+    ]
+
+
+def imported_modules(probe: ImportProbe) -> str:
+    """What the probe imported, so that no one reads more into it: ``importing flow and
+    3 of its modules``, or ``importing flow, helpers``."""
+    entries = probe.entry_modules
+    tops = [m for m in entries if not any(m.startswith(t + ".") for t in entries if t != m)]
+    rest = len(entries) - len(tops)
+    if not entries:
+        return ""
+    if rest:
+        return f"importing {', '.join(tops)} and {plural(rest, 'more module')}"
+    return f"importing {', '.join(tops)}"
+
+
+def distribution_label(change: DistributionChange) -> str:
+    return f"{change.name} (this package)" if change.package else change.name

@@ -1,0 +1,121 @@
+"""What removing each offending statement saves, on wheels built here where the answer is
+known by construction: ``a.py`` alone brings heavy and heavydep; ``c.py`` and ``d.py`` both
+bring shared (and tail, which shared requires): neither alone saves anything, together they
+save both; ``b.py`` breaks nothing and keeps light."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, write_tree
+from wheelmaker import make_wheel
+
+PAD = "# " + "x" * 998 + "\n"
+
+CONFIG = """
+    [importlinter]
+    root_packages = app
+    [importlinter:contract:heavy]
+    name = The app never reaches heavy or shared
+    type = forbidden
+    source_modules = app
+    forbidden_modules =
+        heavy
+        shared
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("cost")
+    wheels = root / "wheels"
+    make_wheel(wheels, "heavy", "1.0", {"heavy/__init__.py": "import heavydep\n" + PAD * 200},
+               requires=("heavydep",))
+    make_wheel(wheels, "heavydep", "1.0", {"heavydep/__init__.py": PAD * 100})
+    make_wheel(wheels, "light", "1.0", {"light/__init__.py": PAD * 5})
+    make_wheel(wheels, "shared", "1.0", {"shared/__init__.py": PAD * 50}, requires=("tail",))
+    make_wheel(wheels, "tail", "1.0", {"tail/__init__.py": PAD * 20})
+    app = make_wheel(root / "app", "app", "1.0", {
+        "app/__init__.py": "from app import a, b, c, d\n",
+        "app/a.py": "import heavy\n",
+        "app/b.py": "import light\n",
+        "app/c.py": "import shared\n",
+        "app/d.py": "import shared\n",
+    }, requires=("heavy", "light", "shared"))
+    config = write_tree(root / "config", {".importlinter": CONFIG}) / ".importlinter"
+    return wheels, app, config
+
+
+def _cli(built: tuple[Path, Path, Path], *args: str):
+    wheels, app, config = built
+    env = {"UV_FIND_LINKS": str(wheels), "UV_NO_INDEX": "1"}
+    return run_cli(*args, str(app), "--config", str(config), "--preset", "none",
+                   "--probe-runs", "1", env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def report(built: tuple[Path, Path, Path]) -> dict:
+    result = _cli(built, "report", "--format", "json")
+    assert result.code == 1, result.stderr[-2000:]
+    return json.loads(result.stdout)["packages"][0]
+
+
+def _bytes(report: dict, *names: str) -> int:
+    rows = {r["name"]: r["bytes"] for r in report["footprint"]["by_distribution"]}
+    return sum(rows[n] for n in names)
+
+
+def test_a_statement_that_alone_reaches_distributions_saves_them(report):
+    costs = {Path(c["file"]).name: c for c in report["costs"]}
+    assert set(costs) == {"a.py", "c.py", "d.py"}  # b.py breaks no contract
+    a = costs["a.py"]
+    assert a["line"] == 1 and a["statement"] == "import heavy"
+    assert a["distributions"] == ["heavy", "heavydep"]
+    assert a["bytes"] == _bytes(report, "heavy", "heavydep")
+    assert a["modules"] == 2  # heavy and the heavydep it imports, as the probe loaded them
+    assert a["native_files"] == 0 and a["shared_bytes"] == 0 and a["kept_bytes"] == 0
+    assert report["costs"][0] is not None and Path(report["costs"][0]["file"]).name == "a.py"
+
+
+def test_statements_that_share_a_distribution_save_it_only_together(report):
+    costs = {Path(c["file"]).name: c for c in report["costs"]}
+    for name in ("c.py", "d.py"):
+        assert costs[name]["bytes"] == 0 and costs[name]["distributions"] == []
+        assert costs[name]["shared_bytes"] == _bytes(report, "shared", "tail")
+        assert costs[name]["reaches"] == ["shared", "tail"]
+    together = report["costs_together"]
+    assert together["distributions"] == ["heavy", "heavydep", "shared", "tail"]
+    assert together["bytes"] == _bytes(report, "heavy", "heavydep", "shared", "tail")
+
+
+def test_text_report_says_what_removing_it_saves(built, report):
+    wheels, app, config = built
+    # Wide enough that a temporary directory's path is never wrapped.
+    result = run_cli("report", str(app), "--config", str(config), "--preset", "none",
+                     "--probe-runs", "1", timeout=300,
+                     env={"UV_FIND_LINKS": str(wheels), "UV_NO_INDEX": "1", "COLUMNS": "400"})
+    assert "Cost of each offending statement" in result.stdout
+    lines = result.stdout.splitlines()
+    where = next(i for i, line in enumerate(lines) if line.strip().endswith("a.py:1"))
+    assert lines[where + 1].strip().startswith("saves ")
+    assert "2 distributions, 2 modules at import" in lines[where + 1]
+
+
+def test_why_names_every_statement_and_its_route(built):
+    result = _cli(built, "why", "tail", "--format", "json")
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["distribution"] == "tail"
+    assert [(Path(r["file"]).name, r["line"], r["imports"], r["requires"]) for r in data["routes"]] == [
+        ("c.py", 1, [], ["shared", "tail"]), ("d.py", 1, [], ["shared", "tail"])]
+    text = _cli(built, "why", "heavydep")
+    assert text.code == 0 and "imports  heavy -> heavydep" in text.stdout
+    assert "a.py:1  import heavy" in text.stdout
+
+
+def test_why_an_unknown_distribution_is_one_line_and_exit_2(built):
+    result = _cli(built, "why", "nosuchthing")
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1 and "nosuchthing: not in the runtime closure" in result.stderr
