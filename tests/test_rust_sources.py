@@ -1,0 +1,38 @@
+"""Source paths to forbidden crates, read with tree-sitter-rust: every form a crate is named in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write_tree
+
+from cloacina_audit.rust.sources import forbidden_paths
+
+
+def test_a_use_that_renames_the_crate_is_found(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"src/lib.rs": (
+        "use cloacina_workflow::Context;\n"
+        "use cloacina as engine;\n"
+        "#[cfg(not(test))]\n"
+        "use deadpool_diesel::{Pool as P, Manager};\n"
+        "pub fn run() { let _ = engine::runtime::Runner::new(); }\n"
+    )})
+    found = forbidden_paths(tmp_path / "src", {"cloacina", "deadpool-diesel"})
+    assert [(u.line, u.crate, u.statement) for u in found] == [
+        (2, "cloacina", "use cloacina as engine;"),
+        (4, "deadpool_diesel", "use deadpool_diesel::{Pool as P, Manager};"),
+    ]
+
+
+def test_every_other_form_is_found_and_test_only_items_are_not(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"src/lib.rs": (
+        "extern crate cloacina;\n"
+        "pub fn run() {\n"
+        "    let _r = cloacina::runtime::Runner::new();\n"
+        "    let _c: ::cloacina::Context = Default::default();\n"
+        "}\n"
+        "#[cfg(test)]\n"
+        "mod tests { use cloacina::runtime::Runner; }\n"
+    )})
+    found = forbidden_paths(tmp_path / "src", {"cloacina"})
+    assert [u.line for u in found] == [1, 3, 4]
