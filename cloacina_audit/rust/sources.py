@@ -82,6 +82,9 @@ def _aliases(root: Node, names: set[str]) -> set[str]:
 
 def _record(statement: Node, path: Node | None, file: Path, names: set[str], lines: list[str],
             found: list[PathUse]) -> None:
+    if path is not None and path.type == "use_as_clause":
+        # `use cloacina as engine;`: the crate is the clause's path, not its text.
+        path = path.child_by_field_name("path")
     if path is None:
         return
     text = _text(path)
