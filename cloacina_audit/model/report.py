@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from cloacina_audit.model.cost import StatementCost
 
-ImportKind = Literal["module", "function", "type_checking", "implicit", "crate", "use"]
+ImportKind = Literal["module", "function", "type_checking", "implicit", "lazy", "crate", "use"]
 ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
 
 #: How strongly an import binds at run time, strongest first. When one edge of
 #: the graph stands for several import statements, the strongest one describes it.
-KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "function": 1, "type_checking": 0,
-                                 "crate": 3, "use": 3}
+KIND_STRENGTH: dict[str, int] = {"module": 3, "implicit": 2, "lazy": 2, "function": 1,
+                                 "type_checking": 0, "crate": 3, "use": 3}
 
 
 @dataclass(frozen=True)

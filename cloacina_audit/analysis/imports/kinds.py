@@ -2,7 +2,10 @@
 
 - ``module``: at import time (module body, class bodies, try/except, plain ``if``);
 - ``function``: deferred until a function or method is called;
-- ``type_checking``: under ``if TYPE_CHECKING:``, never at run time.
+- ``type_checking``: under ``if TYPE_CHECKING:``, never at run time;
+- ``lazy``: a PEP 810 ``lazy import`` / ``lazy from``, which runs on first use.
+  It breaks contracts like a module-level import (the PEP lets static tools
+  treat it as one); recognised from the line, so any Python's check sees it.
 
 Only files on violation chains are classified, but on a large graph those can
 be megabytes of source, so the line -> kind maps are cached by content hash, as
@@ -102,6 +105,8 @@ class ImportKinds:
                 self._sources[path] = b""
         source = self._sources[path]
         lines = source.split(b"\n", line)
+        if len(lines) >= line and lines[line - 1].startswith((b"lazy import ", b"lazy from ")):
+            return "lazy"  # PEP 810: module level only; a Python before 3.15 cannot parse it
         if len(lines) >= line and _starts_at_module_level(lines[line - 1]):
             return "module"
         self._memory[path] = self._classify(source)
