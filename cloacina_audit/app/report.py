@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloacina_audit.analysis.contracts.specs import ContractSpec
-from cloacina_audit.analysis.footprint.cost import statement_costs
 from cloacina_audit.app.check import config_file, contract_specs
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions, CheckOptions
@@ -59,7 +58,12 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
     if graph is not None and audit.footprint is not None and audit.footprint.requires:
-        audit.costs, audit.costs_together = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
+        # Imported here: it needs the graph, which footprint alone never loads.
+        from cloacina_audit.analysis.footprint.cost import statement_costs
+
+        audit.costs, audit.costs_together = statement_costs(
+            graph, target.packages, audit.footprint, audit.contracts
+        )
     for failure in probe.failed_imports if probe else []:
         audit.findings.append(Finding(
             rule="import-failed", level="warning",
