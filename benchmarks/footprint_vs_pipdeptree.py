@@ -6,6 +6,9 @@ Both measure the same environment, every installed distribution:
     python benchmarks/footprint_vs_pipdeptree.py --python /path/to/venv/bin/python [--repeat 5]
     python benchmarks/footprint_vs_pipdeptree.py --python ... --target requests   # + a full footprint
 
+pipdeptree comes with the ``benchmark`` extra (``pip install -e '.[benchmark]'``):
+the tool itself never uses it.
+
 cloacina-audit's side is what ``footprint --env current`` runs before the import
 probe: ask the interpreter for its paths and markers, read every dist-info,
 stat every RECORD file and its ``__pycache__``. Each side runs as its own
@@ -94,7 +97,9 @@ def main() -> None:
 
     executable = args.pipdeptree or str(Path(sys.executable).parent / "pipdeptree")
     if not Path(executable).exists():
-        executable = shutil.which("pipdeptree") or sys.exit("pipdeptree not found; pass --pipdeptree")
+        executable = shutil.which("pipdeptree") or sys.exit(
+            "pipdeptree not found; pip install -e '.[benchmark]' or pass --pipdeptree"
+        )
 
     if args.measure_only:  # the child process of our side
         print(json.dumps(ours(args.python)))

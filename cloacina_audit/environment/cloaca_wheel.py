@@ -6,21 +6,14 @@ installs with its size: read from the zip (nothing is extracted), it gives the
 installed bytes, the file count and the native code (extension modules and the
 shared libraries auditwheel bundles under ``<name>.libs/``).
 
-The wheel for the target platform is fetched with ``pip download`` (or, when
-the running Python has no pip, pip run by uv) into ``<cache>/wheels``, and
-reused from there; without a cache, into a temporary directory.
+The wheel is the one the user gives (``--cloaca-wheel``): nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import os
 import re
-import shutil
-import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +22,11 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import DistributionFootprint
-from cloacina_audit.system.processes import ProcessTimeout, run
 
 CLOACA = "cloaca"
-CLOACA_VERSION = "0.12.0"
-DEFAULT_PLATFORM = "manylinux_2_38_x86_64"
-DEFAULT_PYTHON = "3.11"
 
 _NATIVE_FILE = re.compile(r"\.(so(\.\d+)*|pyd|dylib|dll)$")
 _BUNDLED_LIBS_DIR = re.compile(r"^[^/]+\.(libs|dylibs)/|^[^/]+/\.dylibs/")
-_DOWNLOAD_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -150,147 +138,3 @@ def _dist_info_dir(path: Path, names: dict[str, int]) -> str:
     if len(with_record) != 1:
         raise AuditError(f"{path}: expected one .dist-info directory with a RECORD in the wheel")
     return with_record[0]
-
-
-# --- getting the wheel -----------------------------------------------------------------
-
-
-def cloaca_footprint(
-    wheel: Path | None = None,
-    *,
-    version: str = CLOACA_VERSION,
-    platform: str = DEFAULT_PLATFORM,
-    python_version: str = DEFAULT_PYTHON,
-    cache_dir: Path | None = None,
-) -> WheelMeasurement:
-    """The cost of installing ``cloaca``: from a local wheel, or the cached/downloaded one.
-
-    ``cache_dir`` is the cache root (the wheel is kept in its ``wheels/``); with
-    None (``--no-cache``) the wheel is downloaded into a temporary directory
-    and removed once measured.
-    """
-    if wheel is not None:
-        if not Path(wheel).is_file():
-            raise AuditError(f"{wheel}: no such wheel file")
-        return measure_wheel(Path(wheel))
-    if cache_dir is None:
-        with tempfile.TemporaryDirectory(prefix="cloacina-audit-wheel-") as scratch:
-            return measure_wheel(download_wheel(
-                CLOACA, version, platform=platform, python_version=python_version,
-                cache_dir=Path(scratch),
-            ))
-    return measure_wheel(download_wheel(
-        CLOACA, version, platform=platform, python_version=python_version, cache_dir=cache_dir,
-    ))
-
-
-def download_wheel(
-    project: str,
-    version: str,
-    *,
-    cache_dir: Path,
-    platform: str = DEFAULT_PLATFORM,
-    python_version: str = DEFAULT_PYTHON,
-) -> Path:
-    """The wheel of ``project==version`` for ``platform``, from ``cache_dir/wheels`` or the index."""
-    slot = Path(cache_dir) / "wheels" / f"{project}-{version}-{platform}-py{python_version}"
-    cached = _wheel_in(slot)
-    if cached is not None:
-        return cached
-    slot.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".download-") as scratch:
-        _pip_download(f"{project}=={version}", Path(scratch), platform, python_version)
-        downloaded = _wheel_in(Path(scratch))
-        if downloaded is None:
-            raise AuditError(
-                f"cannot download {project}=={version} for {platform}: pip saved no wheel"
-            )
-        slot.mkdir(exist_ok=True)
-        final = slot / downloaded.name
-        os.replace(downloaded, final)  # atomic: a concurrent run sees the whole wheel or none
-    return final
-
-
-def _wheel_in(directory: Path) -> Path | None:
-    wheels = sorted(directory.glob("*.whl")) if directory.is_dir() else []
-    return wheels[0] if wheels else None
-
-
-def _pip_command() -> list[str]:
-    if importlib.util.find_spec("pip") is not None:
-        return [sys.executable, "-m", "pip"]
-    uv = _uv_binary()
-    if uv is None:
-        raise AuditError(
-            "cannot download wheels: neither pip nor uv is available; pass a wheel file"
-        )
-    return [uv, "tool", "run", "--from", "pip", "pip"]
-
-
-def _uv_binary() -> str | None:
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
-
-
-def _pip_download(requirement: str, destination: Path, platform: str, python_version: str) -> None:
-    command = [
-        *_pip_command(),
-        "download",
-        requirement,
-        "--no-deps",
-        "--only-binary=:all:",
-        "--platform",
-        platform,
-        "--python-version",
-        python_version,
-        "--dest",
-        str(destination),
-        "--retries",
-        "1",
-        "--timeout",
-        "30",
-        "--disable-pip-version-check",
-        "--no-cache-dir",  # the wheel is kept in our cache (or nowhere, with --no-cache)
-        "--progress-bar",
-        "off",
-    ]
-    try:
-        completed = run(command, timeout=_DOWNLOAD_TIMEOUT)
-    except ProcessTimeout:
-        raise AuditError(
-            f"cannot download {requirement}: no answer within {_DOWNLOAD_TIMEOUT} s"
-        ) from None
-    except OSError as exc:
-        raise AuditError(f"cannot download {requirement}: {exc.strerror or exc}") from None
-    if completed.returncode != 0:
-        raise AuditError(
-            f"cannot download {requirement} for {platform} / Python {python_version}: "
-            + _pip_failure(completed.stderr)
-        )
-
-
-def _pip_failure(stderr: str) -> str:
-    errors = [
-        line[len("ERROR:") :].strip() for line in stderr.splitlines() if line.startswith("ERROR:")
-    ]
-    unreachable = any(
-        marker in stderr
-        for marker in (
-            "NewConnectionError",
-            "Max retries exceeded",
-            "Could not fetch URL",
-            "ConnectTimeout",
-        )
-    )
-    if unreachable and (not errors or "(from versions: none)" in errors[0]):
-        return "the package index cannot be reached"
-    if errors and "(from versions: none)" in errors[0]:
-        return f"{errors[-1]} (no such project, or the package index cannot be reached)"
-    if errors:
-        return errors[0]
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1] if lines else "pip failed without a message"
