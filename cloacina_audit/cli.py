@@ -78,6 +78,8 @@ def _import_policy_options(command):
     return _apply([
         click.option("--type-checking-imports", type=click.Choice(["count", "ignore"]),
                      help="Whether imports under `if TYPE_CHECKING:` can break contracts."),
+        click.option("--lazy-imports", type=click.Choice(["count", "ignore"]),
+                     help="Whether PEP 810 `lazy import` statements can break contracts."),
         click.option("--deferred-imports", type=click.Choice(["count", "ignore"]),
                      help="Whether imports inside functions can break contracts."),
     ], command)
@@ -188,6 +190,7 @@ def _check_options(kwargs: dict) -> CheckOptions:
         preset=kwargs["preset"],
         type_checking_imports=kwargs.get("type_checking_imports"),
         deferred_imports=kwargs.get("deferred_imports"),
+        lazy_imports=kwargs.get("lazy_imports"),
         cache_dir=None if kwargs["no_cache"] else cache_root(kwargs["cache_dir"]),
     )
 

@@ -47,3 +47,19 @@ def test_lazy_from_is_lazy_too(tmp_path):
     result = run_cli("check", str(tree), "--format", "json")
     [statement] = json.loads(result.stdout)["packages"][0]["contracts"][0]["statements"]
     assert statement["kind"] == "lazy"
+
+
+def test_lazy_imports_can_be_ignored_by_option_or_config(tmp_path):
+    files = {
+        ".importlinter": CONTRACT,
+        "lz/__init__.py": "",
+        "lz/db.py": "",
+        "lz/tasks.py": "lazy import lz.db\n",
+    }
+    tree = project(tmp_path / "lz", files, name="lz", extra='[tool.cloacina-audit]\npreset = "none"\n')
+    assert run_cli("check", str(tree)).code == 1
+    assert run_cli("check", str(tree), "--lazy-imports", "ignore").code == 0
+    configured = project(tmp_path / "lz2", files, name="lz",
+                         extra='[tool.cloacina-audit]\npreset = "none"\nlazy-imports = "ignore"\n')
+    assert run_cli("check", str(configured)).code == 0
+    assert run_cli("check", str(configured), "--lazy-imports", "count").code == 1

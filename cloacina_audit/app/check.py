@@ -51,7 +51,10 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
     config = target.config
     type_checking = options.type_checking_imports or config.type_checking_imports
     deferred = options.deferred_imports or config.deferred_imports
-    deferred_ignored = frozenset({"function"}) if deferred == "ignore" else frozenset()
+    lazy = options.lazy_imports or config.lazy_imports
+    policy_ignored = frozenset(
+        ({"function"} if deferred == "ignore" else set()) | ({"lazy"} if lazy == "ignore" else set())
+    )
     specs: list[ContractSpec] = []
     importlinter_file = options.config_file
     if importlinter_file is not None and not importlinter_file.is_file():
@@ -64,10 +67,10 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
         preset = DEFAULT_PRESET
     if preset and preset != "none":
         type_checking_ignored = (type_checking or "ignore") == "ignore"
-        ignored = deferred_ignored | ({"type_checking"} if type_checking_ignored else set())
+        ignored = policy_ignored | ({"type_checking"} if type_checking_ignored else set())
         specs += preset_specs(preset, target.packages, frozenset(ignored), _placeholders(target))
     if importlinter_file is not None:
-        specs += user_specs(importlinter_file, deferred_ignored, type_checking)
+        specs += user_specs(importlinter_file, policy_ignored, type_checking)
     return specs
 
 

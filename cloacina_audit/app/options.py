@@ -19,6 +19,7 @@ class CheckOptions:
     preset: str | None = None
     type_checking_imports: ImportPolicy | None = None
     deferred_imports: ImportPolicy | None = None
+    lazy_imports: ImportPolicy | None = None
     cache_dir: Path | None = None
     #: What to do when declared dependencies are not installed where check runs.
     missing_dependencies: MissingPolicy = "resolve"

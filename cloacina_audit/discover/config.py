@@ -30,6 +30,7 @@ _KNOWN_KEYS = {
     "budget",
     "type-checking-imports",
     "deferred-imports",
+    "lazy-imports",
     "target-reduction",
     "entry-modules",
     "import-timeout",
@@ -49,6 +50,8 @@ class AuditConfig:
     type_checking_imports: ImportPolicy | None = None
     #: Whether imports deferred into a function body can break a contract.
     deferred_imports: ImportPolicy = "count"
+    #: Whether PEP 810 ``lazy import`` statements can break a contract.
+    lazy_imports: ImportPolicy = "count"
     target_reduction: str | None = None
     entry_modules: list[str] = field(default_factory=list)
     import_timeout: float | None = None
@@ -158,6 +161,7 @@ def audit_config_from_pyproject(data: dict[str, Any], where: str) -> AuditConfig
     if "type-checking-imports" in table:
         config.type_checking_imports = _policy(table, "type-checking-imports", "ignore", where)
     config.deferred_imports = _policy(table, "deferred-imports", "count", where)
+    config.lazy_imports = _policy(table, "lazy-imports", "count", where)
     reduction = table.get("target-reduction")
     if reduction is not None and not isinstance(reduction, (str, int, float)):
         raise AuditError(f"{where}: tool.cloacina-audit.target-reduction must be like \"80%\"")
