@@ -110,6 +110,44 @@ def test_function_bodies_see_names_bound_later_and_parameters_shadow() -> None:
     assert uses(source) == [("DefaultRunner", 2, "attribute")]
 
 
+def test_a_class_body_binds_names_of_its_own() -> None:
+    # ``cloaca`` inside the class is a class attribute; the module's ``cloaca`` is untouched,
+    # and a method body sees the module's names, not the class's.
+    source = (
+        "import cloaca\n"
+        "class A:\n"
+        "    cloaca = object()\n"
+        "    here = cloaca.DefaultRunner\n"
+        "    def method(self):\n"
+        "        return cloaca.DatabaseAdmin\n"
+        "cloaca.DefaultRunner\n"
+    )
+    assert uses(source) == [("DatabaseAdmin", 6, "attribute"), ("DefaultRunner", 7, "attribute")]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "if c:\n    import cloaca as x\nelse:\n    x = None\nx.DefaultRunner\n",
+        "if c:\n    x = None\nelse:\n    import cloaca as x\nx.DefaultRunner\n",
+        "try:\n    import cloaca as x\nexcept ImportError:\n    x = None\nx.DefaultRunner\n",
+        "try:\n    import cloaca as x\nexcept ImportError:\n    x = None\nelse:\n    pass\nx.DefaultRunner\n",
+        "import cloaca as x\nfor _ in range(3):\n    x = None\nx.DefaultRunner\n",
+        "import cloaca as x\nwhile c:\n    x = None\nx.DefaultRunner\n",
+        "match c:\n    case 1:\n        import cloaca as x\n    case _:\n        x = None\nx.DefaultRunner\n",
+    ],
+    ids=["if-body", "if-else", "try-except", "try-except-else", "for", "while", "match"],
+)
+def test_a_name_bound_on_any_branch_may_stand_for_the_module(source: str) -> None:
+    last_line = source.count("\n")
+    assert uses(source) == [("DefaultRunner", last_line, "attribute")]
+
+
+def test_a_branch_that_rebinds_on_every_path_drops_the_module() -> None:
+    source = "import cloaca as x\nif c:\n    x = 1\nelse:\n    x = 2\nx.DefaultRunner\n"
+    assert uses(source) == []
+
+
 def test_names_that_only_look_alike_are_not_uses() -> None:
     source = (
         "import cloaca\n"
