@@ -240,7 +240,7 @@ def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> No
     audits = []
     for path in paths or (".",):
         with open_target(path, options.config_file) as target:
-            audits.append(check_target(target, options)[0])
+            audits.append(check_target(target, options))
     _with_baseline(audits, kwargs, baseline)
     _emit(AuditReport(packages=audits, tool_version=__version__), out)
     sys.exit(exit_code(audits))

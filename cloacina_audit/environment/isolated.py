@@ -88,8 +88,6 @@ class Environment:
     site_packages: tuple[Path, ...]
     #: PEP 508 marker values of this environment's interpreter.
     markers: dict[str, str] = field(hash=False)
-    #: ``cpython-311``: names the ``__pycache__`` files this interpreter writes.
-    cache_tag: str = ""
     python_version: str = ""
     #: The cache key, for cached isolated environments.
     key: str | None = None
@@ -360,7 +358,6 @@ def _environment_of(kind: EnvKind, interpreter: Interpreter, key: str | None) ->
         prefix=Path(interpreter.prefix),
         site_packages=tuple(Path(p) for p in interpreter.site_packages),
         markers=dict(interpreter.markers),
-        cache_tag=interpreter.cache_tag,
         python_version=interpreter.short_version,
         key=key,
     )

@@ -56,7 +56,6 @@ print(json.dumps({
     "base_executable": os.path.realpath(getattr(sys, "_base_executable", sys.executable)),
     "prefix": prefix,
     "version": sys.version,
-    "cache_tag": impl.cache_tag,
     "platform": sysconfig.get_platform(),
     "site_packages": [paths["purelib"], paths["platlib"]],
     "site_directories": site.getsitepackages(list(dict.fromkeys(prefixes))),
@@ -85,7 +84,6 @@ class Interpreter:
     base_executable: str
     prefix: str
     version: str
-    cache_tag: str
     platform: str
     #: Where this environment installs distributions (purelib, platlib).
     site_packages: tuple[str, ...]
@@ -115,7 +113,6 @@ def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
             base_executable=data["base_executable"],
             prefix=data["prefix"],
             version=data["version"],
-            cache_tag=data["cache_tag"] or "",
             platform=data["platform"],
             site_packages=tuple(dict.fromkeys(data["site_packages"])),
             markers=data["markers"],

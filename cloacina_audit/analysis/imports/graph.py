@@ -62,7 +62,6 @@ class PackageGraph:
     roots: dict[str, Path]
     #: Squashed external top-level names (not found, or not packages).
     externals: set[str] = field(default_factory=set)
-    from_cache: bool = False
     #: When each import line runs, read from the syntax tree on demand.
     kinds: ImportKinds = field(default_factory=lambda: ImportKinds(None))
     #: External (squashed) modules imported but not installed: neither the stdlib
@@ -158,8 +157,7 @@ def build_package_graph(
     if cache_file is not None:
         loaded = graph_cache.load(cache_file, search, files, cache_key(cache_dir), _locate_root)
         if loaded is not None:
-            cached = PackageGraph(graph=loaded[0], roots=loaded[1], externals=loaded[2],
-                                  from_cache=True)
+            cached = PackageGraph(graph=loaded[0], roots=loaded[1], externals=loaded[2])
             cached.kinds = ImportKinds(cache_dir)
             cached.unread = unread
             return with_not_installed_modules(cached, search)

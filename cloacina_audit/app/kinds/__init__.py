@@ -42,5 +42,5 @@ def kind_of(target: Target) -> TargetKind:
     return _KINDS[target.kind]
 
 
-def check_target(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph | None]:
-    return kind_of(target).check(target, options)
+def check_target(target: Target, options: CheckOptions) -> PackageAudit:
+    return kind_of(target).check(target, options)[0]
