@@ -16,7 +16,7 @@ import pytest
 from cloacina_shapes import flat_module, namespace_layout, pack
 from conftest import run_cli, write_tree
 
-from cloacina_audit.analysis.contracts.allowed_imports import fallback_import_lines, optional_import_lines
+from cloacina_audit.analysis.contracts.guarded_imports import fallback_import_lines, optional_import_lines
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

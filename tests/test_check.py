@@ -416,7 +416,12 @@ def test_a_file_written_just_before_the_cache_is_hashed_again(tmp_path, cache_di
     Slower than most (2 s waiting for a file to age past the racy window)."""
     project = make_project(tmp_path, {"wf/__init__.py": "", "wf/old.py": ""})
     _age(project)
-    (project / "wf" / "__init__.py").write_text("import cloacina_workflow\n")
+    fresh = project / "wf" / "__init__.py"
+    fresh.write_text("import cloacina_workflow\n")
+    # A loaded machine may take longer than the window to get to the stat: a clock
+    # that runs ahead (an mtime in the future) keeps the write inside it regardless.
+    ahead = time.time_ns() + 3600 * 1_000_000_000
+    os.utime(fresh, ns=(ahead, ahead))
     assert run_cli("check", str(project), "--cache-dir", str(cache_dir)).code == 0
     recorded = _stats_entry(cache_dir)
     assert str(project / "wf" / "old.py") in recorded

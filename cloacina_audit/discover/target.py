@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ from cloacina_audit.discover.config import (
     AuditConfig,
     audit_config_from_pyproject,
     find_importlinter_config,
-    project_table,
     project_version,
     read_importlinter_options,
     read_toml,
@@ -26,6 +24,7 @@ from cloacina_audit.discover.config import (
 )
 from cloacina_audit.discover.loader_rules import check_loader_rules, source_roots
 from cloacina_audit.discover.manifest import Manifest, read_manifest
+from cloacina_audit.discover.project_packages import SourceTree, path_sources, read_source_tree
 from cloacina_audit.discover.requirements import not_found, requirement_name
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.names import canonical_name
@@ -33,22 +32,6 @@ from cloacina_audit.model.report import Finding
 
 #: The kinds discovery tells apart; what the commands do with each is in app/kinds/.
 KindName = Literal["project", "importlinter", "cloacina_package", "wheel", "requirement", "rust"]
-
-# Top-level directories that hold no importable package of the project.
-_NOT_PACKAGES = {"tests", "test", "docs", "doc", "examples", "benchmarks", "build", "dist", "scripts"}
-
-
-@dataclass
-class SourceTree:
-    """A project on disk: where its import packages live."""
-
-    root: Path
-    name: str
-    version: str | None
-    packages: list[str]
-    #: Directories that go on sys.path for the packages (the root, or src/).
-    search_paths: list[Path]
-
 
 @dataclass(frozen=True)
 class InstallSource:
@@ -243,7 +226,7 @@ def _project_target(spec: str, root: Path, pyproject: dict[str, Any]) -> Target:
         name=tree.name,
         config=config,
         tree=tree,
-        path_sources=_path_sources(root, pyproject),
+        path_sources=path_sources(root, pyproject),
         pyproject=pyproject,
         install=InstallSource(project=root),
     )
@@ -302,100 +285,3 @@ def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
     tree = SourceTree(root=root, name=root.name, version=None, packages=roots,
                       search_paths=search_paths)
     return Target(kind="importlinter", spec=spec, name=root.name, tree=tree, follows_imports=False)
-
-
-def read_source_tree(
-    root: Path, pyproject: dict[str, Any], packages: list[str] | None = None
-) -> SourceTree:
-    where = f"{root}/pyproject.toml"
-    project = project_table(pyproject, where) if "project" in pyproject else {}
-    name = project.get("name") or root.name
-    version = project.get("version")
-    if packages:
-        found = [_locate_package(root, p) for p in packages]
-    else:
-        found = _package_dirs(root, pyproject, name, where)
-    search_paths = sorted({d.parent for d in found}, key=str)
-    return SourceTree(
-        root=root,
-        name=canonical_name(name),
-        version=version,
-        packages=sorted(d.name for d in found),
-        search_paths=search_paths,
-    )
-
-
-def _locate_package(root: Path, package: str) -> Path:
-    for base in (root / "src", root):
-        if (base / package / "__init__.py").is_file():
-            return base / package
-    raise AuditError(f"{root}: configured package {package!r} not found under src/ or the root")
-
-
-def _package_dirs(root: Path, pyproject: dict[str, Any], name: str, where: str) -> list[Path]:
-    declared = _declared_packages(root, pyproject, where)
-    if declared:
-        return declared
-    src = root / "src"
-    if src.is_dir():
-        in_src = _packages_in(src)
-        if in_src:
-            return in_src
-    import_name = re.sub(r"[-.]+", "_", name).lower()
-    if (root / import_name / "__init__.py").is_file():
-        return [root / import_name]
-    return [d for d in _packages_in(root) if d.name not in _NOT_PACKAGES]
-
-
-def _declared_packages(root: Path, pyproject: dict[str, Any], where: str) -> list[Path]:
-    """Packages named in the build backend's own configuration (hatch, setuptools)."""
-    hatch_key = "tool.hatch.build.targets.wheel"
-    candidates = table_at(pyproject, hatch_key, where).get("packages", [])
-    if not isinstance(candidates, list) or not all(isinstance(p, str) for p in candidates):
-        raise AuditError(f"{where}: {hatch_key}.packages must be a list of strings")
-    for entry in candidates:
-        parts = entry.replace("\\", "/").split("/")
-        if entry.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise AuditError(
-                f"{where}: {hatch_key}.packages: {entry!r} is not a directory path "
-                "below the project (no '.', '..' or leading '/')"
-            )
-    # setuptools' packages is a list of dotted names, or a table (find: {...}).
-    setuptools_packages = table_at(pyproject, "tool.setuptools", where).get("packages", [])
-    if isinstance(setuptools_packages, list):
-        top = [p for p in setuptools_packages if isinstance(p, str) and "." not in p]
-        candidates = list(candidates) + top
-    dirs = []
-    for entry in candidates:
-        for base in (root, root / "src"):
-            if (base / entry / "__init__.py").is_file():
-                dirs.append(base / entry)
-                break
-    return dirs
-
-
-def _packages_in(directory: Path) -> list[Path]:
-    return sorted(
-        d for d in directory.iterdir() if d.is_dir() and (d / "__init__.py").is_file()
-    )
-
-
-def _path_sources(root: Path, pyproject: dict[str, Any]) -> dict[str, SourceTree]:
-    """Local path dependencies from ``[tool.uv.sources]``, followed transitively."""
-    found: dict[str, SourceTree] = {}
-    pending = [(root, pyproject)]
-    seen = {root}
-    while pending:
-        project_root, data = pending.pop()
-        sources = table_at(data, "tool.uv.sources", f"{project_root}/pyproject.toml")
-        for dist, source in sources.items():
-            if not isinstance(source, dict) or "path" not in source:
-                continue
-            source_root = (project_root / str(source["path"])).resolve()
-            if source_root in seen or not (source_root / "pyproject.toml").is_file():
-                continue
-            seen.add(source_root)
-            source_data = read_toml(source_root / "pyproject.toml")
-            found[canonical_name(dist)] = read_source_tree(source_root, source_data)
-            pending.append((source_root, source_data))
-    return found
