@@ -1,0 +1,107 @@
+"""analysis/imports/graph.py on its own: what the package graph holds, built by grimp
+from packages written in temp dirs (the CLI tests see it only through verdicts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_tree
+
+from cloacina_audit.analysis.imports.graph import IMPLICIT, build_package_graph
+from cloacina_audit.analysis.imports.searchpath import SearchPath
+from cloacina_audit.errors import AuditError
+
+TREE = {
+    "site/wf/__init__.py": "from wf import tasks\n",
+    "site/wf/tasks.py": "import engine.runner\nimport json\n\ndef later():\n    import nowhere\n",
+    "site/wf/nested/deep.py": "from ..tasks import later\n",  # nested/ is a namespace directory
+    "site/engine/__init__.py": "",
+    "site/engine/runner.py": "from engine import db\n",
+    "site/engine/db.py": "import sqlite3\n",
+}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_tree(tmp_path, TREE)
+    return tmp_path / "site"
+
+
+def edges(graph, importer: str) -> set[str]:
+    return set(graph.find_modules_directly_imported_by(importer))
+
+
+def test_following_graphs_the_packages_the_audited_ones_reach(site: Path) -> None:
+    graph = build_package_graph(["wf"], SearchPath([site]), cache_dir=None)
+    assert set(graph.roots) == {"wf", "engine"}
+    assert graph.roots["engine"] == site / "engine"
+    assert edges(graph.graph, "engine.runner") == {"engine.db"}
+    # What stays squashed: the stdlib, and what no search path holds.
+    assert graph.externals == {"json", "nowhere", "sqlite3"}
+    assert not graph.graph.is_module_squashed("engine")
+
+
+def test_without_following_the_other_packages_stay_squashed(site: Path) -> None:
+    graph = build_package_graph(["wf"], SearchPath([site]), cache_dir=None, follow=False)
+    assert set(graph.roots) == {"wf"}
+    assert graph.graph.is_module_squashed("engine")
+    assert edges(graph.graph, "wf.tasks") >= {"engine"}
+    assert graph.externals == set()
+
+
+def test_a_package_on_no_search_path_is_missing(site: Path) -> None:
+    graph = build_package_graph(["wf"], SearchPath([site]), cache_dir=None)
+    assert "nowhere" in graph.missing
+    assert graph.is_not_installed("nowhere")
+    assert graph.missing_ancestor("nowhere.sub.mod") == "nowhere"
+    assert graph.missing_ancestor("engine.db") is None
+    assert "json" not in graph.missing and "sqlite3" not in graph.missing  # the stdlib
+
+
+def test_module_files(site: Path) -> None:
+    graph = build_package_graph(["wf"], SearchPath([site]), cache_dir=None)
+    assert graph.module_file("wf") == site / "wf" / "__init__.py"
+    assert graph.module_file("wf.tasks") == site / "wf" / "tasks.py"
+    assert graph.module_file("wf.nested") is None  # a namespace directory runs nothing
+    assert graph.module_file("wf.nested.deep") == site / "wf" / "nested" / "deep.py"
+    assert graph.module_file("json") is None  # not in a scanned root
+
+
+def test_implicit_parent_imports_go_to_the_nearest_package_that_runs_code(site: Path) -> None:
+    graph = build_package_graph(["wf"], SearchPath([site]), cache_dir=None)
+    implicit = graph.with_implicit_parent_imports()
+    assert "wf" in edges(implicit, "wf.tasks")
+    # wf.nested has no __init__.py: importing wf.nested.deep runs wf/__init__.py.
+    assert "wf" in edges(implicit, "wf.nested.deep")
+    [detail] = [d for d in implicit.get_import_details(importer="wf.tasks", imported="wf")]
+    assert detail["line_contents"] == IMPLICIT
+    assert "wf" not in edges(graph.graph, "wf.tasks")  # the original is unchanged
+
+
+def test_a_cached_graph_is_the_same_graph_and_an_edit_is_seen(site: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    search = SearchPath([site])
+    cold = build_package_graph(["wf"], search, cache_dir=cache)
+    warm = build_package_graph(["wf"], search, cache_dir=cache)
+    assert warm.graph.modules == cold.graph.modules
+    for module in sorted(cold.graph.modules):
+        assert edges(warm.graph, module) == edges(cold.graph, module)
+    assert warm.roots == cold.roots and warm.missing == cold.missing
+
+    (site / "wf" / "tasks.py").write_text("import engine.db\n# edited\n")
+    edited = build_package_graph(["wf"], search, cache_dir=cache)
+    assert edges(edited.graph, "wf.tasks") == {"engine.db"}
+
+
+def test_a_package_that_is_not_there_is_one_clear_error(site: Path) -> None:
+    with pytest.raises(AuditError, match="absent"):
+        build_package_graph(["absent"], SearchPath([site]), cache_dir=None)
+
+
+def test_a_relative_import_beyond_the_top_level_package_is_refused(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"site/wf/__init__.py": "", "site/wf/bad.py": "from ... import x\n"})
+    with pytest.raises(AuditError) as caught:
+        build_package_graph(["wf"], SearchPath([tmp_path / "site"]), cache_dir=None)
+    assert "bad.py" in str(caught.value)
+    assert "\n" not in str(caught.value)
