@@ -9,35 +9,21 @@ import sys
 import time
 from pathlib import Path
 
+import projects
 from conftest import assert_clean_error, run_cli, tree_digest, write_tree
 
 # A miniature engine: `cloacina/__init__.py` pulls the runtime in, `cloacina.context`
 # is harmless on its own, exactly the shape that makes implicit violations.
 ENGINE = {
-    "fw/pyproject.toml": """
-        [project]
-        name = "cloacina"
-        version = "1"
-        [tool.hatch.build.targets.wheel]
-        packages = ["cloacina", "cloacina_workflow"]
-    """,
-    "fw/cloacina/__init__.py": "from cloacina.runtime import Runner\n",
+    **projects.ENGINE,
     "fw/cloacina/context.py": "class Context(dict):\n    pass\n",
     "fw/cloacina/runtime/__init__.py": "from cloacina.runtime.executor import Runner\n",
     "fw/cloacina/runtime/executor.py": "class Runner:\n    pass\n",
     "fw/cloacina/database/__init__.py": "DAL = object()\n",
     "fw/cloacina/registry/__init__.py": "REGISTRY = {}\n",
-    "fw/cloacina_workflow/__init__.py": "def task(f):\n    return f\n",
 }
 
-PROJECT = """
-    [project]
-    name = "wf"
-    version = "1"
-    dependencies = ["cloacina"]
-    [tool.uv.sources]
-    cloacina = { path = "../fw" }
-"""
+PROJECT = projects.WORKFLOW
 
 
 def make_project(tmp_path: Path, modules: dict[str, str], pyproject: str = PROJECT,
@@ -534,14 +520,7 @@ def test_directory_with_only_an_importlinter_config_is_checked_like_lint_imports
 
 def test_a_wheel_is_checked_from_its_isolated_environment(tmp_path):
     write_tree(tmp_path, {
-        "proj/pyproject.toml": """
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-            [project]
-            name = "wheelwf"
-            version = "0.1"
-        """,
+        "proj/pyproject.toml": projects.pyproject("wheelwf", "0.1"),
         "proj/wheelwf/__init__.py": "from wheelwf import db\n",
         "proj/wheelwf/db.py": "import sqlalchemy\n",
     })

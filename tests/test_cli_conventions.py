@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import projects
 import pytest
 from conftest import REPO, assert_clean_error, run_cli, write_tree
 
@@ -160,10 +161,7 @@ def test_ctrl_c_exits_130(tmp_path) -> None:
     """As documented in the README: interrupted, one line, exit 130."""
     # An import that takes two minutes: still running when Ctrl-C comes, however fast.
     slow = write_tree(tmp_path / "slow", {
-        "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
-                          'build-backend = "hatchling.build"\n'
-                          '[project]\nname = "slow"\nversion = "1.0"\n'
-                          '[tool.cloacina-audit]\npreset = "none"\n',
+        "pyproject.toml": projects.pyproject("slow", extra='[tool.cloacina-audit]\npreset = "none"\n'),
         "slow/__init__.py": "import time\ntime.sleep(120)\n",
     })
     child = subprocess.Popen(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, tree_digest, write_tree
 from packaging.markers import default_environment
+from projects import pyproject
 
 from cloacina_audit.analysis.footprint.distributions import installed_distributions
 from cloacina_audit.app.footprint import measure_footprint
@@ -25,33 +26,19 @@ from cloacina_audit.environment.isolated import (
 from cloacina_audit.environment.uv import uv_binary, uv_error_line, uv_version
 from cloacina_audit.errors import AuditError
 
-HATCH = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-"""
-
 
 def projects(root: Path, lib_dependencies: str = "[]") -> Path:
     """``app`` depending on ``lib`` through a ``[tool.uv.sources]`` path; returns app's directory."""
     write_tree(root, {
-        "lib/pyproject.toml": HATCH + f"""
-            [project]
-            name = "env-lib"
-            version = "1.0"
-            dependencies = {lib_dependencies}
+        "lib/pyproject.toml": pyproject("env-lib", dependencies=lib_dependencies, extra="""
             [tool.hatch.build.targets.wheel]
             packages = ["env_lib"]
-        """,
+        """),
         "lib/env_lib/__init__.py": "VALUE = 1\n",
-        "app/pyproject.toml": HATCH + """
-            [project]
-            name = "env-app"
-            version = "1.0"
-            dependencies = ["env-lib"]
+        "app/pyproject.toml": pyproject("env-app", dependencies='["env-lib"]', extra="""
             [tool.uv.sources]
             env-lib = { path = "../lib" }
-        """,
+        """),
         "app/env_app/__init__.py": "from env_lib import VALUE\n",
     })
     return root / "app"

@@ -13,36 +13,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import projects
 import pytest
 from conftest import run_cli, write_tree
 
-HATCH = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-"""
-
 TREES = {
     # A stand-in for the engine, installed from a path: the preset's real module names.
-    "engine/pyproject.toml": HATCH + """
-        [project]
-        name = "cloacina"
-        version = "0.0.1"
-    """,
+    "engine/pyproject.toml": projects.pyproject("cloacina", "0.0.1"),
     "engine/cloacina/__init__.py": "",
     "engine/cloacina/runtime/__init__.py": "class Runner: ...\n",
     "engine/cloacina/registry.py": "",
-    "app/pyproject.toml": HATCH + """
-        [project]
-        name = "app"
-        version = "1.0"
-        dependencies = ["cloacina"]
+    "app/pyproject.toml": projects.pyproject("app", dependencies='["cloacina"]', extra="""
         [tool.uv.sources]
         cloacina = { path = "../engine" }
         [tool.cloacina-audit]
         preset = "cloacina"
         deferred-imports = "ignore"
-    """,
+    """),
     "app/.importlinter": """
         [importlinter]
         root_packages = app

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import projects
 import pytest
 import yaml
 from conftest import REPO, write_tree
@@ -30,36 +31,10 @@ GIT_ENV = {
 #: What pip needs to build and install cloacina-audit from a checkout.
 SNAPSHOT = ["pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "cloacina_audit", "contracts"]
 
-# A miniature engine whose package root pulls the runtime in (as in test_check.py),
-# and a workflow project depending on it through a uv path source. Both build with
-# hatchling so that the footprint hook can install them.
-ENGINE = {
-    "fw/pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "cloacina"
-        version = "1"
-        [tool.hatch.build.targets.wheel]
-        packages = ["cloacina", "cloacina_workflow"]
-    """,
-    "fw/cloacina/__init__.py": "from cloacina.runtime import Runner\n",
-    "fw/cloacina/runtime/__init__.py": "class Runner:\n    pass\n",
-    "fw/cloacina_workflow/__init__.py": "def task(f):\n    return f\n",
-}
-
-PROJECT = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-    [project]
-    name = "wf"
-    version = "1"
-    dependencies = ["cloacina"]
-    [tool.uv.sources]
-    cloacina = { path = "../fw" }
-"""
+# The miniature engine and the workflow project depending on it (tests/projects.py):
+# both build with hatchling, so that the footprint hook can install them.
+ENGINE = projects.ENGINE
+PROJECT = projects.WORKFLOW
 
 BROKEN_TASKS = "import json\nfrom cloacina import Runner\n"
 FIXED_TASKS = "import json\nfrom cloacina_workflow import task\n"

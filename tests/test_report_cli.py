@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import projects
 import pytest
 from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_tree
 
@@ -126,19 +127,9 @@ def test_every_format_renders_the_comparison(shared_cache, tmp_path, fmt):
 
 def _project(root: Path, name: str, budget: str = "", deps: str = "[]") -> Path:
     write_tree(root, {
-        "pyproject.toml": f"""
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-            [project]
-            name = "{name}"
-            version = "1.0"
-            dependencies = {deps}
-            [tool.cloacina-audit]
-            preset = "none"
-            [tool.cloacina-audit.budget]
-            {budget}
-        """,
+        "pyproject.toml": projects.pyproject(
+            name, dependencies=deps,
+            extra=f'[tool.cloacina-audit]\npreset = "none"\n[tool.cloacina-audit.budget]\n{budget}\n'),
         f"{name}/__init__.py": "VALUE = 1\n",
     })
     return root
@@ -223,15 +214,7 @@ def test_path_defaults_to_the_current_directory(shared_cache):
 
 def test_a_wheel_baseline_gets_contracts_and_forbidden_modules(tmp_path, shared_cache):
     write_tree(tmp_path, {
-        "proj/pyproject.toml": """
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-            [project]
-            name = "wheelwf"
-            version = "0.1"
-            dependencies = ["sqlalchemy"]
-        """,
+        "proj/pyproject.toml": projects.pyproject("wheelwf", "0.1", dependencies='["sqlalchemy"]'),
         "proj/wheelwf/__init__.py": "from wheelwf import db\n",
         "proj/wheelwf/db.py": "import sqlalchemy\n",
     })

@@ -10,20 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import projects
 from conftest import run_cli, write_tree
 
 PROJECT = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "sized"
-        version = "1.0"
-        dependencies = []
-        [tool.cloacina-audit]
-        preset = "none"
-    """,
+    "pyproject.toml": projects.pyproject("sized", dependencies="[]",
+                                         extra='[tool.cloacina-audit]\npreset = "none"\n'),
     "sized/__init__.py": "from .one import VALUE\n",
     "sized/one.py": "VALUE = 1\n\ndef helper():\n    return VALUE\n",
     "sized/deep/__init__.py": "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import projects
 import pyte
 import pytest
 from conftest import write_tree
@@ -238,11 +239,7 @@ def test_report_formats_at_a_terminal(fmt: str, shared_cache: dict[str, str]) ->
 
 
 SLOW_IMPORT = {
-    "pyproject.toml": (
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-        '[project]\nname = "slow"\nversion = "1.0"\n'
-        '[tool.cloacina-audit]\npreset = "none"\n'
-    ),
+    "pyproject.toml": projects.pyproject("slow", extra='[tool.cloacina-audit]\npreset = "none"\n'),
     "slow/__init__.py": "import time\ntime.sleep(120)\n",
 }
 

@@ -14,31 +14,18 @@ cache under ``tmp_path / "cache"`` that conftest's autouse fixture sets up.
 from __future__ import annotations
 
 import subprocess
-import textwrap
 from pathlib import Path
 
+import projects
 import pytest
 from conftest import Result, assert_clean_error, run_cli, tree_digest, write_tree
 
 __all__ = ["assert_clean_error", "assert_verdict", "audit", "project", "write_tree"]
 
-PYPROJECT = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-    [project]
-    name = "{name}"
-    version = "1.0"
-    dependencies = {dependencies}
-    {extra}
-"""
-
-
 def project(root: Path, files: dict[str, str], *, name: str = "pkg", dependencies: str = "[]",
             extra: str = "") -> Path:
     """A tiny hatchling project at ``root`` holding ``files`` (text, dedented)."""
-    pyproject = textwrap.dedent(PYPROJECT).format(
-        name=name, dependencies=dependencies, extra=textwrap.dedent(extra))
+    pyproject = projects.pyproject(name, dependencies=dependencies, extra=extra)
     write_tree(root, {"pyproject.toml": pyproject, **files})
     return root
 

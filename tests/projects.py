@@ -1,0 +1,36 @@
+"""Projects the tests write in temp dirs: a pyproject.toml that hatchling builds, and a
+miniature engine with a workflow project depending on it through a uv path source."""
+
+from __future__ import annotations
+
+import textwrap
+
+BUILD_SYSTEM = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+
+
+def pyproject(name: str, version: str = "1.0", *, dependencies: str | None = None,
+              extra: str = "") -> str:
+    """A hatchling project's pyproject.toml; ``dependencies`` and ``extra`` are TOML text."""
+    text = BUILD_SYSTEM + f'[project]\nname = "{name}"\nversion = "{version}"\n'
+    if dependencies is not None:
+        text += f"dependencies = {dependencies}\n"
+    return text + textwrap.dedent(extra).lstrip("\n")
+
+
+#: A miniature engine: ``cloacina/__init__.py`` pulls the runtime in, ``cloacina_workflow``
+#: is the authoring layer; it builds, so that footprints can install it.
+ENGINE = {
+    "fw/pyproject.toml": pyproject("cloacina", "1", extra="""
+        [tool.hatch.build.targets.wheel]
+        packages = ["cloacina", "cloacina_workflow"]
+    """),
+    "fw/cloacina/__init__.py": "from cloacina.runtime import Runner\n",
+    "fw/cloacina/runtime/__init__.py": "class Runner:\n    pass\n",
+    "fw/cloacina_workflow/__init__.py": "def task(f):\n    return f\n",
+}
+
+#: The workflow project ``wf`` beside the engine, depending on it.
+WORKFLOW = pyproject("wf", "1", dependencies='["cloacina"]', extra="""
+    [tool.uv.sources]
+    cloacina = { path = "../fw" }
+""")
