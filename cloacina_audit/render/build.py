@@ -259,7 +259,8 @@ def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
 def _metric_row(key: str, change: Change) -> MetricRow:
     cells = metric_cells(key, change)
     moved = 0 if change.within_noise or not change.absolute else (1 if change.absolute > 0 else -1)
-    delta = "" if change.within_noise else cells[4] if change.percent is not None else cells[3]
+    delta = cells[4] if change.percent is not None else cells[3] if moved else ""
+    delta = "" if change.within_noise else delta
     return MetricRow(*cells, absolute=change.absolute, key=key, delta=delta, trend=moved)
 
 
