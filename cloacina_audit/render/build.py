@@ -193,7 +193,7 @@ def _budget(budget: BudgetResult) -> BudgetView:
     )
 
 
-def _footprint(footprint: Footprint, package_path: str = "") -> FootprintView:
+def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
     rust = footprint.binary is not None
     return FootprintView(
         distributions=plural(footprint.distributions, "crate" if rust else "distribution"),
