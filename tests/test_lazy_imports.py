@@ -143,11 +143,11 @@ def test_the_report_says_whether_each_lazy_target_was_loaded(tmp_path):
 
 def test_at_a_terminal_the_lazy_lines_follow_the_import_line(tmp_path):
     tree = _probed_package(tmp_path)
-    run = run_in_terminal("report", str(tree), "--probe-runs", "1", columns=200)
+    run = run_in_terminal("report", str(tree), "--probe-runs", "1", columns=200, cwd=tmp_path)
     lines = [line.strip() for line in run.screen()]
     at = next(i for i, line in enumerate(lines) if line.startswith("Import: "))
     assert lines[at + 1].startswith("Forbidden modules loaded: heavycache")
-    assert lines[at + 2].startswith("Lazy import: lazy import heavydb (")
+    assert lines[at + 2].startswith("Lazy import: lazy import heavydb (lz/lz/tasks.py:1): ")
     assert lines[at + 2].endswith("heavydb not loaded; lz.tasks itself was not imported "
                                   "(SyntaxError: invalid syntax)")
     assert lines[at + 3].endswith("heavycache was loaded at import time anyway")
