@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, write_tree
+from conftest import REPO, run_cli, write_tree
+from github_api import Server
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS: list[dict] = ACTION["runs"]["steps"]
@@ -40,7 +41,9 @@ def expressions(value) -> list[str]:
 def test_is_a_composite_action_with_the_documented_inputs_and_outputs():
     assert ACTION["runs"]["using"] == "composite"
     assert {"path", "before", "target-reduction", "python-version", "args", "markdown-file",
-            "sarif-file"} <= set(ACTION["inputs"])
+            "sarif-file", "job-summary", "comment", "github-token"} <= set(ACTION["inputs"])
+    assert ACTION["inputs"]["github-token"]["default"] == "${{ github.token }}"
+    assert ACTION["inputs"]["comment"]["default"] == "true"
     assert ACTION["inputs"]["markdown-file"]["default"] == "cloacina-audit.md"
     assert ACTION["inputs"]["sarif-file"]["default"] == "cloacina-audit.sarif"
     before = ACTION["inputs"]["before"]["default"]
@@ -74,12 +77,31 @@ def test_inputs_are_never_pasted_into_a_script():
 def test_the_failing_step_is_last_and_conditioned_on_the_exit_code():
     report = next(i for i, step in enumerate(STEPS) if step.get("id") == "report")
     last = STEPS[-1]
-    assert report == len(STEPS) - 2
+    assert [step.get("id") for step in STEPS[report:-1]] == ["report", "comment"]
     assert "steps.report.outputs.exit-code" in last["if"]
     assert re.search(r'\bexit "\$\{?AUDIT_EXIT_CODE', last["run"])
     # Only the last step may fail the job; the report step always exits 0.
     assert STEPS[report]["run"].rstrip().endswith("exit 0")
     assert "set +e" in STEPS[report]["run"]
+
+
+def test_the_comment_step_runs_the_module_after_the_report_and_never_fails():
+    step = next(step for step in STEPS if step.get("id") == "comment")
+    assert "if" not in step  # the report step always succeeds: this one always runs
+    assert step["env"] == {
+        "GITHUB_TOKEN": "${{ inputs.github-token }}",
+        "AUDIT_MARKDOWN": "${{ steps.report.outputs.markdown-file }}",
+        "AUDIT_COMMENT": "${{ inputs.comment }}",
+        "AUDIT_JOB_SUMMARY": "${{ inputs.job-summary }}",
+    }
+    command = " ".join(step["run"].replace("\\\n", " ").split())
+    assert command.startswith('python -m cloacina_audit.ci.pr_comment "$AUDIT_MARKDOWN" '
+                              '--comment "$AUDIT_COMMENT" --job-summary "$AUDIT_JOB_SUMMARY" || echo')
+    # The module the step names exists in the package pip installs from the action's checkout.
+    assert (REPO / "cloacina_audit/ci/pr_comment.py").is_file()
+    # The job summary is the comment step's alone: the report step no longer writes it.
+    report = next(step for step in STEPS if step.get("id") == "report")
+    assert "GITHUB_STEP_SUMMARY" not in report["run"]
 
 
 def test_scripts_are_valid_bash():
@@ -127,9 +149,12 @@ def _condition(condition: str | None, inputs: dict[str, str], run: Run) -> bool:
     return (value == match[3]) == (match[2] == "==")
 
 
-def run_action(workspace: Path, tmp: Path, given: dict[str, str]) -> Run:
+def run_action(workspace: Path, tmp: Path, given: dict[str, str],
+               github: dict[str, str] | None = None) -> Run:
+    """Run the action's scripts; ``github`` is what the runner sets for the event (the
+    API's URL, the event file, the repository), none of it by default: no pull request."""
     defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
-    inputs = {**defaults, **given}
+    inputs = {**defaults, "github-token": (github or {}).get("GITHUB_TOKEN", ""), **given}
     assert "before" in given, "the default of `before` needs a GitHub event"
     run = Run()
     summary = tmp / "step-summary.md"
@@ -148,7 +173,8 @@ def run_action(workspace: Path, tmp: Path, given: dict[str, str]) -> Run:
         output = tmp / f"output-{index}"
         output.write_text("")
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+            **{k: v for k, v in (github or {}).items() if k != "GITHUB_TOKEN"},
             "PATH": bin_dir + os.pathsep + os.environ["PATH"],
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(summary),
@@ -255,6 +281,45 @@ def test_a_broken_contract_writes_both_files_then_fails_the_job(tmp_path, warm):
         "?? cloacina-audit.md", "?? cloacina-audit.sarif"]
 
 
+def test_one_comment_is_posted_then_updated_on_the_next_push(tmp_path, warm):
+    workspace, base = two_commits(tmp_path / "ws", CLEAN, BROKEN)
+    with Server() as api:
+        api.add("Please have a look")
+        github = api.env(tmp_path)
+        first = run_action(workspace, tmp_path, {"path": "proj", "before": base,
+                                                 "args": "--probe-runs 1"}, github)
+        assert first.codes["comment"] == 0 and "posted the report" in first.logs["comment"], \
+            first.logs
+        [comment] = api.reports()
+        assert comment["body"] == (workspace / "cloacina-audit.md").read_text()
+        assert "### ❌ Contract broken" in comment["body"] and "wf.tasks" in comment["body"]
+
+        # The next push fixes the package: the same comment now says so.
+        (workspace / "proj/wf/tasks.py").write_text(CLEAN)
+        _git(workspace, "commit", "-qam", "fix")
+        second = run_action(workspace, tmp_path, {"path": "proj", "before": base,
+                                                  "args": "--probe-runs 1"}, github)
+        assert "updated the report" in second.logs["comment"], second.logs
+        assert api.reports() == [comment] and len(api.comments) == 2
+        assert "### ✅ OK" in comment["body"]
+        assert [w.method for w in api.writes] == ["POST", "PATCH"]
+    # job-summary is "true" by default: the summary has each run's report too.
+    assert first.summary.startswith("## cloacina-audit report")
+    assert list(first.codes.values())[-1] == 1 and list(second.codes.values())[-1] is None
+
+
+def test_on_a_fork_the_action_writes_the_job_summary_and_nothing_else(tmp_path):
+    workspace, base = two_commits(tmp_path / "ws", CLEAN, CLEAN)
+    with Server() as api:
+        github = api.env(tmp_path, fork=True)
+        run = run_action(workspace, tmp_path, {"path": "no/such/package", "before": base,
+                                               "job-summary": "false"}, github)
+        assert api.requests == []
+    assert run.codes["comment"] == 0 and "comes from a fork" in run.logs["comment"]
+    assert run.summary == (workspace / "cloacina-audit.md").read_text()
+    assert "could not run" in run.summary
+
+
 def test_a_clean_pull_request_passes_and_the_failing_step_is_skipped(tmp_path, warm):
     workspace, base = two_commits(tmp_path / "ws", BROKEN, CLEAN)
     run = run_action(workspace, tmp_path, {
@@ -306,15 +371,31 @@ def test_documented_workflow_uses_the_action_as_it_is():
     audit = next(s for s in steps if "/cloacina-audit@" in s.get("uses", ""))
     assert set(audit["with"]) <= set(ACTION["inputs"])
     after = steps[steps.index(audit) + 1:]
-    comment = next(s for s in after if "github-script" in s.get("uses", ""))
-    assert "always()" in comment["if"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
-    assert "<!-- cloacina-audit -->" in comment["with"]["script"]
+    # The action keeps the comment itself: no script of the caller's posts another one.
+    assert not any("github-script" in s.get("uses", "") for s in after)
+    assert workflow["jobs"]["audit"]["permissions"]["pull-requests"] == "write"
     upload = next(s for s in after if "upload-sarif" in s.get("uses", ""))
     assert "always()" in upload["if"]
-    # The workflow's own permissions are the only write permissions; the action needs none.
+    # Write permissions are granted to the job alone, never to the whole workflow.
     assert workflow["permissions"] == {"contents": "read"}
 
     hooks = {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     used = {h["id"] for repo in precommit["repos"] for h in repo["hooks"]}
     assert used == hooks
+
+
+def _masked(markdown: str) -> list[str]:
+    """The lines, import times (which vary from run to run) masked."""
+    times = re.compile(r"[-+]?\d+(?:\.\d+)? (?:ms|s)\b|\([-+]\d+\.\d%[^)]*\)")
+    return [times.sub("T", line) if "Import" in line else line for line in markdown.splitlines()]
+
+
+def test_the_documented_comment_is_what_the_renderer_writes(shared_cache):
+    """docs/ci.md shows `report fixtures/slim --before fixtures/bloated --format markdown`."""
+    documented = (REPO / "docs/ci.md").read_text().split("### The pull-request comment", 1)[1]
+    quoted = "\n".join(line[2:] if line.startswith("> ") else line[1:]
+                       for line in documented.splitlines() if line.startswith(">"))
+    result = run_cli("report", "fixtures/slim", "--before", "fixtures/bloated", "--probe-runs",
+                     "1", "--format", "markdown", env={"CLOACINA_AUDIT_CACHE_DIR": shared_cache})
+    assert result.code == 0, result.stderr
+    assert _masked(quoted) == _masked(result.stdout)

@@ -154,3 +154,21 @@ def test_report_takes_the_baseline_too(tmp_path):
     assert result.code == 0, result.stderr
     contract = json.loads(result.stdout)["packages"][0]["contracts"][0]
     assert contract["violations"] == [] and len(contract["baselined"]) == 1
+
+
+def test_the_markdown_comment_leads_with_new_violations_and_counts_baselined_ones(tmp_path):
+    tree = _shop(tmp_path / "shop", "import shop.db\n")
+    baseline = tmp_path / "baseline.json"
+    _check(tree, "--write-baseline", str(baseline))
+    (tree / "shop/tasks.py").write_text("import shop.db\nimport shop.net\n")
+    report = ("report", str(tree), "--probe-runs", "1", "--format", "markdown")
+    result = run_cli(*report, "--baseline", str(baseline))
+    assert result.code == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[3] == "### ❌ Contract broken"
+    assert lines[5] == ("**Result:** 1 contract: 0 kept, 1 broken; 1 offending statement in "
+                        "1 import chain · 1 baselined statement (known to the baseline, not shown)")
+    assert "broken: 1 offending statement (1 baselined statement)" in result.stdout
+    assert "import shop.net" in result.stdout and "import shop.db" not in result.stdout
+    plain = run_cli(*report).stdout
+    assert "baselined" not in plain

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
-from report_samples import CONTRACT, bloated_audit, comparison_report, many_packages_report
+from report_samples import (
+    CONTRACT,
+    bloated_audit,
+    comparison_report,
+    many_packages_report,
+    slim_audit,
+)
 
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import (
     AuditReport,
+    Comparison,
     ContractResult,
     ImportStep,
     PackageAudit,
@@ -241,11 +248,39 @@ def test_markdown_comment() -> None:
     assert lines[0] == HEADING == "## cloacina-audit report"
     assert lines[1] == MARKER
     assert "| Package | Contracts | Install size | Budgets | Verdict |" in lines
-    assert "| Install size | 31.2 MB | 48.0 kB | -31.2 MB | -99.8% |" in lines
+    assert "| Install size | 31.2 MB | 48.0 kB (-99.8% 🔻) | -31.2 MB |" in lines
     assert "Install size: 31.2 MB -> 48.0 kB (-99.8%), goal 80% reduction: reached" in text
     assert "<details><summary>" in text and "</details>" in text
     assert text.count("<details>") == text.count("</details>")
     assert markdown_tokens(text).count("table_open") >= 4
+
+
+def test_markdown_comment_order_verdict_violations_delta_budgets() -> None:
+    """The comment teams expect: verdict first, then new violations, then the footprint's
+    change, then budgets (bloated after slim: it grew, and its contracts broke)."""
+    grown = AuditReport(
+        packages=[bloated_audit()], tool_version="0.1.0",
+        comparison=Comparison(before=slim_audit(), after=bloated_audit()),
+    )
+    text = render(grown, "markdown")
+    lines = text.splitlines()
+    assert lines[:5] == [HEADING, MARKER, "", "### ❌ Contract broken", ""]
+    assert lines[5].startswith("**Result:** 2 contracts: 1 kept, 1 broken;")
+    order = [text.index(marker) for marker in (
+        "### ❌", "❌ **", "```text", "#### Before and after", "**Footprint:**", "**Budgets**")]
+    assert order == sorted(order)
+    assert "| Install size | 48.0 kB | 31.2 MB (+64900.0% 🔺) | +31.2 MB |" in lines
+    summary = next(line for line in lines if line.startswith("| `bloated-flow`"))
+    assert "| 31.2 MB (+64900.0% 🔺) |" in summary
+    # Contract counts have no percentage; a figure that did not move has no arrow.
+    assert "| Contracts broken | 0 | 1 | +1 |" in lines
+    same = AuditReport(packages=[slim_audit()], tool_version="0.1.0",
+                       comparison=Comparison(before=slim_audit(), after=slim_audit()))
+    unchanged = render(same, "markdown")
+    assert "| Install size | 48.0 kB | 48.0 kB (+0.0%) | 0 B |" in unchanged.splitlines()
+    assert "| Native files | 0 | 0 | +0 |" in unchanged.splitlines()
+    assert "🔺" not in unchanged and "🔻" not in unchanged
+    assert "### ✅ OK" in unchanged
 
 
 def test_markdown_violations_are_code_blocks() -> None:

@@ -19,6 +19,7 @@ from cloacina_audit.discover.target import Target, discover, open_target
 from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
 from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
+from cloacina_audit.model.lazy import lazy_import_loads
 from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,
@@ -57,6 +58,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     probe = audit.footprint.import_probe if audit.footprint else None
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
+        probe.lazy_imports = lazy_import_loads(audit.contracts, probe)
     if graph is not None and audit.footprint is not None and audit.footprint.requires:
         # Imported here: it needs the graph, which footprint alone never loads.
         from cloacina_audit.analysis.footprint.cost import statement_costs

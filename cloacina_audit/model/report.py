@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from cloacina_audit.model.cost import StatementCost
+    from cloacina_audit.model.lazy import LazyImportLoad
 
 ImportKind = Literal["module", "function", "type_checking", "implicit", "lazy", "crate", "use"]
 ContractStatus = Literal["kept", "broken", "not_applicable", "unverified"]
@@ -123,6 +124,9 @@ class ImportProbe:
     loaded_by: dict[str, str] = field(default_factory=dict)
     #: Every module the entry imports added to ``sys.modules`` (first run), for the cost view.
     loaded_modules: list[str] = field(default_factory=list)
+    #: The lazy imports on contract chains and whether this import loaded their targets
+    #: (model/lazy.py); filled in by ``report``, which has both the chains and the probe.
+    lazy_imports: "list[LazyImportLoad]" = field(default_factory=list)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cloacina_audit.model.compare import Change, Delta
+from cloacina_audit.model.lazy import LazyImportLoad
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.report import (
     BudgetResult,
@@ -79,6 +80,21 @@ def baselined_count(contract: ContractResult) -> str:
     if not contract.baselined:
         return ""
     return plural(len(group_by_statement(contract.baselined)), "baselined statement")
+
+
+def baselined_total(audits: Iterable[PackageAudit]) -> str:
+    """``"3 baselined statements"``: distinct statements a --baseline file knows, across the
+    packages it was applied to; ``""`` when none was applied."""
+    applied = [audit for audit in audits if audit.baseline_applied]
+    if not applied:
+        return ""
+    statements = {
+        (audit.path, *statement_key(violation.chain[0]))
+        for audit in applied
+        for contract in audit.contracts
+        for violation in contract.baselined
+    }
+    return plural(len(statements), "baselined statement")
 
 
 def distribution_name(name: str) -> str:
@@ -250,3 +266,17 @@ def goal_line(delta: Delta) -> str | None:
         return line
     outcome = {True: "reached", False: "not reached", None: "unknown"}[delta.target_reached]
     return f"{line}, goal {delta.target_reduction * 100:g}% reduction: {outcome}"
+
+
+def lazy_import_line(lazy: LazyImportLoad, package_path: str) -> str:
+    """``lazy import lz.db (lz/tasks.py:2): lz.db not loaded at import time``: what the
+    probe saw of a PEP 810 lazy import on a chain."""
+    where = display_path(lazy.file, package_path)
+    head = f"{lazy.statement or 'lazy import ' + lazy.imported} ({where}:{lazy.line})"
+    if lazy.loaded:
+        return f"{head}: {lazy.imported} was loaded at import time anyway"
+    if lazy.importer_loaded:
+        return f"{head}: {lazy.imported} not loaded at import time"
+    why = f" ({lazy.importer_failed})" if lazy.importer_failed else ""
+    return (f"{head}: {lazy.imported} not loaded; {lazy.importer} itself was not "
+            f"imported{why}")

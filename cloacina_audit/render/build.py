@@ -33,6 +33,7 @@ from cloacina_audit.render._format import (
     STATE_LABELS,
     StatementGroup,
     baselined_count,
+    baselined_total,
     chain_line,
     distribution_name,
     finding_location,
@@ -43,6 +44,7 @@ from cloacina_audit.render._format import (
     goal_line,
     group_by_statement,
     largest_first,
+    lazy_import_line,
     metric_cells,
     optional_count,
     optional_size,
@@ -89,7 +91,12 @@ def build_view(report: AuditReport, detail: int = 0) -> ReportView:
         ),
         result=summary_line(report.packages),
         measured=tuple((a.name, a.footprint) for a in report.packages if a.footprint),
+        verdict=min((p.verdict for p in packages), key=_VERDICTS.index, default="ok"),
+        baselined=baselined_total(report.packages),
     )
+
+
+_VERDICTS = ("contract broken", "budget exceeded", "ok")
 
 
 # --- the builders: one per view -------------------------------------------------------
@@ -111,7 +118,7 @@ def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
             if detail >= 0 or not contract.kept
         ),
         findings=tuple(_finding(f, audit.path) for f in audit.findings),
-        footprint=None if audit.footprint is None else _footprint(audit.footprint),
+        footprint=None if audit.footprint is None else _footprint(audit.footprint, audit.path),
         budgets=tuple(_budget(b) for b in audit.budgets),
         costs=tuple(cost_rows(audit)),
     )
@@ -186,7 +193,7 @@ def _budget(budget: BudgetResult) -> BudgetView:
     )
 
 
-def _footprint(footprint: Footprint) -> FootprintView:
+def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
     rust = footprint.binary is not None
     return FootprintView(
         distributions=plural(footprint.distributions, "crate" if rust else "distribution"),
@@ -199,13 +206,14 @@ def _footprint(footprint: Footprint) -> FootprintView:
         unmeasured=tuple(
             (distribution_name(d.name), d.unmeasured or "") for d in footprint.unmeasured
         ),
-        probe=None if footprint.import_probe is None else _probe(footprint.import_probe),
+        probe=None if footprint.import_probe is None else _probe(footprint.import_probe,
+                                                                  package_path),
         not_probed=footprint.import_not_probed or "",
         size_word="stripped cdylib" if rust else "installed",
     )
 
 
-def _probe(probe: ImportProbe) -> ProbeView:
+def _probe(probe: ImportProbe, package_path: str) -> ProbeView:
     return ProbeView(
         modules=plural(probe.modules, "module"),
         outside_stdlib=format_count(probe.non_stdlib_modules),
@@ -213,6 +221,7 @@ def _probe(probe: ImportProbe) -> ProbeView:
         runs=probe.runs,
         imported=imported_modules(probe),
         forbidden=tuple(probe.forbidden_loaded),
+        lazy=tuple(lazy_import_line(lazy, package_path) for lazy in probe.lazy_imports),
     )
 
 
@@ -248,7 +257,11 @@ def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
 
 
 def _metric_row(key: str, change: Change) -> MetricRow:
-    return MetricRow(*metric_cells(key, change), absolute=change.absolute)
+    cells = metric_cells(key, change)
+    moved = 0 if change.within_noise or not change.absolute else (1 if change.absolute > 0 else -1)
+    delta = cells[4] if change.percent is not None else cells[3] if moved else ""
+    delta = "" if change.within_noise else delta
+    return MetricRow(*cells, absolute=change.absolute, key=key, delta=delta, trend=moved)
 
 
 def _distribution_change(change: DistributionChange) -> DistributionChangeView:

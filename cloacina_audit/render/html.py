@@ -372,7 +372,7 @@ def _import_probe(probe: ProbeView) -> str:
         f"<p>Import: {esc(probe.modules)} ({esc(probe.outside_stdlib)} outside the standard "
         f"library), median {esc(probe.median)} over {esc(plural(probe.runs, 'run'))}, "
         f"{esc(probe.imported)}; {loaded}</p>"
-    )
+    ) + "".join(f"<p>Lazy import: {esc(line)}</p>" for line in probe.lazy)
 
 
 def _budgets(package: PackageView) -> str:

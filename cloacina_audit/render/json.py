@@ -249,6 +249,19 @@ def _probe(probe: ImportProbe) -> dict[str, Any]:
         "peak_rss_bytes": probe.peak_rss_bytes,
         "runs": probe.runs,
         "entry_modules": list(probe.entry_modules),
+        "lazy_imports": [
+            {
+                "importer": lazy.importer,
+                "imported": lazy.imported,
+                "file": lazy.file,
+                "line": lazy.line,
+                "statement": lazy.statement,
+                "loaded": lazy.loaded,
+                "importer_loaded": lazy.importer_loaded,
+                "importer_failed": lazy.importer_failed or None,
+            }
+            for lazy in probe.lazy_imports
+        ],
     }
 
 

@@ -15,24 +15,50 @@ from cloacina_audit.render.view import (
     ComparisonView,
     ContractView,
     FootprintView,
+    MetricRow,
     PackageView,
+    ReportView,
 )
 
 HEADING = "## cloacina-audit report"
 MARKER = "<!-- cloacina-audit -->"
 _VERDICT_ICONS = {"ok": "✅", "contract broken": "❌", "budget exceeded": "⚠️"}
+_VERDICT_HEADINGS = {"ok": "OK", "contract broken": "Contract broken",
+                     "budget exceeded": "Budget exceeded"}
 
 
 def render(report: AuditReport, *, detail: int = 0) -> str:
+    """Heading and marker, the verdict, then each package: its new violations, the
+    footprint's change against ``--before`` (the package compared is the only one), its
+    footprint and budgets."""
     view = build_view(report, detail)
-    parts = [f"{HEADING}\n{MARKER}", _summary(view.packages)]
-    if view.comparison is not None:
-        parts.append(_comparison(view.comparison))
+    comparison = view.comparison
+    install = _install_delta(comparison)
+    parts = [f"{HEADING}\n{MARKER}", _verdict(view), _summary(view.packages, install)]
     for package in view.packages:
-        parts.append(_package(package, detail))
-    parts.append(f"**Result:** {cell(view.result)}")
+        parts.append(_package(package, detail, comparison))
     parts.append(f"<sub>cloacina-audit {cell(view.tool_version)}</sub>")
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _verdict(view: ReportView) -> str:
+    baselined = f" · {view.baselined} (known to the baseline, not shown)" if view.baselined else ""
+    return (f"### {_VERDICT_ICONS[view.verdict]} {_VERDICT_HEADINGS[view.verdict]}\n\n"
+            f"**Result:** {cell(view.result)}{baselined}")
+
+
+def delta_cell(value: str, row: MetricRow) -> str:
+    """``12.0 kB (+3.2% 🔺)``: a figure with its change; 🔻 when it shrank, no arrow when
+    it did not move (or moved within noise)."""
+    if not row.delta:
+        return value
+    arrow = {1: " 🔺", -1: " 🔻"}.get(row.trend, "")
+    return f"{value} ({row.delta}{arrow})"
+
+
+def _install_delta(comparison: ComparisonView | None) -> MetricRow | None:
+    rows = comparison.rows if comparison is not None else ()
+    return next((row for row in rows if row.key == "install_bytes"), None)
 
 
 def cell(text: str) -> str:
@@ -60,12 +86,12 @@ def code_block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def _summary(packages: tuple[PackageView, ...]) -> str:
+def _summary(packages: tuple[PackageView, ...], install: MetricRow | None) -> str:
     rows = [
         [
             f"{code(p.name)}<br>{code(p.path)}",
             p.contracts_summary,
-            p.install_size,
+            delta_cell(p.install_size, install) if install else p.install_size,
             p.budgets_summary,
             f"{_VERDICT_ICONS[p.verdict]} {p.verdict}",
         ]
@@ -76,10 +102,11 @@ def _summary(packages: tuple[PackageView, ...]) -> str:
 
 def _comparison(comparison: ComparisonView) -> str:
     parts = [
-        "### Before and after",
+        "#### Before and after",
         f"Before: {code(comparison.before_path)} · after: {code(comparison.after_path)}",
-        table(["", "Before", "After", "Change", "%"], [row.cells for row in comparison.rows],
-              "lrrrr"),
+        table(["", "Before", "After", "Change"],
+              [[row.label, row.before, delta_cell(row.after, row), row.change]
+               for row in comparison.rows], "lrrr"),
     ]
     if comparison.goal is not None:
         icon = "✅ " if comparison.goal_reached else ""
@@ -105,17 +132,19 @@ def _distribution_changes(comparison: ComparisonView) -> str:
     return f"<details><summary>{count} changed</summary>\n\n{body}\n\n</details>"
 
 
-def _package(package: PackageView, detail: int) -> str:
+def _package(package: PackageView, detail: int, comparison: ComparisonView | None) -> str:
     parts = [f"### {code(package.name)}", f"Path: {code(package.path)}"]
     parts += [_contract(contract, detail) for contract in package.contracts]
     if package.findings:
         parts.append(_findings(package))
-    if package.footprint is not None:
-        parts.append(_footprint(package.name, package.footprint))
     if package.costs:
         rows = "\n".join(f"| {code(where)} | {cell(saved)} |" for where, saved in package.costs)
         parts.append(f"**Cost of each offending statement**\n\n| Statement | Removing it alone |\n"
                      f"| --- | --- |\n{rows}")
+    if comparison is not None:
+        parts.append(_comparison(comparison))
+    if package.footprint is not None:
+        parts.append(_footprint(package.name, package.footprint))
     if package.budgets:
         parts.append(_budgets(package))
     return "\n\n".join(parts)
@@ -172,6 +201,9 @@ def _footprint(name: str, footprint: FootprintView) -> str:
             f"**Import:** {probe.modules} in {probe.median} (median), {cell(probe.imported)}; "
             f"forbidden modules loaded: {forbidden}"
         )
+        if probe.lazy:
+            parts.append("**Lazy imports at import time:**\n\n"
+                         + "\n".join(f"- {cell(line)}" for line in probe.lazy))
     elif footprint.not_probed:
         parts.append(f"**Import:** not probed: {cell(footprint.not_probed)}")
     if footprint.rows:

@@ -192,6 +192,8 @@ def _import_probe(console: Console, probe: ProbeView) -> None:
                            style="bold red"))
     else:
         console.print(Text("No forbidden module loaded", style="green"))
+    for line in probe.lazy:
+        console.print(Text(f"Lazy import: {line}"))
 
 
 def _budgets(console: Console, package: PackageView, detail: int) -> None:

@@ -110,6 +110,8 @@ class ProbeView:
     runs: int
     imported: str  #: ``importing flow and 3 more modules``
     forbidden: tuple[str, ...]
+    #: What the probe saw of each lazy import on a chain (``_format.lazy_import_line``).
+    lazy: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,12 @@ class MetricRow:
     change: str
     percent: str
     absolute: float | None  #: the signed change, for a direction (smaller is better)
+    key: str = ""  #: the metric's JSON key (``install_bytes``); empty for the contract rows
+    #: The change in a few characters: the percentage, or the signed change when there is
+    #: no base to compare to; empty within noise and for the contract rows.
+    delta: str = ""
+    #: +1 grew, -1 shrank, 0 unchanged, unknown or within noise.
+    trend: int = 0
 
     @property
     def cells(self) -> list[str]:
@@ -199,3 +207,8 @@ class ReportView:
     hides_chains: bool  #: a statement shown has chains that are not (``-v`` shows them)
     result: str  #: the last line: contracts, statements, budgets, errors
     measured: tuple[tuple[str, Footprint], ...]  #: each package's footprint, to chart
+    #: The worst package verdict (``contract broken``, ``budget exceeded``, ``ok``), as the
+    #: exit code decides.
+    verdict: str = "ok"
+    #: ``3 baselined statements`` across the packages when a ``--baseline`` was applied.
+    baselined: str = ""
