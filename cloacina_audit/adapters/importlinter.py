@@ -5,15 +5,16 @@ import-linter's public API is what a contract type is written with (``importlint
 ``ContractCheck``, ``fields``, ``output``). Reading a configuration file the way lint-imports
 does, and finding which class a built-in contract type is, take its internals, imported here.
 
-The readers are found in import-linter's settings, a process global that lint-imports fills
-once at start-up; :func:`read_user_options` fills it for one read and puts back what was there,
-so that a run leaves import-linter as it found it.
+The readers, and the timer import-linter's contracts use, are found in import-linter's
+settings, a process global that lint-imports fills once at start-up; :func:`configured`
+fills it for one read or check and puts back what was there, so that a run leaves
+import-linter as it found it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from cloacina_audit.adapters.versions import missing_api, require
@@ -35,6 +36,7 @@ __all__ = [
     "BUILT_IN_CONTRACT_TYPES",
     "VERSION",
     "InvalidContractOptions",
+    "configured",
     "module_expression_to_modules",
     "read_user_options",
 ]
@@ -56,19 +58,24 @@ def read_user_options(config_file: str) -> UserOptions:
     Raises what import-linter raises: FileNotFoundError when the file holds no
     import-linter section, configparser and tomllib errors, ValueError, KeyError.
     """
-    # Imported here: the readers (with configparser, tomllib and rich's progress display,
-    # ~0.1 s) are needed only when a configuration is read, not to check presets.
     try:
         from importlinter.application.use_cases import read_user_options as read
-        from importlinter.configuration import configure
     except ImportError as exc:
         raise missing_api("import-linter", exc) from None
-    with _configured(configure):
+    with configured():
         return read(config_filename=config_file)
 
 
 @contextlib.contextmanager
-def _configured(configure: Callable[[], None]) -> Iterator[None]:
+def configured() -> Iterator[None]:
+    """import-linter's settings as lint-imports configures them (its readers, the timer its
+    contracts use), for the block only: afterwards, what they were."""
+    # Imported here: the readers (with configparser, tomllib and rich's progress display,
+    # ~0.1 s) are needed only when contracts are read or checked.
+    try:
+        from importlinter.configuration import configure
+    except ImportError as exc:
+        raise missing_api("import-linter", exc) from None
     saved = dict(_settings._config)
     configure()
     try:
@@ -76,4 +83,3 @@ def _configured(configure: Callable[[], None]) -> Iterator[None]:
     finally:
         _settings._config.clear()
         _settings._config.update(saved)
-

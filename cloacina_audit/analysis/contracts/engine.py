@@ -22,7 +22,7 @@ from typing import Any
 import grimp
 
 from cloacina_audit.adapters.grimp import GrimpException
-from cloacina_audit.adapters.importlinter import InvalidContractOptions
+from cloacina_audit.adapters.importlinter import InvalidContractOptions, configured
 from cloacina_audit.analysis.contracts.chains import chain_rank, forbidden_chains
 from cloacina_audit.analysis.contracts.specs import (  # noqa: F401  (the engine's API)
     ContractSpec,
@@ -48,13 +48,14 @@ _RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
 
 def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
-    """Each contract checked on ``package_graph``: import-linter's state, grimp's and the symbol
-    contracts' module files are bound for this call only (see types.py and adapters/)."""
+    """Each contract checked on ``package_graph``, with its own configuration's contract types
+    (types.py); import-linter's settings and where the symbol contracts read module files
+    are bound for this call only, and put back as they were after it."""
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
     # Custom contract types run here: stdout stays the report's.
-    with module_file_resolver(package_graph.module_file), stdout_to_stderr():
+    with configured(), module_file_resolver(package_graph.module_file), stdout_to_stderr():
         for spec in specs:
             base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
             results.append(_check_one(spec, base, package_graph))
