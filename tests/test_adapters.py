@@ -28,7 +28,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 #: The releases just below the minimums (what the adapters refuse).
-BELOW_MINIMUM = {"grimp": "3.13", "import-linter": "2.13"}
+BELOW_MINIMUM = {"grimp": "3.17", "import-linter": "2.13"}
 
 #: A tiny project with one broken forbidden contract: a check at the minimums must find it.
 BROKEN = {
@@ -99,7 +99,7 @@ def test_a_release_without_an_internal_names_what_it_lacks() -> None:
 
 
 def test_check_with_an_older_grimp_says_so_in_one_line(tmp_path: Path) -> None:
-    """The metadata the check reads says 3.13 (a dist-info first on the path), the CLI
+    """The metadata the check reads says 3.17 (a dist-info first on the path), the CLI
     stops before using grimp: exit 2 and the line, no traceback."""
     older = BELOW_MINIMUM["grimp"]
     write_tree(tmp_path / "shadow" / f"grimp-{older}.dist-info",

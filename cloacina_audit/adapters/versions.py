@@ -14,8 +14,8 @@ from cloacina_audit.errors import AuditError
 
 #: Distribution name -> the oldest release whose internals the adapters use.
 MINIMUM = {
-    "grimp": "3.13",
-    "import-linter": "2.6",
+    "grimp": "3.18",
+    "import-linter": "2.14",
 }
 
 
