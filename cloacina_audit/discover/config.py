@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cloacina_audit.errors import AuditError
 
 if TYPE_CHECKING:
-    from importlinter.application.user_options import UserOptions
+    from cloacina_audit.adapters.importlinter import UserOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -235,13 +235,11 @@ def read_importlinter_options(config_file: Path) -> UserOptions:
     """An import-linter configuration, read by import-linter's own readers."""
     # Imported here: import-linter (with grimp and rich, ~0.1 s) is loaded only when a
     # configuration is read, never by `--version` or a `footprint` without contracts.
-    from importlinter.application.use_cases import read_user_options
-    from importlinter.configuration import configure as configure_importlinter
+    from cloacina_audit.adapters.importlinter import read_user_options
 
-    configure_importlinter()
     _read_text(config_file)  # import-linter reads without bounds: a FIFO or a huge file stops here
     try:
-        return read_user_options(config_filename=str(config_file.resolve()))
+        return read_user_options(str(config_file.resolve()))
     except FileNotFoundError:
         raise AuditError(f"{config_file}: no import-linter configuration in this file") from None
     except (configparser.Error, ValueError, KeyError) as exc:

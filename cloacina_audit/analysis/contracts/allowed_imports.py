@@ -42,12 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from grimp import ImportGraph
-from importlinter.application import output
-from importlinter.domain import fields
-from importlinter.domain.contract import Contract, ContractCheck
-from importlinter.domain.helpers import module_expression_to_modules
+from importlinter import Contract, ContractCheck, fields, output
 from rich.markup import escape
 
+from cloacina_audit.adapters.importlinter import module_expression_to_modules
 from cloacina_audit.analysis.contracts.guarded_imports import fallback_import_lines, optional_import_lines
 from cloacina_audit.analysis.contracts.symbols import find_module_file
 from cloacina_audit.analysis.imports.kinds import classify_source

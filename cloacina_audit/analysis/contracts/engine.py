@@ -15,20 +15,14 @@ are added on top:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import importlib
-import os
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grimp
-from importlinter.configuration import configure as configure_importlinter
-from importlinter.domain.contract import InvalidContractOptions, NoSuchContractType, registry
 
+from cloacina_audit.adapters.grimp import GrimpException
+from cloacina_audit.adapters.importlinter import InvalidContractOptions, configured
 from cloacina_audit.analysis.contracts.chains import chain_rank, forbidden_chains
 from cloacina_audit.analysis.contracts.specs import (  # noqa: F401  (the engine's API)
     ContractSpec,
@@ -37,6 +31,7 @@ from cloacina_audit.analysis.contracts.specs import (  # noqa: F401  (the engine
     user_specs,
 )
 from cloacina_audit.analysis.contracts.symbols import module_file_resolver
+from cloacina_audit.analysis.contracts.types import contract_class, stdout_to_stderr
 from cloacina_audit.analysis.imports.graph import IMPLICIT, PackageGraph
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.report import (
@@ -48,87 +43,19 @@ from cloacina_audit.model.report import (
     Violation,
 )
 
-_BUILT_IN_TYPES = {
-    "forbidden": "importlinter.contracts.forbidden.ForbiddenContract",
-    "layers": "importlinter.contracts.layers.LayersContract",
-    "independence": "importlinter.contracts.independence.IndependenceContract",
-    "protected": "importlinter.contracts.protected.ProtectedContract",
-    "acyclic_siblings": "importlinter.contracts.acyclic_siblings.AcyclicSiblingsContract",
-    "forbidden_symbols": "cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract",
-    "allowed_imports": "cloacina_audit.analysis.contracts.allowed_imports.AllowedImportsContract",
-}
-
 #: Contract types checked on the graph with implicit parent imports.
 _RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
-def register_types(extra: list[str] | str, origin: Path | str) -> None:
-    """Register import-linter's types, ours, and the configuration's ``contract_types``.
-
-    Custom types are imported from the tool's environment only, never from the
-    working directory: ``python -m cloacina_audit`` puts the cwd first on
-    ``sys.path`` (lint-imports imports from it too), and inside the audited tree
-    that would run the audited code. Whatever they print goes to stderr: stdout
-    is the report's.
-    """
-    entries = [f"{name}: {path}" for name, path in _BUILT_IN_TYPES.items()]
-    entries += [extra] if isinstance(extra, str) else list(extra)
-    for entry in entries:
-        name, _, dotted = entry.partition(":")
-        module_name, _, class_name = dotted.strip().rpartition(".")
-        try:
-            with _stdout_to_stderr(), _without_working_directory():
-                contract_class = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError, ValueError):
-            if entry.startswith(tuple(_BUILT_IN_TYPES)):
-                continue  # an older import-linter without this contract type
-            raise AuditError(f"{origin}: cannot load contract type {entry.strip()!r}") from None
-        registry.register(contract_class, name.strip())
-
-
-@contextlib.contextmanager
-def _without_working_directory() -> Iterator[None]:
-    cwd = os.path.realpath(os.getcwd())
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != cwd]
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Python-level and file-descriptor-level writes to stdout land on stderr."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout, or closed
-        sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no stdout at all
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-        return
-    try:
-        os.dup2(2, 1)
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            sys.stderr.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-# --- checking ------------------------------------------------------------------
-
 
 def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
-    configure_importlinter()
-    register_types([], "built-in")
+    """Each contract checked on ``package_graph``, with its own configuration's contract types
+    (types.py); import-linter's settings and where the symbol contracts read module files
+    are bound for this call only, and put back as they were after it."""
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
     # Custom contract types run here: stdout stays the report's.
-    with module_file_resolver(package_graph.module_file), _stdout_to_stderr():
+    with configured(), module_file_resolver(package_graph.module_file), stdout_to_stderr():
         for spec in specs:
             base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
             results.append(_check_one(spec, base, package_graph))
@@ -199,16 +126,14 @@ def _instantiate(spec: ContractSpec, options: dict[str, Any], session: dict[str,
     contract_type = options.get("type")
     if not contract_type:
         raise AuditError(f"{spec.origin}: contract {spec.name!r} has no type")
-    try:
-        contract_class = registry.get_contract_class(contract_type)
-    except (NoSuchContractType, KeyError):
-        raise AuditError(
-            f"{spec.origin}: contract {spec.name!r} has unknown type {contract_type!r}"
-        ) from None
+    found = contract_class(str(contract_type), spec.session_options.get("contract_types", []),
+                           spec.origin)
+    if found is None:
+        raise AuditError(f"{spec.origin}: contract {spec.name!r} has unknown type {contract_type!r}")
     # `instructions` is ours: import-linter 2.x refuses options its contract class lacks.
     options = {key: value for key, value in options.items() if key != "instructions"}
     try:
-        return contract_class(name=spec.name, session_options=session, contract_options=options)
+        return found(name=spec.name, session_options=session, contract_options=options)
     except InvalidContractOptions as exc:
         field_name, message = next(iter(exc.errors.items()))
         raise AuditError(f"{spec.origin}: contract {spec.name!r}: {field_name}: {message}") from None
@@ -217,7 +142,7 @@ def _instantiate(spec: ContractSpec, options: dict[str, Any], session: dict[str,
 def _run_check(spec: ContractSpec, contract: Any, graph: grimp.ImportGraph) -> Any:
     try:
         return contract.check(graph, verbose=False)
-    except (ValueError, grimp.exceptions.GrimpException) as exc:
+    except (ValueError, GrimpException) as exc:
         raise AuditError(f"{spec.origin}: contract {spec.name!r}: {exc}") from None
 
 

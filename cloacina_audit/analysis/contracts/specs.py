@@ -120,9 +120,9 @@ def user_specs(
     session = dict(user_options.session_options)
     if not user_options.contracts_options:
         raise AuditError(f"{config_file}: import-linter configuration has no contracts")
-    from cloacina_audit.analysis.contracts.engine import register_types
+    from cloacina_audit.analysis.contracts.types import declared_types
 
-    register_types(session.get("contract_types", []), config_file)
+    declared_types(session.get("contract_types", []), config_file)  # each one loads, or say so
     if type_checking is None:
         excluded = str(session.get("exclude_type_checking_imports", "")).lower() == "true"
         type_checking = "ignore" if excluded else "count"

@@ -32,50 +32,49 @@ warning names keep their own treatment.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from grimp import ImportGraph
-from importlinter.application import output
-from importlinter.domain import fields
-from importlinter.domain.contract import Contract, ContractCheck, InvalidContractOptions
-from importlinter.domain.helpers import module_expression_to_modules
+from importlinter import Contract, ContractCheck, fields, output
 from rich.markup import escape
 
+from cloacina_audit.adapters.importlinter import InvalidContractOptions, module_expression_to_modules
 from cloacina_audit.analysis.contracts.symbol_uses import FORMS, SymbolUse, find_symbol_uses
 
 # --- where source modules live ---------------------------------------------------
 
 ModuleFileResolver = Callable[[str], "Path | None"]
 
-_resolver: ModuleFileResolver | None = None
-
-
-def set_module_file_resolver(resolver: ModuleFileResolver | None) -> None:
-    """Tell the contract where module files are (cloacina-audit passes its graph's roots).
-
-    Without one, a top-level package is located with ``importlib.util.find_spec``,
-    which for a top-level name only searches ``sys.path`` and runs no package code.
-    """
-    global _resolver
-    _resolver = resolver
+#: Where the modules of the graph being checked live: set for one check, in its context.
+_resolver: contextvars.ContextVar[ModuleFileResolver | None] = contextvars.ContextVar(
+    "cloacina_audit_module_files", default=None
+)
 
 
 @contextlib.contextmanager
 def module_file_resolver(resolver: ModuleFileResolver | None) -> Iterator[None]:
-    previous = _resolver
-    set_module_file_resolver(resolver)
+    """Tell the contracts checked in this block where module files are (cloacina-audit
+    passes its graph's roots); afterwards, whatever was told before.
+
+    Without one (lint-imports), a top-level package is located with
+    ``importlib.util.find_spec``, which for a top-level name only searches ``sys.path``
+    and runs no package code.
+    """
+    token = _resolver.set(resolver)
     try:
         yield
     finally:
-        set_module_file_resolver(previous)
+        _resolver.reset(token)
 
 
 def find_module_file(module: str) -> Path | None:
-    if _resolver is not None:
-        found = _resolver(module)
+    resolver = _resolver.get()
+    if resolver is not None:
+        found = resolver(module)
         if found is not None:
             return found
     return _find_via_spec(module)

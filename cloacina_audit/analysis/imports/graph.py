@@ -32,15 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grimp
-from grimp.application.config import settings as grimp_settings
-from grimp.application.ports.modulefinder import (
+
+from cloacina_audit.adapters.grimp import (
     AbstractModuleFinder,
     FoundPackage,
+    GrimpException,
+    Module,
     ModuleFile,
+    SourceSyntaxError,
+    finders,
 )
-from grimp.domain.valueobjects import Module
-from grimp.exceptions import GrimpException, SourceSyntaxError
-
 from cloacina_audit.analysis.imports import graph_cache
 from cloacina_audit.analysis.imports.kinds import ImportKinds
 from cloacina_audit.analysis.imports.not_installed import with_not_installed_modules
@@ -275,12 +276,8 @@ class _RootFinder:
 def _grimp_adapters(roots: dict[str, Path], finder: _ModuleFinder) -> Iterator[None]:
     """Packages are the roots located on our search path, and their modules found by
     our walk (which follows symlinks without looping, and includes namespace directories)."""
-    previous = {key: getattr(grimp_settings, key) for key in ("PACKAGE_FINDER", "MODULE_FINDER")}
-    grimp_settings.configure(PACKAGE_FINDER=_RootFinder(roots), MODULE_FINDER=finder)
-    try:
+    with finders(_RootFinder(roots), finder):
         yield
-    finally:
-        grimp_settings.configure(**previous)
 
 
 #: ``from ..x`` / ``from . . x``: group 1 holds the dots. One dot never climbs above the

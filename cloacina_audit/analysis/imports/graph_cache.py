@@ -27,9 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grimp
-from grimp.exceptions import GrimpException
 
 from cloacina_audit import __version__
+from cloacina_audit.adapters.grimp import GrimpException
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.analysis.imports.walk import walk_package
 from cloacina_audit.system.signed_cache import read_signed, write_signed
