@@ -61,7 +61,8 @@ def cost_to_dict(cost: StatementCost) -> dict[str, Any]:
         "statement": cost.statement, "bytes": cost.bytes, "native_files": cost.native_files,
         "distributions": cost.distributions, "modules": cost.modules,
         "shared_bytes": cost.shared_bytes, "kept_bytes": cost.kept_bytes,
-        "reaches": cost.reaches,
+        "reaches": cost.reaches, "offending": cost.offending, "kind": cost.kind,
+        "std_bytes": cost.std_bytes,
     }
 
 

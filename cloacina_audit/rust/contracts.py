@@ -105,7 +105,7 @@ def _reason(graph: CrateGraph) -> str:
     return "" if graph.resolved else "from Cargo.lock (features not resolved)"
 
 
-def _normal_edges(graph: CrateGraph, name: str) -> list[str]:
+def normal_edges(graph: CrateGraph, name: str) -> list[str]:
     if graph.resolved:
         return [dep for dep, kinds in graph.edges.get(name, []) if None in kinds]
     if name == graph.root.name:
@@ -119,7 +119,7 @@ def normal_closure(graph: CrateGraph) -> dict[str, str | None]:
     queue = deque([graph.root.name])
     while queue:
         current = queue.popleft()
-        for dep in _normal_edges(graph, current):
+        for dep in normal_edges(graph, current):
             if dep not in parent:
                 parent[dep] = current
                 queue.append(dep)

@@ -28,6 +28,13 @@ class Dependency:
     kind: str | None
     features: tuple[str, ...] = ()
     uses_default_features: bool = True
+    #: The key it is declared under when that is not its name (``engine = { package = "cloacina" }``).
+    rename: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name Cargo.toml declares it under, and the sources name it by (``-`` as ``_``)."""
+        return self.rename or self.name
 
 
 @dataclass
@@ -97,7 +104,8 @@ def _manifest_graph(manifest: Path, lock: dict[str, list[str]]) -> CrateGraph:
             features = spec.get("features", [])
             dependencies.append(Dependency(
                 real, kind, tuple(f for f in features if isinstance(f, str)) if isinstance(features, list) else (),
-                spec.get("default-features", True) is not False))
+                spec.get("default-features", True) is not False,
+                rename=name if real != name else None))
     features = document.get("features", {})
     version = package.get("version")
     root = Crate(
@@ -138,7 +146,7 @@ def _graph(document: dict, *, resolved: bool, lock: dict[str, list[str]]) -> Cra
             links=package.get("links"),
             dependencies=[
                 Dependency(d["name"], d.get("kind"), tuple(d.get("features", [])),
-                           d.get("uses_default_features", True))
+                           d.get("uses_default_features", True), rename=d.get("rename"))
                 for d in package.get("dependencies", [])
             ],
             features={k: list(v) for k, v in package.get("features", {}).items()},
