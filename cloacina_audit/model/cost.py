@@ -49,6 +49,10 @@ class StatementCost:
     kind: str = "import"
     #: Rust: of ``bytes``, the standard library's ``.text`` that only the crates saved call.
     std_bytes: int | None = None
+    #: A line that breaks no contract: what removing it saves once every offending line is gone.
+    then_bytes: int | None = None
+    #: The units that saving removes.
+    then_distributions: list[str] = field(default_factory=list)
 
 
 def reachable(starts: Iterable[str], requires: Mapping[str, Iterable[str]]) -> set[str]:

@@ -52,7 +52,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
-from cloacina_audit.render.cost import cost_rows
+from cloacina_audit.render.cost import cost_rows, cost_split, cost_split_whole
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
     BudgetView,
@@ -114,6 +114,8 @@ def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
         footprint=None if audit.footprint is None else _footprint(audit.footprint),
         budgets=tuple(_budget(b) for b in audit.budgets),
         costs=tuple(cost_rows(audit)),
+        cost_split=cost_split(audit),
+        cost_split_whole=cost_split_whole(audit),
     )
 
 

@@ -105,6 +105,9 @@ def statement_costs(
     keys: list[Hashable] = [*offending, *others]
     each = attribute(roots, reach.requires, keys, removes_with)
     result = attribute(roots, reach.requires, list(offending), removes_with)
+    gone = {k for key in offending for k in (key, *removes_with.get(key, ()))}
+    then = attribute({k: v for k, v in roots.items() if k not in gone}, reach.requires, others,
+                     removes_with)
 
     def cost(key: Key, file: str, statement: str, kind: str, is_offending: bool) -> StatementCost:
         saved = each.saved.get(key, set())
@@ -120,7 +123,12 @@ def statement_costs(
         )
 
     costs = [cost(key, *details, True) for key, details in offending.items()]
-    listed = [cost(key, lines[key].file, lines[key].statement, "crate", False) for key in others]
+    listed = []
+    for key in others:
+        row = cost(key, lines[key].file, lines[key].statement, "crate", False)
+        row.then_distributions = _crates(then.saved.get(key, set()))
+        row.then_bytes = total(then.saved.get(key, set()), reach.sizes)[0]
+        listed.append(row)
     size, native, _ = total(result.together, reach.sizes)
     both = StatementCost(
         importer="", line=0, file="", statement="", reaches=_crates(result.together),
