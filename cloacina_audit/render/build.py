@@ -221,8 +221,10 @@ def _probe(probe: ImportProbe) -> ProbeView:
 def _comparison(comparison: Comparison) -> ComparisonView:
     delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
     before, after = comparison.before, comparison.after
-    metrics = [_metric_row(key, change) for key, change in delta.metrics()]
     sides = (("before", before), ("after", after))
+    # Both sides Rust: the figures are crates and a stripped cdylib, and say so.
+    rust = all(a.footprint is not None and a.footprint.binary is not None for _, a in sides)
+    metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()]
     return ComparisonView(
         before_name=before.name,
         before_path=before.path,
@@ -232,7 +234,7 @@ def _comparison(comparison: Comparison) -> ComparisonView:
         before_findings=tuple(_finding(f, before.path) for f in before.findings),
         rows=(*_contract_rows(delta), *metrics),
         cards=tuple(metrics[:4]),
-        goal=goal_line(delta),
+        goal=goal_line(delta, rust),
         goal_reached=bool(delta.target_reached and not delta.identical),
         changes=tuple(_distribution_change(change) for change in delta.distribution_changes),
         bars=tuple((f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint),
@@ -249,8 +251,8 @@ def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
     )
 
 
-def _metric_row(key: str, change: Change) -> MetricRow:
-    return MetricRow(*metric_cells(key, change), absolute=change.absolute)
+def _metric_row(key: str, change: Change, rust: bool = False) -> MetricRow:
+    return MetricRow(*metric_cells(key, change, rust), absolute=change.absolute)
 
 
 def _distribution_change(change: DistributionChange) -> DistributionChangeView:

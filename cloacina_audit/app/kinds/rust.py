@@ -89,6 +89,11 @@ class RustKind:
             package=DistributionFootprint(name=graph.root.name, version=graph.root.version,
                                           bytes=sizes.by_crate.get(graph.root.name, 0), files=None),
             binary=binary,
+            # A .cloacina archive given as PATH: its size (a directory is not packed here).
+            archive_bytes=target.archive_bytes,
+            archive_files=sum(1 for p in root.rglob("*") if p.is_file())
+            if target.archive_bytes is not None else None,
+            archive_packed=False if target.archive_bytes is not None else None,
         )
 
 
