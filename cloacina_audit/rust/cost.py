@@ -58,7 +58,7 @@ class CrateReach:
                 self.uses.append(found)
         closure = set(normal_closure(graph))
         self.requires: dict[str, list[str]] = {
-            name: normal_edges(graph, name) for name in sorted(closure - {graph.root.name})}
+            name: list(normal_edges(graph, name)) for name in sorted(closure - {graph.root.name})}
         self.sizes = {
             row.name: UnitCost(row.bytes, row.native_files) for row in footprint.by_distribution}
         binary = footprint.binary
@@ -124,10 +124,10 @@ def statement_costs(
 
     costs = [cost(key, *details, True) for key, details in offending.items()]
     listed = []
-    for key in others:
-        row = cost(key, lines[key].file, lines[key].statement, "crate", False)
-        row.then_distributions = _crates(then.saved.get(key, set()))
-        row.then_bytes = total(then.saved.get(key, set()), reach.sizes)[0]
+    for other in others:
+        row = cost(other, lines[other].file, lines[other].statement, "crate", False)
+        row.then_distributions = _crates(then.saved.get(other, set()))
+        row.then_bytes = total(then.saved.get(other, set()), reach.sizes)[0]
         listed.append(row)
     size, native, _ = total(result.together, reach.sizes)
     both = StatementCost(
