@@ -148,6 +148,11 @@ def test_one_use_alone_brings_two_crates_and_the_std_code_only_they_call(one_use
     assert [c["offending"] for c in one_use["costs"]] == [True, True, False]
 
 
+def test_the_audited_tree_gets_no_cargo_lock(packages, one_use):
+    """cargo metadata and cargo build write Cargo.lock beside a manifest that has none."""
+    assert not (packages / "one-use" / "Cargo.lock").exists()
+
+
 def test_a_crate_two_uses_reach_costs_nothing_unique(two_uses):
     costs = _by_place(two_uses)
     together = two_uses["costs_together"]
@@ -241,3 +246,32 @@ def test_the_bloated_fixtures_lines_account_for_the_difference_to_slim(tmp_path)
                    env={"COLUMNS": "120"}, timeout=900).stdout
     assert "Crates " in text and "Stripped cdylib size" in text  # the comparison's labels
     assert "Install size" not in text and "Distributions   " not in text
+
+
+def test_a_rust_archive_records_its_size(tmp_path):
+    """A .cloacina archive of a Rust package that needs nothing outside it."""
+    import tarfile
+
+    package = write_tree(tmp_path / "src" / "alone", {
+        "package.toml": (REPO / "fixtures/rust-slim/package.toml").read_text(),
+        "Cargo.toml": """
+            [workspace]
+            [package]
+            name = "alone"
+            version = "0.1.0"
+            edition = "2021"
+            [lib]
+            crate-type = ["cdylib"]
+        """,
+        "src/lib.rs": '#[no_mangle]\npub extern "C" fn alone(x: u32) -> u32 { x + 1 }\n',
+    })
+    archive = tmp_path / "alone-0.1.0.cloacina"
+    with tarfile.open(archive, "w:bz2") as tar:
+        tar.add(package, arcname=package.name)
+    result = run_cli("footprint", str(archive), "--format", "json",
+                     "--cache-dir", str(tmp_path / "cache"), timeout=600)
+    assert result.code == 0, result.stderr
+    footprint = json.loads(result.stdout)["packages"][0]["footprint"]
+    assert footprint["archive_bytes"] == archive.stat().st_size
+    assert (footprint["archive_files"], footprint["archive_packed"]) == (3, False)
+    assert footprint["binary"]["text_bytes"] > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +70,25 @@ def cargo_binary() -> str:
     return os.environ.get("CARGO", "cargo")
 
 
+@contextmanager
+def leaving_no_lock_file(root: Path) -> Iterator[None]:
+    """cargo writes a Cargo.lock beside a manifest that has none: remove the one it wrote,
+    so that the audited tree is left as it was found."""
+    lock = root / "Cargo.lock"
+    existed = lock.exists()
+    try:
+        yield
+    finally:
+        if not existed:
+            lock.unlink(missing_ok=True)
+
+
 def read_crate_graph(root: Path) -> CrateGraph:
+    with leaving_no_lock_file(root):
+        return _read_crate_graph(root)
+
+
+def _read_crate_graph(root: Path) -> CrateGraph:
     manifest = root / "Cargo.toml"
     base = [cargo_binary(), "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
     locked = ["--locked"] if (root / "Cargo.lock").is_file() else []

@@ -57,6 +57,7 @@ class RustKind:
         root = _root(target)
         graph = read_crate_graph(root)
         closure = sorted(set(normal_closure(graph)) - {graph.root.name})
+        files = sum(1 for p in root.rglob("*") if p.is_file()) if target.archive_bytes else None
         with built_library(root, graph, options.check.cache_dir) as library:
             own = {graph.root.name, *graph.crates}
             sizes = text_by_crate(library.path, own)
@@ -91,8 +92,7 @@ class RustKind:
             binary=binary,
             # A .cloacina archive given as PATH: its size (a directory is not packed here).
             archive_bytes=target.archive_bytes,
-            archive_files=sum(1 for p in root.rglob("*") if p.is_file())
-            if target.archive_bytes is not None else None,
+            archive_files=files,
             archive_packed=False if target.archive_bytes is not None else None,
         )
 
