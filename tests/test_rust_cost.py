@@ -275,3 +275,30 @@ def test_a_rust_archive_records_its_size(tmp_path):
     assert footprint["archive_bytes"] == archive.stat().st_size
     assert (footprint["archive_files"], footprint["archive_packed"]) == (3, False)
     assert footprint["binary"]["text_bytes"] > 0
+
+
+def test_std_code_goes_with_the_crates_that_alone_call_it():
+    """The call graph on a listing written here: app calls diesel and std::a; diesel calls
+    std::b (which calls std::a) and loads a table whose entry is std::c; nobody calls std::d."""
+    from cloacina_audit.rust.callgraph import _group
+
+    def name(crate: str, item: str) -> str:
+        return f"_ZN{len(crate)}{crate}{len(item)}{item}17h0123456789abcdefE"
+
+    functions = {0x1000: (0x20, name("app", "run")), 0x2000: (0x20, name("diesel", "query")),
+                 0x3000: (0x10, name("std", "a")), 0x3100: (0x20, name("std", "b")),
+                 0x3200: (0x30, name("std", "c")), 0x3300: (0x40, name("std", "d"))}
+    listing = [
+        f"0000000000001000 <{name('app', 'run')}>:",
+        f"    1004:\tcall   2000 <{name('diesel', 'query')}>",
+        f"    1009:\tjmp    3000 <{name('std', 'a')}>",
+        f"0000000000002000 <{name('diesel', 'query')}>:",
+        f"    2004:\tcall   3100 <{name('std', 'b')}>",
+        "    2009:\tlea    0x2ff0(%rip),%rax        # 5000 <anon.1>",
+        f"0000000000003100 <{name('std', 'b')}>:",
+        f"    3104:\tcall   3000 <{name('std', 'a')}>",
+    ]
+    relocations = [(0x5000, 0x9999), (0x5008, 0x3200)]  # a table: a pointer outside .text, then std::c
+    grouped = _group(functions, set(), relocations, listing, {"app", "diesel"})
+    assert grouped == {frozenset({"app", "diesel"}): 0x10, frozenset({"diesel"}): 0x20 + 0x30,
+                       frozenset(): 0x40}
