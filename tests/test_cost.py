@@ -136,7 +136,7 @@ def test_html_charts_the_split_across_the_statements_with_a_table(built, report)
                        r"([^<]+)</td>", figure)
     assert len(parts) == 3 and parts[0][0].endswith("a.py:1 alone")
     assert [p[0] for p in parts[1:]] == [
-        "shared by several offending statements", "the rest (needed by code that breaks no contract)"]
+        "shared by 2 offending statements", "the rest (needed by code that breaks no contract)"]
     assert parts[0][2] == f"{100 * a['bytes'] / install:.1f}%"
     assert parts[1][2] == f"{100 * (together - a['bytes']) / install:.1f}%"
     assert "How the footprint (install size " in figure and 'role="img"' in figure

@@ -13,6 +13,7 @@ rust-slim.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -183,7 +184,13 @@ def test_text_sarif_and_html_say_what_a_line_saves(packages, one_use):
     assert saving["bytes"] > 0
     html = run_cli("report", path, "--cache-dir", cache, "--format", "html", timeout=600).stdout
     assert '<figure class="split">' in html and "How the footprint (.text " in html
-    assert "lib.rs:1 alone" in html and "<th>Part</th>" in html
+    assert "<th>Part</th>" in html
+    # The dependency line and the one use it takes along save the same: one segment.
+    [label] = re.findall(r"</span>([^<]*) alone</td>", html)
+    first, second = label.split(" and ")
+    assert first.endswith("Cargo.toml:9") and second.endswith("src/lib.rs:1")
+    shares = re.findall(r'<td class="num">([0-9.]+)%</td>', html[html.index("<th>Part</th>"):])
+    assert abs(sum(float(x) for x in shares[:3]) - 100) < 0.2
     assert "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
 

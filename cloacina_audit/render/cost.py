@@ -79,10 +79,23 @@ def cost_split(audit: PackageAudit, base: str | None = None) -> tuple[SplitPart,
     whole = footprint.binary.text_bytes if footprint.binary else footprint.install_bytes
     if whole <= 0 or any(c.bytes is None for c in offending):
         return ()
-    parts = [(f"{display_path(c.file, audit.path, base)}:{c.line} alone", "unique", c.bytes or 0)
-             for c in offending if c.bytes]
+    # A Rust dependency line saves what the one use it takes along saves: one segment.
+    shown: list[tuple[list[str], set[str], int]] = []
+    for c in offending:
+        if not c.bytes:
+            continue
+        where = f"{display_path(c.file, audit.path, base)}:{c.line}"
+        same = next((s for s in shown if s[1] & set(c.distributions)), None)
+        if same is None:
+            shown.append(([where], set(c.distributions), c.bytes))
+        else:
+            same[0].append(where)
+    parts = [(f"{' and '.join(names)} alone", "unique", size) for names, _, size in shown]
     alone = sum(size for _, _, size in parts)
-    parts.append(("shared by several offending statements", "shared", max(together.bytes - alone, 0)))
+    sharing = sum(1 for c in offending if c.shared_bytes)
+    parts.append((f"shared by {sharing} offending statements" if sharing > 1 else
+                  "shared by several offending statements", "shared",
+                  max(together.bytes - alone, 0)))
     parts.append(("the rest (needed by code that breaks no contract)", "rest",
                   max(whole - together.bytes, 0)))
     return tuple(
