@@ -215,6 +215,20 @@ def test_why_a_crate_lists_every_line_with_its_crates(packages):
     assert "serde: not in the crate graph of two-uses" in missing.stderr
 
 
+def test_report_at_a_terminal_and_in_markdown(packages, one_use):
+    path, cache = str(packages / "one-use"), str(packages / "cache")
+    run = run_in_terminal("report", path, "--cache-dir", cache, columns=80)
+    assert run.code == 1, run.text()
+    screen = run.screen()
+    assert all(len(line) <= 80 for line in screen)
+    start = screen.index("Cost of each offending statement (what removing it alone saves)")
+    assert screen[start + 2].strip().startswith("saves ") and "of .text" in screen[start + 2]
+    markdown = run_cli("report", path, "--cache-dir", cache, "--format", "markdown",
+                       timeout=600).stdout
+    assert "Cargo.toml:10 (breaks no contract)` |" in markdown
+    assert "2 crates (cloacina, diesel)" in markdown
+
+
 def test_why_at_a_terminal(packages):
     run = run_in_terminal("why", "diesel", str(packages / "one-use"),
                           "--cache-dir", str(packages / "cache"), columns=200)
