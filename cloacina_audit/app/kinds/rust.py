@@ -65,9 +65,11 @@ class RustKind:
                 file=library.path.name, built_bytes=library.built_bytes,
                 stripped_bytes=library.stripped_bytes, text_bytes=sizes.text_bytes,
                 text_by_crate=sizes.by_crate,
+                # Read for the cost view only (report, why): big libraries take a while.
                 std_text_by_users={tuple(sorted(users)): size for users, size
                                    in sorted(std_text_by_users(library.path, own).items(),
-                                             key=lambda item: sorted(item[0]))},
+                                             key=lambda item: sorted(item[0]))}
+                if options.with_contracts else {},
             )
         direct = {d.name for d in graph.root.dependencies if d.kind is None}
         crates = [
