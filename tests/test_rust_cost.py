@@ -323,3 +323,21 @@ def test_std_code_goes_with_the_crates_that_alone_call_it():
     grouped = _group(functions, set(), relocations, listing, {"app", "diesel"})
     assert grouped == {frozenset({"app", "diesel"}): 0x10, frozenset({"diesel"}): 0x20 + 0x30,
                        frozenset(): 0x40}
+
+
+def test_dependency_lines_of_platform_tables_are_found(tmp_path):
+    from cloacina_audit.rust.contracts import declaration_line
+
+    manifest = write_tree(tmp_path, {"Cargo.toml": """
+        [package]
+        name = "p"
+        [dependencies]
+        a = "1"
+        [target.'cfg(unix)'.dependencies]
+        b = { path = "../b" }
+        [target.'cfg(windows)'.dependencies.c]
+        path = "../c"
+        [dev-dependencies]
+        d = "1"
+    """}) / "Cargo.toml"
+    assert [declaration_line(manifest, n)[0] for n in "abcd"] == [4, 6, 7, 0]

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cloacina_audit.model.cost import StatementCost, UnitCost, attribute, rank, total
 from cloacina_audit.model.report import ContractResult, Footprint
@@ -23,8 +24,8 @@ from cloacina_audit.rust.contracts import declaration_line, normal_closure, norm
 from cloacina_audit.rust.metadata import CrateGraph
 from cloacina_audit.rust.sources import forbidden_paths
 
-#: A root: ("crate" | "use", resolved file, line).
-Key = tuple[str, str, int]
+#: A root: ("crate" | "use", resolved file, line, the crate a dependency line declares).
+Key = tuple[str, str, int, str]
 STD_PREFIX = "std["
 
 
@@ -47,12 +48,12 @@ class CrateReach:
         self.declared: list[Line] = []
         for key, name in direct:
             number, text = declaration_line(manifest, key)
-            self.declared.append(Line(("crate", _norm(manifest), number), str(manifest), number,
-                                      text, name))
+            self.declared.append(Line(("crate", _norm(manifest), number, name), str(manifest),
+                                      number, text, name))
         by_rust_name = {key.replace("-", "_"): name for key, name in direct}
         self.uses: list[Line] = []
         for use in forbidden_paths(src, set(by_rust_name)):
-            found = Line(("use", _norm(use.file), use.line), str(use.file), use.line,
+            found = Line(("use", _norm(use.file), use.line, ""), str(use.file), use.line,
                          use.statement, by_rust_name[use.crate])
             if not any(u.key == found.key for u in self.uses):  # two paths on one line
                 self.uses.append(found)
@@ -98,7 +99,8 @@ def statement_costs(
         for violation in contract.violations:
             first = violation.chain[0]
             if first.kind in ("crate", "use") and first.line > 0:
-                key = (first.kind, _norm(Path(first.file)), first.line)
+                key = (first.kind, _norm(Path(first.file)), first.line,
+                       first.imported if first.kind == "crate" else "")
                 offending.setdefault(key, (first.file, first.statement, first.kind))
     lines = reach.lines()
     others = [line.key for line in reach.declared if line.key not in offending]
@@ -138,7 +140,7 @@ def statement_costs(
     return rank(costs) + rank(listed), both
 
 
-def routes_to(reach: CrateReach, crate: str) -> list[dict[str, object]]:
+def routes_to(reach: CrateReach, crate: str) -> list[dict[str, Any]]:
     """Every line of the package that reaches ``crate``: its dependency lines and the source
     lines naming a direct dependency, each with the crates between (``cargo tree -i`` from
     the line), every crate step with the manifest line that declares it."""

@@ -98,7 +98,6 @@ class RustKind:
             archive_packed=False if target.archive_bytes is not None else None,
         )
 
-
     def costs(
         self, target: Target, audit: PackageAudit, graph: PackageGraph | None
     ) -> tuple[list[StatementCost], StatementCost] | None:
@@ -130,7 +129,7 @@ class RustKind:
         routes = routes_to(CrateReach(read_crate_graph(root), root / "src", footprint), wanted)
         for route in routes:
             route["file"] = display_path(str(route["file"]), target.spec)
-            for step in route["steps"]:  # type: ignore[attr-defined]
+            for step in route["steps"]:
                 step["file"] = display_path(str(step["file"]), target.spec)
         return {
             "package": target.name, "path": target.spec, "language": "rust", "crate": row.name,
