@@ -6,6 +6,7 @@ save both; ``b.py`` breaks nothing and keeps light."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,23 @@ def test_why_an_unknown_distribution_is_one_line_and_exit_2(built):
     result = _cli(built, "why", "nosuchthing")
     assert result.code == 2
     assert result.stderr.count("\n") == 1 and "nosuchthing: not in the runtime closure" in result.stderr
+
+
+def test_html_charts_the_split_across_the_statements_with_a_table(built, report):
+    result = _cli(built, "report", "--format", "html")
+    assert result.code == 1, result.stderr[-2000:]
+    html = result.stdout
+    figure = html[html.index('<figure class="split">'):]
+    figure = figure[:figure.index("</table>")]
+    a = next(c for c in report["costs"] if Path(c["file"]).name == "a.py")
+    install = report["footprint"]["install_bytes"]
+    together = report["costs_together"]["bytes"]
+    # a.py alone, c.py and d.py only together, and what code breaking no contract needs.
+    parts = re.findall(r"</span>([^<]+)</td><td class=\"num\">([^<]+)</td><td class=\"num\">"
+                       r"([^<]+)</td>", figure)
+    assert len(parts) == 3 and parts[0][0].endswith("a.py:1 alone")
+    assert [p[0] for p in parts[1:]] == [
+        "shared by 2 offending statements", "the rest (needed by code that breaks no contract)"]
+    assert parts[0][2] == f"{100 * a['bytes'] / install:.1f}%"
+    assert parts[1][2] == f"{100 * (together - a['bytes']) / install:.1f}%"
+    assert "How the footprint (install size " in figure and 'role="img"' in figure

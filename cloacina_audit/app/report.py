@@ -59,13 +59,9 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
     if graph is not None and probe is not None:
         apply_import_time_evidence(audit, target, options.check, graph, probe)
         probe.lazy_imports = lazy_import_loads(audit.contracts, probe)
-    if graph is not None and audit.footprint is not None and audit.footprint.requires:
-        # Imported here: it needs the graph, which footprint alone never loads.
-        from cloacina_audit.analysis.footprint.cost import statement_costs
-
-        audit.costs, audit.costs_together = statement_costs(
-            graph, target.packages, audit.footprint, audit.contracts
-        )
+    costs = kind_of(target).costs(target, audit, graph) if options.with_contracts else None
+    if costs is not None:
+        audit.costs, audit.costs_together = costs
     for failure in probe.failed_imports if probe else []:
         audit.findings.append(Finding(
             rule="import-failed", level="warning",

@@ -1,51 +1,26 @@
-"""``why DIST [PATH]``: every statement of the package's own code that brings DIST in."""
+"""``why DIST [PATH]``: every line of the package's own code that brings DIST (or a crate) in."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from cloacina_audit.analysis.footprint.cost import Reach, routes_to
 from cloacina_audit.app.kinds import kind_of
 from cloacina_audit.app.options import AuditOptions
 from cloacina_audit.discover.target import open_target
-from cloacina_audit.errors import AuditError, NothingToCheck
-from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.units import format_bytes
-from cloacina_audit.render._format import display_path
 
 
 def why(dist: str, spec: str, options: AuditOptions) -> dict[str, Any]:
-    """The routes from the package's lines to ``dist``, with its bytes (see routes_to)."""
-    wanted = canonical_name(dist)
+    """The routes from the package's lines to ``dist`` (a distribution, or a crate of a Rust
+    package), with its bytes: each kind's ``why``."""
     with open_target(spec, options.check.config_file) as target:
-        try:
-            _audit, graph = kind_of(target).check(target, options.check)
-        except NothingToCheck as exc:
-            raise AuditError(f"{spec}: {exc}: no import statements to follow") from None
-        if graph is None:
-            raise AuditError(f"{spec}: no import graph to follow")
-        footprint = kind_of(target).footprint(target, options)
-        rows = {canonical_name(r.name): r for r in footprint.by_distribution}
-        if wanted not in rows:
-            raise AuditError(
-                f"{dist}: not in the runtime closure of {target.name} "
-                f"({len(rows)} distributions: {', '.join(sorted(rows)) or 'none'})"
-            )
-        row = rows[wanted]
-        reach = Reach(graph, target.packages, footprint)
-        routes = routes_to(reach, wanted)
-        for route in routes:
-            path = graph.module_file(str(route["importer"]))
-            route["file"] = display_path(target.show(str(path)), spec) if path else route["importer"]
-        return {
-            "package": target.name, "path": target.spec, "distribution": row.name,
-            "version": row.version, "bytes": row.bytes, "native_files": row.native_files,
-            "direct": row.direct, "routes": routes,
-        }
+        return kind_of(target).why(target, options, dist)
 
 
 def render_text(result: dict[str, Any]) -> str:
+    if result.get("language") == "rust":
+        return _render_rust(result)
     size = format_bytes(result["bytes"]) if result["bytes"] is not None else "unmeasured"
     lines = [
         f"{result['distribution']} {result['version']} ({size}, "
@@ -60,6 +35,25 @@ def render_text(result: dict[str, Any]) -> str:
             lines.append(f"    requires {' -> '.join(route['requires'])}")
     if not result["routes"]:
         lines.append("  none: only the declared dependencies bring it in")
+    return "\n".join(lines) + "\n"
+
+
+def _render_rust(result: dict[str, Any]) -> str:
+    std = f", {format_bytes(result['std_bytes'])} more of std only it calls" \
+        if result["std_bytes"] else ""
+    native = ", links a native library" if result["native_files"] else ""
+    count = len(result["routes"])
+    lines = [
+        f"{result['crate']} {result['version']} ({format_bytes(result['text_bytes'])} of .text"
+        f"{std}{native}) is reached from {count} line{'' if count == 1 else 's'} of "
+        f"{result['package']}:"
+    ]
+    for route in result["routes"]:
+        kind = "crate dependency" if route["kind"] == "crate" else "use"
+        lines.append(f"  {route['file']}:{route['line']}  {route['statement']}  [{kind}]")
+        if len(route["crates"]) > 1:
+            declared = ", ".join(f"{s['file']}:{s['line']}" for s in route["steps"])
+            lines.append(f"    crates   {' -> '.join(route['crates'])}  ({declared})")
     return "\n".join(lines) + "\n"
 
 

@@ -142,7 +142,9 @@ def why(distribution: str, path: str, fmt: str, output: Path | None, **kwargs) -
     """Which lines of the package bring DISTRIBUTION in.
 
     Routes go through imports (module by module) and through declared
-    dependencies (Requires-Dist), with the distribution's size.
+    dependencies (Requires-Dist), with the distribution's size. For a Rust
+    package DISTRIBUTION is a crate: routes go from Cargo.toml dependency lines
+    and source lines through crate dependencies, with its .text bytes.
     """
     out = start(fmt, output, kwargs)
     from cloacina_audit.app import why as why_view

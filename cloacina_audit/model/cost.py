@@ -42,6 +42,17 @@ class StatementCost:
     shared_bytes: int | None = 0
     #: Bytes it reaches that code breaking no contract still needs.
     kept_bytes: int | None = 0
+    #: False for a line that breaks no contract, listed for what it costs (a Rust package's
+    #: other ``[dependencies]`` lines).
+    offending: bool = True
+    #: ``import`` (Python), ``crate`` (a Cargo.toml dependency line) or ``use`` (Rust source).
+    kind: str = "import"
+    #: Rust: of ``bytes``, the standard library's ``.text`` that only the crates saved call.
+    std_bytes: int | None = None
+    #: A line that breaks no contract: what removing it saves once every offending line is gone.
+    then_bytes: int | None = None
+    #: The units that saving removes.
+    then_distributions: list[str] = field(default_factory=list)
 
 
 def reachable(starts: Iterable[str], requires: Mapping[str, Iterable[str]]) -> set[str]:
@@ -69,17 +80,25 @@ def attribute(
     roots: Mapping[Hashable, set[str]],
     requires: Mapping[str, Iterable[str]],
     offending: Sequence[Hashable],
+    removes_with: Mapping[Hashable, Iterable[Hashable]] | None = None,
 ) -> Attribution:
     """For each offending root: the units only it reaches; and the units that leave when
-    every offending root goes (``together``) or stay (``kept``)."""
-    reached = {key: reachable(units, requires) for key, units in roots.items()}
-    everything = set().union(*reached.values()) if reached else set()
-    offending_set = set(offending)
+    every offending root goes (``together``) or stay (``kept``).
+
+    ``removes_with``: roots that cannot stay when a root goes (the ``use`` statements of a
+    Cargo.toml dependency line): they leave with it, and what it reaches includes theirs.
+    """
+    group = {key: {key, *(removes_with or {}).get(key, ())} for key in roots}
+    base = {key: reachable(units, requires) for key, units in roots.items()}
+    reached = {key: set().union(*(base.get(k, set()) for k in group[key])) for key in roots}
+    everything = set().union(*base.values()) if base else set()
     saved = {}
     for key in offending:
-        others = set().union(*(r for k, r in reached.items() if k != key))
+        gone = group.get(key, {key})
+        others = set().union(*(r for k, r in base.items() if k not in gone))
         saved[key] = reached.get(key, set()) - others
-    kept = set().union(*(r for k, r in reached.items() if k not in offending_set))
+    removed = set().union(*(group.get(k, {k}) for k in offending)) if offending else set()
+    kept = set().union(*(r for k, r in base.items() if k not in removed))
     return Attribution(saved=saved, reached=reached, together=everything - kept, kept=kept)
 
 

@@ -152,6 +152,9 @@ class BinaryFootprint:
     text_bytes: int
     #: ``.text`` bytes per crate from the symbol table; ``std`` is std, core and alloc.
     text_by_crate: dict[str, int] = field(default_factory=dict)
+    #: ``std`` and ``(other)`` bytes by the crates whose code calls them (sorted names; ``()``:
+    #: no crate's code reaches them), from the call graph; empty when it was not read.
+    std_text_by_users: dict[tuple[str, ...], int] = field(default_factory=dict)
 
 
 @dataclass

@@ -237,9 +237,15 @@ METRICS: dict[str, tuple[str, Formatter, Formatter]] = {
 }
 
 
-def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
+#: Labels of the metrics that mean something else for a Rust package (a cdylib, crates).
+RUST_LABELS = {"distributions": "Crates", "install_bytes": "Stripped cdylib size",
+               "native_files": "Native crates"}
+
+
+def metric_cells(key: str, change: Change, rust: bool = False) -> tuple[str, str, str, str, str]:
     """``(label, before, after, change, %)`` as display strings for one metric."""
     label, fmt, signed = METRICS[key]
+    label = RUST_LABELS.get(key, label) if rust else label
     before = "n/a" if change.before is None else fmt(change.before)
     after = "n/a" if change.after is None else fmt(change.after)
     absolute = "n/a" if change.absolute is None else signed(change.absolute)
@@ -248,7 +254,7 @@ def metric_cells(key: str, change: Change) -> tuple[str, str, str, str, str]:
     return label, before, after, absolute, format_percent(change.percent)
 
 
-def goal_line(delta: Delta) -> str | None:
+def goal_line(delta: Delta, rust: bool = False) -> str | None:
     """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
 
     Information, never a failure (budgets judge a change); a notice when nothing changed.
@@ -259,7 +265,8 @@ def goal_line(delta: Delta) -> str | None:
     if delta.identical:
         return "Before and after are the same package, closure and bytes: nothing changed"
     line = (
-        f"Install size: {format_size(change.before)} -> {format_size(change.after)}"
+        f"{RUST_LABELS['install_bytes'] if rust else 'Install size'}: "
+        f"{format_size(change.before)} -> {format_size(change.after)}"
         f" ({format_percent(change.percent)})"
     )
     if delta.target_reduction is None:

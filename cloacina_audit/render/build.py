@@ -54,7 +54,7 @@ from cloacina_audit.render._format import (
     step_location,
     step_statement,
 )
-from cloacina_audit.render.cost import cost_rows
+from cloacina_audit.render.cost import cost_rows, cost_split, cost_split_whole
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
     BudgetView,
@@ -121,6 +121,8 @@ def _package(index: int, audit: PackageAudit, detail: int) -> PackageView:
         footprint=None if audit.footprint is None else _footprint(audit.footprint, audit.path),
         budgets=tuple(_budget(b) for b in audit.budgets),
         costs=tuple(cost_rows(audit)),
+        cost_split=cost_split(audit),
+        cost_split_whole=cost_split_whole(audit),
     )
 
 
@@ -228,8 +230,10 @@ def _probe(probe: ImportProbe, package_path: str) -> ProbeView:
 def _comparison(comparison: Comparison) -> ComparisonView:
     delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
     before, after = comparison.before, comparison.after
-    metrics = [_metric_row(key, change) for key, change in delta.metrics()]
     sides = (("before", before), ("after", after))
+    # Both sides Rust: the figures are crates and a stripped cdylib, and say so.
+    rust = all(a.footprint is not None and a.footprint.binary is not None for _, a in sides)
+    metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()]
     return ComparisonView(
         before_name=before.name,
         before_path=before.path,
@@ -239,7 +243,7 @@ def _comparison(comparison: Comparison) -> ComparisonView:
         before_findings=tuple(_finding(f, before.path) for f in before.findings),
         rows=(*_contract_rows(delta), *metrics),
         cards=tuple(metrics[:4]),
-        goal=goal_line(delta),
+        goal=goal_line(delta, rust),
         goal_reached=bool(delta.target_reached and not delta.identical),
         changes=tuple(_distribution_change(change) for change in delta.distribution_changes),
         bars=tuple((f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint),
@@ -256,8 +260,8 @@ def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
     )
 
 
-def _metric_row(key: str, change: Change) -> MetricRow:
-    cells = metric_cells(key, change)
+def _metric_row(key: str, change: Change, rust: bool = False) -> MetricRow:
+    cells = metric_cells(key, change, rust)
     moved = 0 if change.within_noise or not change.absolute else (1 if change.absolute > 0 else -1)
     delta = cells[4] if change.percent is not None else cells[3] if moved else ""
     delta = "" if change.within_noise else delta

@@ -34,7 +34,8 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
     comparison = report.comparison
     if comparison is not None:
         delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
-        goal = goal_line(delta)
+        goal = goal_line(delta, all(a.footprint is not None and a.footprint.binary is not None
+                                    for a in (comparison.before, comparison.after)))
         if goal is not None:
             lines.append(command_line("notice", {"title": "cloacina-audit"}, goal))
     return "".join(f"{line}\n" for line in lines)

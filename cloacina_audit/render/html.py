@@ -23,6 +23,7 @@ from cloacina_audit.render.view import (
     FootprintView,
     PackageView,
     ProbeView,
+    SplitPart,
 )
 
 #: Okabe-Ito colours, distinguishable with colour-blindness; the last is "other".
@@ -241,6 +242,47 @@ def _figure(bars: tuple[tuple[str, Footprint], ...], caption: str) -> str:
     return f"<figure>{svg}<figcaption>{esc(caption)}<br>{legend}</figcaption></figure>"
 
 
+#: The split chart: what one statement alone saves, what several save together, the rest.
+SHARED_COLOR = "#D55E00"
+
+
+def _split_figure(split: tuple[SplitPart, ...], whole: str) -> str:
+    """One stacked bar of the footprint across the offending statements, each segment
+    labelled, with the same figures as a table (the text alternative)."""
+    unique = iter(PALETTE[:5])
+    colors = [next(unique, PALETTE[4]) if part.kind == "unique" else
+              SHARED_COLOR if part.kind == "shared" else OTHER_COLOR for part in split]
+    width, bar_h, top = 1000, 28, 8
+    rects, x = [], 0.0
+    for part, color in zip(split, colors):
+        w = part.share * width
+        if w <= 0:
+            continue
+        rects.append(
+            f'<rect x="{x:.1f}" y="{top}" width="{max(w, 2.0):.1f}" height="{bar_h}" '
+            f'fill="{color}"><title>{esc(part.label)}: {esc(part.size)} ({esc(part.percent)})'
+            "</title></rect>"
+        )
+        if w >= 90:  # room for its figure inside the segment
+            rects.append(f'<text x="{x + 8:.1f}" y="{top + bar_h / 2 + 5:.0f}" fill="#fff">'
+                         f"{esc(part.size)} ({esc(part.percent)})</text>")
+        x += w
+    caption = f"How the footprint ({whole}) splits across the offending statements"
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} '
+        f'{bar_h + 2 * top}" width="100%" aria-label="{esc(caption)}: '
+        f'{esc("; ".join(f"{p.label} {p.size} ({p.percent})" for p in split))}">'
+        f'{"".join(rects)}</svg>'
+    )
+    rows = [
+        [f'<span class="swatch" style="background:{color}"></span>{esc(part.label)}',
+         esc(part.size), esc(part.percent)]
+        for part, color in zip(split, colors)
+    ]
+    return (f'<figure class="split">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+            + _table(["Part", "Size", "Share"], rows, {1, 2}))
+
+
 def _package(package: PackageView) -> str:
     parts = [
         f'<h2 id="pkg-{package.index}">{esc(package.name)} {_badge(package.verdict)}</h2>',
@@ -260,6 +302,8 @@ def _package(package: PackageView) -> str:
         )
         parts.append("<h3>Cost of each offending statement</h3><table><thead><tr><th>Statement"
                      f"</th><th>Removing it alone</th></tr></thead><tbody>{rows}</tbody></table>")
+    if package.cost_split:
+        parts.append(_split_figure(package.cost_split, package.cost_split_whole))
     if package.budgets:
         parts.append(_budgets(package))
     return "\n".join(parts)

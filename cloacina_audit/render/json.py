@@ -208,6 +208,8 @@ def _binary(binary: BinaryFootprint) -> dict[str, Any]:
         "stripped_bytes": binary.stripped_bytes,
         "text_bytes": binary.text_bytes,
         "text_by_crate": dict(sorted(binary.text_by_crate.items())),
+        "std_text_by_users": [{"crates": list(users), "bytes": size}
+                              for users, size in sorted(binary.std_text_by_users.items())],
     }
 
 

@@ -147,6 +147,23 @@ class PackageView:
     #: (``file:line``, what removing that offending statement saves), most expensive first,
     #: then ``all of them together``; empty when nothing was attributed.
     costs: tuple[tuple[str, str], ...] = ()
+    #: How the footprint (Python: install size; Rust: ``.text``) splits across the offending
+    #: statements, for the chart: unique to each, shared by several, the rest.
+    cost_split: tuple[SplitPart, ...] = ()
+    #: What is split: ``install size 40.8 MB``, ``.text 398 kB``.
+    cost_split_whole: str = ""
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """One segment of the split of a footprint across the offending statements."""
+
+    label: str  #: ``src/a.py:5 alone``, ``shared by several``, ``the rest``
+    kind: str  #: ``unique``, ``shared`` or ``rest``
+    size: str  #: ``40.8 MB``
+    percent: str  #: ``97.3%``
+    #: Its share of the whole, 0 to 1 (for the bar's width).
+    share: float
 
 
 @dataclass(frozen=True)

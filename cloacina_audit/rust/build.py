@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloacina_audit.errors import AuditError
-from cloacina_audit.rust.metadata import CrateGraph, cargo_binary
+from cloacina_audit.rust.metadata import CrateGraph, cargo_binary, leaving_no_lock_file
 from cloacina_audit.system.processes import ProcessTimeout, run
 
 BUILD_TIMEOUT = 1800.0
@@ -72,8 +72,9 @@ def _build(root: Path, target: Path) -> BuiltLibrary:
     command = [cargo_binary(), "build", "--release", "--lib", "--offline", *locked,
                "--message-format", "json-render-diagnostics",
                "--manifest-path", str(root / "Cargo.toml")]
-    code, stdout, stderr = _cargo_run(command, root, BUILD_TIMEOUT,
-                                      env={"CARGO_TARGET_DIR": str(target)})
+    with leaving_no_lock_file(root):
+        code, stdout, stderr = _cargo_run(command, root, BUILD_TIMEOUT,
+                                          env={"CARGO_TARGET_DIR": str(target)})
     if code != 0:
         raise AuditError(f"{root}: cargo build failed: {_first_error(stderr)}")
     library = _cdylib(stdout)

@@ -105,7 +105,7 @@ def _reason(graph: CrateGraph) -> str:
     return "" if graph.resolved else "from Cargo.lock (features not resolved)"
 
 
-def _normal_edges(graph: CrateGraph, name: str) -> list[str]:
+def normal_edges(graph: CrateGraph, name: str) -> list[str]:
     if graph.resolved:
         return [dep for dep, kinds in graph.edges.get(name, []) if None in kinds]
     if name == graph.root.name:
@@ -119,7 +119,7 @@ def normal_closure(graph: CrateGraph) -> dict[str, str | None]:
     queue = deque([graph.root.name])
     while queue:
         current = queue.popleft()
-        for dep in _normal_edges(graph, current):
+        for dep in normal_edges(graph, current):
             if dep not in parent:
                 parent[dep] = current
                 queue.append(dep)
@@ -156,12 +156,19 @@ def declaration_line(manifest: Path, dependency: str) -> tuple[int, str]:
         header = _SECTION.match(line)
         if header:
             section = header.group(1).strip()
-            if section in (f"dependencies.{dependency}", f'dependencies."{dependency}"'):
+            table, _, name = section.rpartition(".")
+            if _normal_table(table) and name.strip('"') == dependency:
                 return number, line.strip()
             continue
-        if section == "dependencies" and key.match(line):
+        if _normal_table(section) and key.match(line):
             return number, line.strip()
     return 0, ""
+
+
+def _normal_table(section: str) -> bool:
+    """``[dependencies]`` or a platform's ``[target.'cfg(unix)'.dependencies]``."""
+    return section == "dependencies" or (section.startswith("target.")
+                                         and section.endswith(".dependencies"))
 
 
 def _feature_findings(graph: CrateGraph, preset: RustPreset, closure: dict) -> list[Finding]:

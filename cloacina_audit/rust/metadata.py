@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,13 @@ class Dependency:
     kind: str | None
     features: tuple[str, ...] = ()
     uses_default_features: bool = True
+    #: The key it is declared under when that is not its name (``engine = { package = "cloacina" }``).
+    rename: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name Cargo.toml declares it under, and the sources name it by (``-`` as ``_``)."""
+        return self.rename or self.name
 
 
 @dataclass
@@ -61,7 +70,25 @@ def cargo_binary() -> str:
     return os.environ.get("CARGO", "cargo")
 
 
+@contextmanager
+def leaving_no_lock_file(root: Path) -> Iterator[None]:
+    """cargo writes a Cargo.lock beside a manifest that has none: remove the one it wrote,
+    so that the audited tree is left as it was found."""
+    lock = root / "Cargo.lock"
+    existed = lock.exists()
+    try:
+        yield
+    finally:
+        if not existed:
+            lock.unlink(missing_ok=True)
+
+
 def read_crate_graph(root: Path) -> CrateGraph:
+    with leaving_no_lock_file(root):
+        return _read_crate_graph(root)
+
+
+def _read_crate_graph(root: Path) -> CrateGraph:
     manifest = root / "Cargo.toml"
     base = [cargo_binary(), "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
     locked = ["--locked"] if (root / "Cargo.lock").is_file() else []
@@ -97,7 +124,8 @@ def _manifest_graph(manifest: Path, lock: dict[str, list[str]]) -> CrateGraph:
             features = spec.get("features", [])
             dependencies.append(Dependency(
                 real, kind, tuple(f for f in features if isinstance(f, str)) if isinstance(features, list) else (),
-                spec.get("default-features", True) is not False))
+                spec.get("default-features", True) is not False,
+                rename=name if real != name else None))
     features = document.get("features", {})
     version = package.get("version")
     root = Crate(
@@ -138,7 +166,7 @@ def _graph(document: dict, *, resolved: bool, lock: dict[str, list[str]]) -> Cra
             links=package.get("links"),
             dependencies=[
                 Dependency(d["name"], d.get("kind"), tuple(d.get("features", [])),
-                           d.get("uses_default_features", True))
+                           d.get("uses_default_features", True), rename=d.get("rename"))
                 for d in package.get("dependencies", [])
             ],
             features={k: list(v) for k, v in package.get("features", {}).items()},

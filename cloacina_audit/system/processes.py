@@ -82,11 +82,13 @@ def run(
     env: Mapping[str, str] | None = None,
     stdout: bool = True,
     stderr: IO[bytes] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Completed:
     """Run ``command`` to completion (or ``timeout``), then kill whatever it left running.
 
     ``stdout=False`` discards standard output (the probe: imported code owns it);
-    ``stderr`` may be a file of the caller's, else standard error is captured.
+    ``stderr`` may be a file of the caller's, else standard error is captured;
+    ``output`` a file of the caller's that gets all of standard output (no limit).
     Raises :class:`ProcessTimeout`, or ``OSError`` when the command cannot be started.
     """
     ensure_subreaper()
@@ -94,7 +96,8 @@ def run(
     environ = {**(os.environ if env is None else env), TOKEN_VARIABLE: token}
     argv = [os.fspath(part) for part in command]
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(tempfile.TemporaryFile()) if stdout else None
+        out = output if output is not None else \
+            stack.enter_context(tempfile.TemporaryFile()) if stdout else None
         err = stderr if stderr is not None else stack.enter_context(tempfile.TemporaryFile())
         child = subprocess.Popen(
             argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL,
@@ -109,7 +112,7 @@ def run(
             kill_tree(child, token)
         return Completed(
             returncode=returncode,
-            stdout="" if out is None else _read(out, head=True),
+            stdout="" if out is None or output is not None else _read(out, head=True),
             stderr=_read(err, head=False) if stderr is None else "",
         )
 

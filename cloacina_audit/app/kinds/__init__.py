@@ -7,7 +7,7 @@ which kind a target is: they call :func:`kind_of` and the protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloacina_audit.app.kinds import cloacina_package, importlinter, python, rust
 from cloacina_audit.app.options import AuditOptions, CheckOptions
@@ -16,6 +16,7 @@ from cloacina_audit.model.report import Footprint, PackageAudit
 
 if TYPE_CHECKING:
     from cloacina_audit.analysis.imports.graph import PackageGraph
+    from cloacina_audit.model.cost import StatementCost
 
 
 class TargetKind(Protocol):
@@ -26,6 +27,15 @@ class TargetKind(Protocol):
 
     def footprint(self, target: Target, options: AuditOptions) -> Footprint:
         """What installing and importing the target costs."""
+
+    def costs(
+        self, target: Target, audit: PackageAudit, graph: PackageGraph | None
+    ) -> tuple[list[StatementCost], StatementCost] | None:
+        """What removing each offending line saves, from the audit's contracts and footprint
+        (model/cost.py); None when they say nothing about it."""
+
+    def why(self, target: Target, options: AuditOptions, name: str) -> dict[str, Any]:
+        """Every route from the package's own lines to ``name`` (a distribution or a crate)."""
 
 
 _KINDS: dict[str, TargetKind] = {

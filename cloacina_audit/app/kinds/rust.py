@@ -10,7 +10,7 @@ stripped, its crates and the ``.text`` each brings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cloacina_audit.app.options import AuditOptions, CheckOptions
 from cloacina_audit.discover.target import Target
@@ -25,6 +25,7 @@ from cloacina_audit.model.report import (
 
 if TYPE_CHECKING:
     from cloacina_audit.analysis.imports.graph import PackageGraph
+    from cloacina_audit.model.cost import StatementCost
 
 DEFAULT_PRESET = "cloacina-rust"
 
@@ -49,18 +50,26 @@ class RustKind:
     def footprint(self, target: Target, options: AuditOptions) -> Footprint:
         from cloacina_audit.rust.binary import text_by_crate
         from cloacina_audit.rust.build import built_library
+        from cloacina_audit.rust.callgraph import std_text_by_users
         from cloacina_audit.rust.contracts import normal_closure
         from cloacina_audit.rust.metadata import read_crate_graph
 
         root = _root(target)
         graph = read_crate_graph(root)
         closure = sorted(set(normal_closure(graph)) - {graph.root.name})
+        files = sum(1 for p in root.rglob("*") if p.is_file()) if target.archive_bytes else None
         with built_library(root, graph, options.check.cache_dir) as library:
-            sizes = text_by_crate(library.path, {graph.root.name, *graph.crates})
+            own = {graph.root.name, *graph.crates}
+            sizes = text_by_crate(library.path, own)
             binary = BinaryFootprint(
                 file=library.path.name, built_bytes=library.built_bytes,
                 stripped_bytes=library.stripped_bytes, text_bytes=sizes.text_bytes,
                 text_by_crate=sizes.by_crate,
+                # Read for the cost view only (report, why): big libraries take a while.
+                std_text_by_users={tuple(sorted(users)): size for users, size
+                                   in sorted(std_text_by_users(library.path, own).items(),
+                                             key=lambda item: sorted(item[0]))}
+                if options.with_contracts else {},
             )
         direct = {d.name for d in graph.root.dependencies if d.kind is None}
         crates = [
@@ -83,7 +92,51 @@ class RustKind:
             package=DistributionFootprint(name=graph.root.name, version=graph.root.version,
                                           bytes=sizes.by_crate.get(graph.root.name, 0), files=None),
             binary=binary,
+            # A .cloacina archive given as PATH: its size (a directory is not packed here).
+            archive_bytes=target.archive_bytes,
+            archive_files=files,
+            archive_packed=False if target.archive_bytes is not None else None,
         )
+
+    def costs(
+        self, target: Target, audit: PackageAudit, graph: PackageGraph | None
+    ) -> tuple[list[StatementCost], StatementCost] | None:
+        from cloacina_audit.rust.cost import statement_costs
+        from cloacina_audit.rust.metadata import read_crate_graph
+
+        if audit.footprint is None or audit.footprint.binary is None:
+            return None
+        root = _root(target)
+        return statement_costs(read_crate_graph(root), root / "src", audit.footprint,
+                               audit.contracts)
+
+    def why(self, target: Target, options: AuditOptions, name: str) -> dict[str, Any]:
+        from cloacina_audit.errors import AuditError
+        from cloacina_audit.render._format import display_path
+        from cloacina_audit.rust.cost import CrateReach, routes_to, std_bytes_of
+        from cloacina_audit.rust.metadata import read_crate_graph
+
+        root = _root(target)
+        footprint = self.footprint(target, options)
+        rows = {r.name: r for r in footprint.by_distribution}
+        wanted = name if name in rows else name.replace("_", "-")
+        if wanted not in rows:
+            raise AuditError(
+                f"{name}: not in the crate graph of {target.name} "
+                f"({len(rows)} crates: {', '.join(sorted(rows)) or 'none'})"
+            )
+        row = rows[wanted]
+        routes = routes_to(CrateReach(read_crate_graph(root), root / "src", footprint), wanted)
+        for route in routes:
+            route["file"] = display_path(str(route["file"]), target.spec)
+            for step in route["steps"]:
+                step["file"] = display_path(str(step["file"]), target.spec)
+        return {
+            "package": target.name, "path": target.spec, "language": "rust", "crate": row.name,
+            "distribution": row.name, "version": row.version, "text_bytes": row.bytes,
+            "std_bytes": std_bytes_of(footprint, row.name), "bytes": row.bytes,
+            "native_files": row.native_files, "direct": row.direct, "routes": routes,
+        }
 
 
 def _root(target: Target) -> Path:
