@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import projects
 import pytest
 import yaml
 from conftest import REPO, run_cli, write_tree
@@ -196,33 +197,7 @@ def run_action(workspace: Path, tmp: Path, given: dict[str, str],
     return run
 
 
-ENGINE = {
-    "fw/pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "cloacina"
-        version = "1"
-        [tool.hatch.build.targets.wheel]
-        packages = ["cloacina", "cloacina_workflow"]
-    """,
-    "fw/cloacina/__init__.py": "from cloacina.runtime import Runner\n",
-    "fw/cloacina/runtime/__init__.py": "class Runner:\n    pass\n",
-    "fw/cloacina_workflow/__init__.py": "def task(f):\n    return f\n",
-    "proj/pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "wf"
-        version = "1"
-        dependencies = ["cloacina"]
-        [tool.uv.sources]
-        cloacina = { path = "../fw" }
-    """,
-    "proj/wf/__init__.py": "",
-}
+ENGINE = {**projects.ENGINE, "proj/pyproject.toml": projects.WORKFLOW, "proj/wf/__init__.py": ""}
 CLEAN = "from cloacina_workflow import task\n"
 BROKEN = "from cloacina import Runner\n"
 
