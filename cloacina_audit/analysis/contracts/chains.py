@@ -39,6 +39,10 @@ _COST_OF_KIND: dict[str, EdgeCost] = {
 }
 
 
+#: What an edge costs at least, whatever its kind: one step.
+_LEAST: EdgeCost = (0, 0, 1)
+
+
 def cost_of_kind(kind: str) -> EdgeCost:
     return _COST_OF_KIND.get(kind, (0, 0, 1))
 
@@ -84,17 +88,64 @@ def forbidden_chains(
     # cloacina/__init__.py like tasks.py's ``from cloacina import ...``): every import out
     # of the source package that starts a route still gets its best chain.
     starts = {chain[:2] for chain in chains}
-    for module in sorted(downstream):
-        for imported in sorted(graph.find_modules_directly_imported_by(module)):
-            first = (module, imported)
-            if first in starts or imported not in reaching or imported in downstream:
-                continue
-            chain = _best_chain(
-                graph, {module}, upstream, family, reaching, set(), edge_kind, costs, first=first
-            )
-            if chain is not None:
-                chains.append(chain)
+    wanted = [
+        (module, imported)
+        for module in sorted(downstream)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+        if (module, imported) not in starts and imported in reaching and imported not in downstream
+    ]
+    routes = _best_routes(graph, upstream, family, {imported for _, imported in wanted},
+                          edge_kind, costs)
+    chains += [(module, *routes[imported]) for module, imported in wanted if imported in routes]
     return chains
+
+
+def _best_routes(
+    graph: grimp.ImportGraph,
+    upstream: set[str],
+    family: set[str],
+    targets: set[str],
+    edge_kind: Callable[[str, str], str],
+    costs: dict[tuple[str, str], EdgeCost],
+) -> dict[str, tuple[str, ...]]:
+    """The best route from each of ``targets`` to an upstream module (the module alone
+    when it is one), with inner modules outside ``family``.
+
+    One search backwards from the upstream modules instead of one forwards from each
+    target: the best route from a module is the module, then the best route from one
+    of its imports (ranks add up, and a common prefix leaves the module names to decide
+    as they would), so routes are settled in rank order from the upstream end, each
+    at most once. Edges are priced lazily, as in ``_best_chain``.
+    """
+    heap: list[tuple[int, int, int, tuple[str, ...], bool]] = [
+        (0, 0, 0, (module,), True) for module in upstream
+    ]
+    heapq.heapify(heap)
+    routes: dict[str, tuple[str, ...]] = {}
+    pending = set(targets)
+    while heap and pending:
+        type_checking, deferred, length, path, exact = heapq.heappop(heap)
+        module = path[0]
+        if module in routes:
+            continue
+        if not exact:
+            edge = (module, path[1])
+            if edge not in costs:
+                costs[edge] = cost_of_kind(edge_kind(*edge))
+            cost = costs[edge]
+            if cost != _LEAST:
+                heapq.heappush(heap, (type_checking + cost[0], deferred + cost[1],
+                                      length - 1 + cost[2], path, True))
+                continue
+        routes[module] = path
+        pending.discard(module)
+        for importer in graph.find_modules_that_directly_import(module):
+            if importer in routes or importer in family:
+                continue  # a module of either package is never an inner step
+            a, b, c = costs.get((importer, module), _LEAST)
+            heapq.heappush(heap, (type_checking + a, deferred + b, length + c,
+                                  (importer, *path), (importer, module) in costs))
+    return routes
 
 
 def _best_chain(
@@ -108,20 +159,33 @@ def _best_chain(
     costs: dict[tuple[str, str], EdgeCost],
     first: tuple[str, str] | None = None,
 ) -> tuple[str, ...] | None:
-    heap: list[tuple[int, int, int, tuple[str, ...]]] = [
-        (0, 0, 0, (start,)) for start in sorted(downstream) if start in reaching
+    """Dijkstra's search, pricing edges lazily: a path whose last edge has no known cost
+    yet is queued at the least cost any edge has (``_LEAST``), and priced only when it
+    comes first. Its cost then is exact, or it is queued again at its exact cost. A
+    queued cost is never above the exact one, so the first exact path to pop is the one
+    an eager search pops: the same chain, with kinds read only for the edges that came
+    first (reading a kind can mean parsing the importer's file)."""
+    heap: list[tuple[int, int, int, tuple[str, ...], bool]] = [
+        (0, 0, 0, (start,), True) for start in sorted(downstream) if start in reaching
     ]
     if first is not None:  # only chains that begin with this import
-        if first not in costs:
-            costs[first] = cost_of_kind(edge_kind(*first))
-        heap = [(*costs[first], first)]
+        heap = [(0, 0, 1, first, False)]
     heapq.heapify(heap)
     done: set[str] = set()
     while heap:
-        type_checking, deferred, length, path = heapq.heappop(heap)
+        type_checking, deferred, length, path, exact = heapq.heappop(heap)
         module = path[-1]
         if module in done:
             continue
+        if not exact:
+            edge = (path[-2], module)
+            if edge not in costs:
+                costs[edge] = cost_of_kind(edge_kind(*edge))
+            cost = costs[edge]
+            if cost != _LEAST:
+                heapq.heappush(heap, (type_checking + cost[0], deferred + cost[1],
+                                      length - 1 + cost[2], path, True))
+                continue
         done.add(module)
         if length and module in upstream:
             return path
@@ -130,10 +194,9 @@ def _best_chain(
         for imported in graph.find_modules_directly_imported_by(module):
             if imported in done or imported not in reaching or (module, imported) in used:
                 continue
-            if (module, imported) not in costs:
-                costs[(module, imported)] = cost_of_kind(edge_kind(module, imported))
-            a, b, c = costs[(module, imported)]
-            heapq.heappush(heap, (type_checking + a, deferred + b, length + c, (*path, imported)))
+            a, b, c = costs.get((module, imported), _LEAST)
+            heapq.heappush(heap, (type_checking + a, deferred + b, length + c,
+                                  (*path, imported), (module, imported) in costs))
     return None
 
 
