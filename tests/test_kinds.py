@@ -96,3 +96,18 @@ def test_a_lazy_line_is_lazy_whether_asked_before_or_after_its_file_is_parsed(tm
     assert (first.of_line(path, 3), first.of_line(path, 1)) == ("module", "lazy")
     second = ImportKinds(cache_dir=None)
     assert (second.of_line(path, 1), second.of_line(path, 3)) == ("lazy", "module")
+
+
+def test_every_statement_that_holds_statements_is_walked():
+    """The walk skips simple statements; one that holds a body must not be skipped,
+    or the imports inside it would go unclassified (a new Python's compound statement)."""
+    import ast
+
+    from cloacina_audit.analysis.imports.kinds import _COMPOUND
+
+    holders = {
+        node for node in vars(ast).values()
+        if isinstance(node, type) and issubclass(node, ast.stmt)
+        and {"body", "orelse", "finalbody", "handlers", "cases"} & set(node._fields)
+    }
+    assert holders - set(_COMPOUND) == {ast.FunctionDef, ast.AsyncFunctionDef}

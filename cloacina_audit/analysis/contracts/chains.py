@@ -18,13 +18,14 @@ outside both packages, but each one is the best under a lexicographic rank:
 
 Module-level and implicit (parent ``__init__``) steps cost only their length.
 The rank is a sum over the steps followed by the path itself, so Dijkstra's
-search with (cost, path) as the priority pops the best chain first.
+search with (cost, path) as the priority pops the best chain first; it searches
+backwards, from the forbidden package, which is usually the smaller side.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import grimp
 
@@ -66,19 +67,20 @@ def forbidden_chains(
     edge_kind: Callable[[str, str], str],
 ) -> list[tuple[str, ...]]:
     """Edge-disjoint chains from ``downstream`` modules to ``upstream`` ones, best first,
-    with inner modules in neither set.
+    with inner modules in neither set (the two never overlap: import-linter skips such pairs).
 
     ``edge_kind(importer, imported)`` is the kind that describes an edge (its
     strongest import statement); it is asked only for edges on routes to an
     upstream module, so kinds are read for the files of candidate chains alone.
     """
     family = downstream | upstream
-    reaching = _modules_reaching(graph, upstream, family)
     costs: dict[tuple[str, str], EdgeCost] = {}
     used: set[tuple[str, str]] = set()
     chains = []
     while True:
-        chain = _best_chain(graph, downstream, upstream, family, reaching, used, edge_kind, costs)
+        chain = next((path for path in _settled(graph, upstream, family, downstream, used,
+                                                edge_kind, costs)
+                      if len(path) > 1 and path[0] in downstream), None)
         if chain is None:
             break
         chains.append(chain)
@@ -88,45 +90,60 @@ def forbidden_chains(
     # cloacina/__init__.py like tasks.py's ``from cloacina import ...``): every import out
     # of the source package that starts a route still gets its best chain.
     starts = {chain[:2] for chain in chains}
+    reaching = _modules_reaching(graph, upstream, family)
     wanted = [
         (module, imported)
         for module in sorted(downstream)
         for imported in sorted(graph.find_modules_directly_imported_by(module))
         if (module, imported) not in starts and imported in reaching and imported not in downstream
     ]
-    routes = _best_routes(graph, upstream, family, {imported for _, imported in wanted},
-                          edge_kind, costs)
+    routes: dict[str, tuple[str, ...]] = {}
+    pending = {imported for _, imported in wanted}
+    for path in _settled(graph, upstream, family, set(), set(), edge_kind, costs):
+        if not pending:
+            break
+        routes[path[0]] = path
+        pending.discard(path[0])
     chains += [(module, *routes[imported]) for module, imported in wanted if imported in routes]
     return chains
 
 
-def _best_routes(
+def _settled(
     graph: grimp.ImportGraph,
     upstream: set[str],
     family: set[str],
-    targets: set[str],
+    starts: set[str],
+    used: set[tuple[str, str]],
     edge_kind: Callable[[str, str], str],
     costs: dict[tuple[str, str], EdgeCost],
-) -> dict[str, tuple[str, ...]]:
-    """The best route from each of ``targets`` to an upstream module (the module alone
-    when it is one), with inner modules outside ``family``.
+) -> Iterator[tuple[str, ...]]:
+    """The best route from each module to an upstream one, best first (Dijkstra's search,
+    backwards from the upstream modules): an upstream module alone, then routes through
+    modules outside ``family``, and routes that begin at one of ``starts``. No route
+    takes an edge in ``used``.
 
-    One search backwards from the upstream modules instead of one forwards from each
-    target: the best route from a module is the module, then the best route from one
-    of its imports (ranks add up, and a common prefix leaves the module names to decide
-    as they would), so routes are settled in rank order from the upstream end, each
-    at most once. Edges are priced lazily, as in ``_best_chain``.
+    The best route from a module is the module, then the best route from one of its
+    imports (ranks add up, and behind a common first module the rest decides), so
+    each module is settled once, from the upstream end. The first route settled from
+    a source module is the best chain of all; the routes of the modules a source module
+    imports come from one search instead of one search from each.
+
+    Edges are priced lazily: a route whose first edge has no known cost yet is queued
+    at the least cost any edge has (``_LEAST``) and priced only when it comes first;
+    its cost is then exact, or it is queued again at its exact cost. A queued cost is
+    never above the exact one, so routes are settled in the order an eager search
+    settles them, and kinds are read only for the edges that came first (reading a
+    kind can mean parsing the importer's file).
     """
     heap: list[tuple[int, int, int, tuple[str, ...], bool]] = [
         (0, 0, 0, (module,), True) for module in upstream
     ]
     heapq.heapify(heap)
-    routes: dict[str, tuple[str, ...]] = {}
-    pending = set(targets)
-    while heap and pending:
+    settled: set[str] = set()
+    while heap:
         type_checking, deferred, length, path, exact = heapq.heappop(heap)
         module = path[0]
-        if module in routes:
+        if module in settled:
             continue
         if not exact:
             edge = (module, path[1])
@@ -137,67 +154,18 @@ def _best_routes(
                 heapq.heappush(heap, (type_checking + cost[0], deferred + cost[1],
                                       length - 1 + cost[2], path, True))
                 continue
-        routes[module] = path
-        pending.discard(module)
+        settled.add(module)
+        yield path
+        if length and module in family:
+            continue  # a module of either package is never an inner step
         for importer in graph.find_modules_that_directly_import(module):
-            if importer in routes or importer in family:
-                continue  # a module of either package is never an inner step
+            if importer in settled or (importer, module) in used:
+                continue
+            if importer in family and importer not in starts:
+                continue
             a, b, c = costs.get((importer, module), _LEAST)
             heapq.heappush(heap, (type_checking + a, deferred + b, length + c,
                                   (importer, *path), (importer, module) in costs))
-    return routes
-
-
-def _best_chain(
-    graph: grimp.ImportGraph,
-    downstream: set[str],
-    upstream: set[str],
-    family: set[str],
-    reaching: set[str],
-    used: set[tuple[str, str]],
-    edge_kind: Callable[[str, str], str],
-    costs: dict[tuple[str, str], EdgeCost],
-    first: tuple[str, str] | None = None,
-) -> tuple[str, ...] | None:
-    """Dijkstra's search, pricing edges lazily: a path whose last edge has no known cost
-    yet is queued at the least cost any edge has (``_LEAST``), and priced only when it
-    comes first. Its cost then is exact, or it is queued again at its exact cost. A
-    queued cost is never above the exact one, so the first exact path to pop is the one
-    an eager search pops: the same chain, with kinds read only for the edges that came
-    first (reading a kind can mean parsing the importer's file)."""
-    heap: list[tuple[int, int, int, tuple[str, ...], bool]] = [
-        (0, 0, 0, (start,), True) for start in sorted(downstream) if start in reaching
-    ]
-    if first is not None:  # only chains that begin with this import
-        heap = [(0, 0, 1, first, False)]
-    heapq.heapify(heap)
-    done: set[str] = set()
-    while heap:
-        type_checking, deferred, length, path, exact = heapq.heappop(heap)
-        module = path[-1]
-        if module in done:
-            continue
-        if not exact:
-            edge = (path[-2], module)
-            if edge not in costs:
-                costs[edge] = cost_of_kind(edge_kind(*edge))
-            cost = costs[edge]
-            if cost != _LEAST:
-                heapq.heappush(heap, (type_checking + cost[0], deferred + cost[1],
-                                      length - 1 + cost[2], path, True))
-                continue
-        done.add(module)
-        if length and module in upstream:
-            return path
-        if length and module in family:
-            continue  # a module of either package is never an inner step
-        for imported in graph.find_modules_directly_imported_by(module):
-            if imported in done or imported not in reaching or (module, imported) in used:
-                continue
-            a, b, c = costs.get((module, imported), _LEAST)
-            heapq.heappush(heap, (type_checking + a, deferred + b, length + c,
-                                  (*path, imported), (module, imported) in costs))
-    return None
 
 
 def _modules_reaching(graph: grimp.ImportGraph, upstream: set[str], family: set[str]) -> set[str]:

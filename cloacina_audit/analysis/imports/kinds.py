@@ -38,6 +38,16 @@ def _is_type_checking_test(test: ast.expr) -> bool:
     return False
 
 
+#: Statements that hold statements (the others cannot hold an import): walking only
+#: these skips most of a file's statements.
+_COMPOUND: tuple[type[ast.stmt], ...] = tuple(
+    getattr(ast, name) for name in (
+        "If", "For", "AsyncFor", "While", "With", "AsyncWith", "Try", "TryStar", "ClassDef",
+        "Match",
+    ) if hasattr(ast, name)
+)
+
+
 def _child_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     """The statement lists nested in a compound statement (bodies, branches, handlers)."""
     blocks = [getattr(node, name, None) for name in ("body", "orelse", "finalbody")]
@@ -69,7 +79,7 @@ def classify_source(source: bytes) -> dict[int, ImportKind]:
             elif isinstance(node, ast.If) and _is_type_checking_test(node.test):
                 pending.append((node.body, "type_checking"))
                 pending.append((node.orelse, kind))
-            else:
+            elif isinstance(node, _COMPOUND):
                 pending += [(child, kind) for child in _child_blocks(node)]
     return kinds
 
