@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grimp
 from grimp.exceptions import GrimpException
@@ -98,7 +99,7 @@ def _stats_file(cache_file: Path) -> Path:
     return cache_file.parent.parent / "graph-stats" / cache_file.name
 
 
-def _write(path: Path, document: object, key: bytes | None) -> None:
+def _write(path: Path, document: dict[str, Any], key: bytes | None) -> None:
     try:
         write_signed_bytes(path, marshal.dumps(document), key)
     except OSError:
