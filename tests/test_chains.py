@@ -13,6 +13,8 @@ import json
 
 import pytest
 from conftest import FIXTURES, run_cli, write_tree
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 SEEDS = ("0", "1", "7", "123")
 
@@ -144,3 +146,86 @@ def test_the_chain_shown_first_is_the_import_time_route(tmp_path, tasks, expecte
     [contract] = json.loads(result.stdout)["packages"][0]["contracts"]
     first = contract["violations"][0]["chain"]
     assert [(s["importer"], s["imported"], s["kind"]) for s in first] == expected
+
+
+def _reference_chains(edges, kinds, downstream, upstream):
+    """The chains as the module docstring of chains.py defines them, by enumerating
+    every simple path: edge-disjoint best chains, then the best chain for every import
+    out of the source package that starts a route and no chain shown yet."""
+    from cloacina_audit.analysis.contracts.chains import chain_rank
+
+    family = downstream | upstream
+    out: dict[str, list[str]] = {}
+    for importer, imported in edges:
+        out.setdefault(importer, []).append(imported)
+
+    def paths_from(path):
+        module = path[-1]
+        if len(path) > 1 and module in upstream:
+            yield path
+            return
+        if len(path) > 1 and module in family:
+            return
+        for imported in out.get(module, []):
+            if imported not in path:
+                yield from paths_from((*path, imported))
+
+    def rank(path):
+        return chain_rank((kinds[step] for step in zip(path, path[1:])), path)
+
+    def best(starts, allowed):
+        found = [p for s in starts for p in paths_from((s,))
+                 if all(step in allowed for step in zip(p, p[1:]))]
+        return min(found, key=rank, default=None)
+
+    chains, allowed = [], set(edges)
+    while (chain := best(sorted(downstream), allowed)) is not None:
+        chains.append(chain)
+        allowed -= set(zip(chain, chain[1:]))
+    starts = {chain[:2] for chain in chains}
+    for module in sorted(downstream):
+        for imported in sorted(out.get(module, [])):
+            if (module, imported) in starts or imported in downstream:
+                continue
+            routes = [p for p in paths_from((module,)) if p[1] == imported]
+            if routes:
+                chains.append(min(routes, key=rank))
+    return chains
+
+
+_NODES = ["s.a", "s.b", "m1", "m2", "m3", "m4", "f.x", "f.y"]
+#: The route from the import s.b -> m4, shown by no edge-disjoint chain, is decided by kinds.
+_KIND_DECIDES = {("s.a", "m1"): "module", ("m1", "f.x"): "function", ("s.a", "m2"): "module",
+                 ("m2", "m3"): "module", ("m3", "f.y"): "module", ("s.b", "m4"): "module",
+                 ("m4", "m1"): "module", ("m4", "m3"): "module"}
+
+
+@settings(max_examples=400, deadline=None)
+@example(_KIND_DECIDES)
+@given(st.dictionaries(
+    st.tuples(st.sampled_from(_NODES), st.sampled_from(_NODES)).filter(lambda e: e[0] != e[1]),
+    st.sampled_from(["module", "implicit", "function", "type_checking"]),
+    max_size=24,
+))
+def test_chains_are_the_best_ranked_routes_of_a_brute_force_search(kinds):
+    """The searches (lazily priced, one backward search for the routes of the imports
+    out of the source package) give exactly the chains that enumerating every path gives."""
+    import grimp
+
+    from cloacina_audit.analysis.contracts.chains import forbidden_chains
+
+    graph = grimp.ImportGraph()
+    for node in _NODES:
+        graph.add_module(node)
+    for importer, imported in kinds:
+        graph.add_import(importer=importer, imported=imported)
+    downstream, upstream = {"s.a", "s.b"}, {"f.x", "f.y"}
+    asked: list[tuple[str, str]] = []
+
+    def edge_kind(importer: str, imported: str) -> str:
+        asked.append((importer, imported))
+        return kinds[(importer, imported)]
+
+    found = forbidden_chains(graph, downstream, upstream, edge_kind)
+    assert found == _reference_chains(list(kinds), kinds, downstream, upstream)
+    assert len(asked) == len(set(asked)), "an edge was priced twice"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -329,7 +330,16 @@ def test_unknown_option_is_one_line(tmp_path):
 
 
 def _cache_files(cache: Path) -> list[Path]:
-    return sorted((cache / "graphs").glob("*.json"))
+    return sorted((cache / "graphs").glob("*.marshal"))
+
+
+def _payload(entry: Path) -> object:
+    """The document of a signed binary entry (signed_cache.py): magic, 32-byte MAC, marshal."""
+    from cloacina_audit.system.signed_cache import _BINARY_MAGIC
+
+    data = entry.read_bytes()
+    assert data.startswith(_BINARY_MAGIC)
+    return marshal.loads(data[len(_BINARY_MAGIC) + 32:])
 
 
 def test_cache_is_keyed_on_content_not_mtime(tmp_path, cache_dir):
@@ -357,8 +367,8 @@ def _age(root: Path) -> None:
 
 
 def _stats_entry(cache: Path) -> dict:
-    [entry] = sorted((cache / "graph-stats").glob("*.json"))
-    return json.loads(entry.read_text())["document"]
+    [entry] = sorted((cache / "graph-stats").glob("*.marshal"))
+    return _payload(entry)
 
 
 def test_a_touched_file_with_the_same_content_still_hits_the_cache(tmp_path, cache_dir):
@@ -454,7 +464,7 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path, cache_dir):
             outputs.add(out)
     assert len(outputs) == 1
     for entry in _cache_files(cache_dir):
-        json.loads(entry.read_text())
+        _payload(entry)
     assert not list((cache_dir / "graphs").glob("*.tmp"))
 
 
@@ -462,7 +472,7 @@ def test_corrupt_cache_entry_is_a_miss_not_an_error(tmp_path, cache_dir):
     project = make_project(tmp_path, {"wf/__init__.py": "import cloacina.registry\n"})
     args = ("--cache-dir", str(cache_dir))
     assert run_cli("check", str(project), *args).code == 1
-    _cache_files(cache_dir)[0].write_text("{not json")
+    _cache_files(cache_dir)[0].write_text("{not an entry")
     assert run_cli("check", str(project), *args).code == 1
 
 

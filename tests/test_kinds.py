@@ -85,3 +85,29 @@ def test_classification_is_cached_by_content(tmp_path):
     path.write_text("if TYPE_CHECKING:\n    import x\n")
     assert ImportKinds(cache).of_line(path, 2) == "type_checking"
     assert len(list((cache / "kinds").iterdir())) == 2
+
+
+def test_a_lazy_line_is_lazy_whether_asked_before_or_after_its_file_is_parsed(tmp_path):
+    """Before 3.15 the file does not parse (its other imports count as module level);
+    the lazy line is read from its text either way."""
+    path = tmp_path / "mod.py"
+    path.write_text("lazy import a\ndef f():\n    import b\n")
+    first = ImportKinds(cache_dir=None)
+    assert (first.of_line(path, 3), first.of_line(path, 1)) == ("module", "lazy")
+    second = ImportKinds(cache_dir=None)
+    assert (second.of_line(path, 1), second.of_line(path, 3)) == ("lazy", "module")
+
+
+def test_every_statement_that_holds_statements_is_walked():
+    """The walk skips simple statements; one that holds a body must not be skipped,
+    or the imports inside it would go unclassified (a new Python's compound statement)."""
+    import ast
+
+    from cloacina_audit.analysis.imports.kinds import _COMPOUND
+
+    holders = {
+        node for node in vars(ast).values()
+        if isinstance(node, type) and issubclass(node, ast.stmt)
+        and {"body", "orelse", "finalbody", "handlers", "cases"} & set(node._fields)
+    }
+    assert holders - set(_COMPOUND) == {ast.FunctionDef, ast.AsyncFunctionDef}

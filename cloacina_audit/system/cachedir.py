@@ -36,6 +36,11 @@ def write_json_atomically(path: Path, document: Any) -> None:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    """``text`` as UTF-8, written as :func:`write_bytes_atomically` writes."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
     """Each writer fills its own temporary file and renames it into place; rename
     within one directory is atomic on POSIX, so two runs writing at once just
     race to leave one complete file.
@@ -43,8 +48,8 @@ def write_text_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:

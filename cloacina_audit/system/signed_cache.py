@@ -2,7 +2,8 @@
 
 A cache entry decides a verdict (the kind of an import, the imports of a
 module), and the cache directory may come from elsewhere: restored by CI, shared,
-or written by someone else. So every entry is written as JSON ``{"mac", "document"}``,
+or written by someone else. So every entry is written as JSON ``{"mac", "document"}``
+(or, for large entries, as binary: a magic line, the raw MAC, the payload),
 the MAC an HMAC-SHA256 of the document's compact JSON text; an entry whose MAC does not verify under
 this user's key is ignored (and rewritten by the caller), as is one that does
 not parse.
@@ -25,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cloacina_audit.system.cachedir import write_text_atomically
+from cloacina_audit.system.cachedir import write_bytes_atomically, write_text_atomically
 
 _KEY_FILE = ".hmac-key"
 _KEY_BYTES = 32
@@ -85,6 +86,38 @@ def write_signed(path: Path, document: Any, key: bytes | None) -> None:
     text = json.dumps(document, separators=(",", ":"))
     write_text_atomically(path, json.dumps({"mac": _mac(key, text.encode()), "document": document},
                                            separators=(",", ":")))
+
+
+#: A signed binary entry: this magic, the 32-byte HMAC-SHA256 of the payload, the payload.
+_BINARY_MAGIC = b"cloacina-audit signed 1\n"
+
+
+def read_signed_bytes(path: Path, key: bytes | None, max_bytes: int = 256 * 1024 * 1024) -> bytes | None:
+    """The payload of a verified binary entry, or None. The MAC is checked before
+    anything is decoded: a payload that verifies was written by this user."""
+    if key is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    head = len(_BINARY_MAGIC) + 32
+    if len(data) > max_bytes or len(data) < head or not data.startswith(_BINARY_MAGIC):
+        return None
+    payload = data[head:]
+    mac = hmac.new(key, payload, hashlib.sha256).digest()
+    return payload if hmac.compare_digest(data[len(_BINARY_MAGIC):head], mac) else None
+
+
+def write_signed_bytes(path: Path, payload: bytes, key: bytes | None) -> None:
+    """Write ``payload`` with its MAC, atomically; nothing without a trusted key."""
+    if key is None:
+        return
+    write_bytes_atomically(
+        path, _BINARY_MAGIC + hmac.new(key, payload, hashlib.sha256).digest() + payload)
 
 
 def _mac(key: bytes, text: bytes) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import marshal
 from pathlib import Path
 
 import pytest
+
+from cloacina_audit.system.signed_cache import _BINARY_MAGIC
 
 from .support import assert_verdict, audit, project
 
@@ -75,9 +78,11 @@ def test_a_planted_kinds_entry_does_not_change_the_verdict(tmp_path, signed):
 def test_a_planted_graph_entry_does_not_change_the_verdict(tmp_path):
     tree, cache, expected = _first_run(tmp_path)
     for entry in (cache / "graphs").iterdir():
-        planted = json.loads(entry.read_text())
-        planted["document"]["imports"] = []  # the package imports nothing; the old MAC kept
-        entry.write_text(json.dumps(planted))
+        data = entry.read_bytes()
+        head = len(_BINARY_MAGIC) + 32
+        planted = marshal.loads(data[head:])
+        planted["imports"] = []  # the package imports nothing; the old MAC kept
+        entry.write_bytes(data[:head] + marshal.dumps(planted))
     env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
     result = audit(tree, "check", str(tree), "--format", "json", env=env)
     assert_verdict(result, 1)
@@ -88,13 +93,12 @@ def test_a_key_readable_by_others_is_not_trusted(tmp_path):
     tree, cache, expected = _first_run(tmp_path)
     (cache / ".hmac-key").chmod(0o644)
     for entry in (cache / "graphs").iterdir():
-        planted = json.loads(entry.read_text())["document"]
+        planted = marshal.loads(entry.read_bytes()[len(_BINARY_MAGIC) + 32:])
         planted["imports"] = []
         # Whoever could read the key could sign this; it must not matter.
         key = (cache / ".hmac-key").read_bytes()
-        text = json.dumps(planted, separators=(",", ":"))
-        mac = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-        entry.write_text(json.dumps({"mac": mac, "document": planted}))
+        payload = marshal.dumps(planted)
+        entry.write_bytes(_BINARY_MAGIC + hmac.new(key, payload, hashlib.sha256).digest() + payload)
     env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
     result = audit(tree, "check", str(tree), "--format", "json", env=env)
     assert_verdict(result, 1)

@@ -18,13 +18,14 @@ outside both packages, but each one is the best under a lexicographic rank:
 
 Module-level and implicit (parent ``__init__``) steps cost only their length.
 The rank is a sum over the steps followed by the path itself, so Dijkstra's
-search with (cost, path) as the priority pops the best chain first.
+search with (cost, path) as the priority pops the best chain first; it searches
+backwards, from the forbidden package, which is usually the smaller side.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import grimp
 
@@ -37,6 +38,10 @@ _COST_OF_KIND: dict[str, EdgeCost] = {
     "function": (0, 1, 1),
     "type_checking": (1, 0, 1),
 }
+
+
+#: What an edge costs at least, whatever its kind: one step.
+_LEAST: EdgeCost = (0, 0, 1)
 
 
 def cost_of_kind(kind: str) -> EdgeCost:
@@ -62,19 +67,20 @@ def forbidden_chains(
     edge_kind: Callable[[str, str], str],
 ) -> list[tuple[str, ...]]:
     """Edge-disjoint chains from ``downstream`` modules to ``upstream`` ones, best first,
-    with inner modules in neither set.
+    with inner modules in neither set (the two never overlap: import-linter skips such pairs).
 
     ``edge_kind(importer, imported)`` is the kind that describes an edge (its
     strongest import statement); it is asked only for edges on routes to an
     upstream module, so kinds are read for the files of candidate chains alone.
     """
     family = downstream | upstream
-    reaching = _modules_reaching(graph, upstream, family)
     costs: dict[tuple[str, str], EdgeCost] = {}
     used: set[tuple[str, str]] = set()
     chains = []
     while True:
-        chain = _best_chain(graph, downstream, upstream, family, reaching, used, edge_kind, costs)
+        chain = next((path for path in _settled(graph, upstream, family, downstream, used,
+                                                edge_kind, costs)
+                      if len(path) > 1 and path[0] in downstream), None)
         if chain is None:
             break
         chains.append(chain)
@@ -84,57 +90,82 @@ def forbidden_chains(
     # cloacina/__init__.py like tasks.py's ``from cloacina import ...``): every import out
     # of the source package that starts a route still gets its best chain.
     starts = {chain[:2] for chain in chains}
-    for module in sorted(downstream):
-        for imported in sorted(graph.find_modules_directly_imported_by(module)):
-            first = (module, imported)
-            if first in starts or imported not in reaching or imported in downstream:
-                continue
-            chain = _best_chain(
-                graph, {module}, upstream, family, reaching, set(), edge_kind, costs, first=first
-            )
-            if chain is not None:
-                chains.append(chain)
+    reaching = _modules_reaching(graph, upstream, family)
+    wanted = [
+        (module, imported)
+        for module in sorted(downstream)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+        if (module, imported) not in starts and imported in reaching and imported not in downstream
+    ]
+    routes: dict[str, tuple[str, ...]] = {}
+    pending = {imported for _, imported in wanted}
+    for path in _settled(graph, upstream, family, set(), set(), edge_kind, costs):
+        if not pending:
+            break
+        routes[path[0]] = path
+        pending.discard(path[0])
+    chains += [(module, *routes[imported]) for module, imported in wanted if imported in routes]
     return chains
 
 
-def _best_chain(
+def _settled(
     graph: grimp.ImportGraph,
-    downstream: set[str],
     upstream: set[str],
     family: set[str],
-    reaching: set[str],
+    starts: set[str],
     used: set[tuple[str, str]],
     edge_kind: Callable[[str, str], str],
     costs: dict[tuple[str, str], EdgeCost],
-    first: tuple[str, str] | None = None,
-) -> tuple[str, ...] | None:
-    heap: list[tuple[int, int, int, tuple[str, ...]]] = [
-        (0, 0, 0, (start,)) for start in sorted(downstream) if start in reaching
+) -> Iterator[tuple[str, ...]]:
+    """The best route from each module to an upstream one, best first (Dijkstra's search,
+    backwards from the upstream modules): an upstream module alone, then routes through
+    modules outside ``family``, and routes that begin at one of ``starts``. No route
+    takes an edge in ``used``.
+
+    The best route from a module is the module, then the best route from one of its
+    imports (ranks add up, and behind a common first module the rest decides), so
+    each module is settled once, from the upstream end. The first route settled from
+    a source module is the best chain of all; the routes of the modules a source module
+    imports come from one search instead of one search from each.
+
+    Edges are priced lazily: a route whose first edge has no known cost yet is queued
+    at the least cost any edge has (``_LEAST``) and priced only when it comes first;
+    its cost is then exact, or it is queued again at its exact cost. A queued cost is
+    never above the exact one, so routes are settled in the order an eager search
+    settles them, and kinds are read only for the edges that came first (reading a
+    kind can mean parsing the importer's file).
+    """
+    heap: list[tuple[int, int, int, tuple[str, ...], bool]] = [
+        (0, 0, 0, (module,), True) for module in upstream
     ]
-    if first is not None:  # only chains that begin with this import
-        if first not in costs:
-            costs[first] = cost_of_kind(edge_kind(*first))
-        heap = [(*costs[first], first)]
     heapq.heapify(heap)
-    done: set[str] = set()
+    settled: set[str] = set()
     while heap:
-        type_checking, deferred, length, path = heapq.heappop(heap)
-        module = path[-1]
-        if module in done:
+        type_checking, deferred, length, path, exact = heapq.heappop(heap)
+        module = path[0]
+        if module in settled:
             continue
-        done.add(module)
-        if length and module in upstream:
-            return path
+        if not exact:
+            edge = (module, path[1])
+            if edge not in costs:
+                costs[edge] = cost_of_kind(edge_kind(*edge))
+            cost = costs[edge]
+            if cost != _LEAST:
+                heapq.heappush(heap, (type_checking + cost[0], deferred + cost[1],
+                                      length - 1 + cost[2], path, True))
+                continue
+        settled.add(module)
+        yield path
         if length and module in family:
             continue  # a module of either package is never an inner step
-        for imported in graph.find_modules_directly_imported_by(module):
-            if imported in done or imported not in reaching or (module, imported) in used:
+        for importer in graph.find_modules_that_directly_import(module):
+            if importer in settled or (importer, module) in used:
                 continue
-            if (module, imported) not in costs:
-                costs[(module, imported)] = cost_of_kind(edge_kind(module, imported))
-            a, b, c = costs[(module, imported)]
-            heapq.heappush(heap, (type_checking + a, deferred + b, length + c, (*path, imported)))
-    return None
+            if importer in family and importer not in starts:
+                continue
+            a, b, c = costs.get((importer, module), _LEAST)
+            heapq.heappush(heap, (type_checking + a, deferred + b, length + c,
+                                  (importer, *path), (importer, module) in costs))
 
 
 def _modules_reaching(graph: grimp.ImportGraph, upstream: set[str], family: set[str]) -> set[str]:

@@ -303,6 +303,13 @@ def _import_time_routes(
     """For each (source, forbidden) pair import-linter found broken, the best-ranked chain
     of every module pair between them (see chains.py), instead of grimp's hash-ordered pick."""
     def edge_kind(importer: str, imported: str) -> str:
+        # One statement in column 0 makes the edge module-level: the strongest kind, so
+        # the importer's file is parsed only when all its statements are indented.
+        path = pg.module_file(importer)
+        details = graph.get_import_details(importer=importer, imported=imported)
+        if any(pg.kinds.known_without_parsing(path, int(d["line_number"])) == "module"
+               for d in details if d["line_contents"] != IMPLICIT):
+            return "module"
         kinds = [kind for kind, _, _ in _candidates(importer, imported, graph, pg)]
         return max(kinds, key=KIND_STRENGTH.__getitem__, default="module")
 

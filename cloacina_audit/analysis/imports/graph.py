@@ -154,7 +154,7 @@ def build_package_graph(
     files = {name: found.modules for name, found in walked.items()}
     unread = [entry for found in walked.values() for entry in found.skipped]
     key = graph_cache.cache_key(packages, search, follow)
-    cache_file = cache_dir / "graphs" / f"{key}.json" if cache_dir else None
+    cache_file = cache_dir / "graphs" / f"{key}.marshal" if cache_dir else None
     if cache_file is not None:
         loaded = graph_cache.load(cache_file, search, files, cache_key(cache_dir), _locate_root)
         if loaded is not None:

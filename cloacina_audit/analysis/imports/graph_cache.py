@@ -1,12 +1,12 @@
 """The scanned import graph, cached: validated by stat, confirmed by content.
 
-An entry (``graphs/<key>.json``) holds the graph and the sha256 of every module
+An entry (``graphs/<key>.marshal``) holds the graph and the sha256 of every module
 file it was built from; it is believed only if it is signed with this user's key
 (signed_cache.py), its roots and externals are where they were, no module was
 added or removed, and every file still has that content.
 
 Reading and hashing every file on each warm run costs as much as the rest of the
-run, so a signed side entry (``graph-stats/<key>.json``) records each file's
+run, so a signed side entry (``graph-stats/<key>.marshal``) records each file's
 stat as it was when its hash was taken: (size, mtime_ns, ctime_ns, inode). A
 file whose stat is unchanged is taken to have the recorded hash; one whose stat
 changed (an edit, ``git checkout``, ``git stash``, a copied or restored tree) is
@@ -16,15 +16,23 @@ that restores size and mtime is seen too. A file changed in the same clock tick
 as its stat was taken would keep its stat (the "racy" case that git handles the
 same way): a stat within ``_RACY_NS`` of when it was taken is not recorded, so
 such a file is hashed on every run until it is older.
+
+Both entries are ``marshal`` data behind the signature (signed_cache.py's binary
+entries): a large graph's entry is megabytes, and ``marshal`` reads it several
+times faster than JSON. Nothing is decoded before the MAC verifies, and the
+Python version is part of the key (``marshal``'s format is that version's).
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grimp
 
@@ -32,10 +40,10 @@ from cloacina_audit import __version__
 from cloacina_audit.adapters.grimp import GrimpException
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.analysis.imports.walk import walk_package
-from cloacina_audit.system.signed_cache import read_signed, write_signed
+from cloacina_audit.system.signed_cache import read_signed_bytes, write_signed_bytes
 
-#: 2: entries are signed (signed_cache.py). 3: stats in a side entry.
-_CACHE_FORMAT = 3
+#: 2: entries are signed (signed_cache.py). 3: stats in a side entry. 4: marshal.
+_CACHE_FORMAT = 4
 
 #: A stat this recent (against the clock when it was taken) is not trusted later:
 #: a write in the same timestamp tick (1-2 s on some file systems) leaves it unchanged.
@@ -53,6 +61,7 @@ def cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
             f"follow={follow}",
             f"tool={__version__}",
             f"grimp={getattr(grimp, '__version__', '?')}",
+            f"python={sys.version_info[0]}.{sys.version_info[1]}",
             "packages=" + ",".join(sorted(packages)),
             "search=" + os.pathsep.join(str(d) for d in search.directories),
         ]
@@ -86,15 +95,25 @@ def _module_paths(roots: dict[str, Path], known: dict[str, list[Path]]) -> list[
 
 
 def _stats_file(cache_file: Path) -> Path:
-    """``<cache>/graph-stats/<key>.json`` beside ``<cache>/graphs/<key>.json``."""
+    """``<cache>/graph-stats/<key>.marshal`` beside ``<cache>/graphs/<key>.marshal``."""
     return cache_file.parent.parent / "graph-stats" / cache_file.name
 
 
-def _write(path: Path, document: object, key: bytes | None) -> None:
+def _write(path: Path, document: dict[str, Any], key: bytes | None) -> None:
     try:
-        write_signed(path, document, key)
+        write_signed_bytes(path, marshal.dumps(document), key)
     except OSError:
         pass  # a read-only cache only costs speed
+
+
+def _read(path: Path, key: bytes | None) -> object | None:
+    payload = read_signed_bytes(path, key)
+    if payload is None:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
 
 
 def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], externals: set[str],
@@ -132,7 +151,7 @@ def _unchanged(files: dict[str, str], paths: list[str], cache_file: Path, key: b
     """Whether ``paths`` are exactly the files recorded, each with its recorded content."""
     if len(paths) != len(files) or not all(path in files for path in paths):
         return False  # a module was added or removed
-    recorded = read_signed(_stats_file(cache_file), key)
+    recorded = _read(_stats_file(cache_file), key)
     if not isinstance(recorded, dict):
         recorded = {}
     now = time.time_ns()
@@ -160,7 +179,7 @@ def load(
 ) -> tuple[grimp.ImportGraph, dict[str, Path], set[str]] | None:
     """The graph, roots and externals of a verified entry whose files all still have the
     same content; None when there is none."""
-    document = read_signed(cache_file, key)
+    document = _read(cache_file, key)
     if not isinstance(document, dict):
         return None
     try:

@@ -38,6 +38,16 @@ def _is_type_checking_test(test: ast.expr) -> bool:
     return False
 
 
+#: Statements that hold statements (the others cannot hold an import): walking only
+#: these skips most of a file's statements.
+_COMPOUND: tuple[type[ast.stmt], ...] = tuple(
+    getattr(ast, name) for name in (
+        "If", "For", "AsyncFor", "While", "With", "AsyncWith", "Try", "TryStar", "ClassDef",
+        "Match",
+    ) if hasattr(ast, name)
+)
+
+
 def _child_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
     """The statement lists nested in a compound statement (bodies, branches, handlers)."""
     blocks = [getattr(node, name, None) for name in ("body", "orelse", "finalbody")]
@@ -69,7 +79,7 @@ def classify_source(source: bytes) -> dict[int, ImportKind]:
             elif isinstance(node, ast.If) and _is_type_checking_test(node.test):
                 pending.append((node.body, "type_checking"))
                 pending.append((node.orelse, kind))
-            else:
+            elif isinstance(node, _COMPOUND):
                 pending += [(child, kind) for child in _child_blocks(node)]
     return kinds
 
@@ -85,32 +95,45 @@ def _starts_at_module_level(line: bytes) -> bool:
 
 
 class ImportKinds:
-    """Classifies import lines, caching each file's map under ``cache_dir`` by content."""
+    """Classifies import lines, caching each file's map under ``cache_dir`` by content.
+
+    A file is read once and parsed at most once, and only when a line asked about
+    is indented (see ``_starts_at_module_level``).
+    """
 
     def __init__(self, cache_dir: Path | None) -> None:
         self._root = cache_dir
         self._directory = cache_dir / "kinds" if cache_dir else None
-        self._sources: dict[Path, bytes] = {}
+        self._lines: dict[Path, list[bytes]] = {}
         self._memory: dict[Path, dict[int, ImportKind]] = {}
 
-    def of_line(self, path: Path | None, line: int) -> ImportKind:
+    def _line(self, path: Path, line: int) -> bytes:
+        if path not in self._lines:
+            try:
+                self._lines[path] = path.read_bytes().split(b"\n")
+            except OSError:
+                self._lines[path] = []
+        lines = self._lines[path]
+        return lines[line - 1] if 0 < line <= len(lines) else b""
+
+    def known_without_parsing(self, path: Path | None, line: int) -> ImportKind | None:
+        """The kind of ``line`` when its text alone says it (a statement in column 0),
+        else None: only the syntax tree tells."""
         if path is None:
             return "module"
-        if path in self._memory:
-            return self._memory[path].get(line, "module")
-        if path not in self._sources:
-            try:
-                self._sources[path] = path.read_bytes()
-            except OSError:
-                self._sources[path] = b""
-        source = self._sources[path]
-        lines = source.split(b"\n", line)
-        if len(lines) >= line and lines[line - 1].startswith((b"lazy import ", b"lazy from ")):
+        text = self._line(path, line)
+        if text.startswith((b"lazy import ", b"lazy from ")):
             return "lazy"  # PEP 810: module level only; a Python before 3.15 cannot parse it
-        if len(lines) >= line and _starts_at_module_level(lines[line - 1]):
+        if _starts_at_module_level(text):
             return "module"
-        self._memory[path] = self._classify(source)
-        del self._sources[path]
+        return None
+
+    def of_line(self, path: Path | None, line: int) -> ImportKind:
+        known = self.known_without_parsing(path, line)
+        if known is not None or path is None:
+            return known or "module"
+        if path not in self._memory:
+            self._memory[path] = self._classify(b"\n".join(self._lines[path]))
         return self._memory[path].get(line, "module")
 
     def _classify(self, source: bytes) -> dict[int, ImportKind]:
