@@ -316,7 +316,7 @@ def lint_imports_verdicts(root: Path) -> dict[str, bool]:
 
 def cloacina_audit_report(root: Path) -> dict[str, dict]:
     """Contract name -> contract entry of ``check --format json``, computed in-process."""
-    audit, _ = check_target(discover(str(root)), CheckOptions(cache_dir=None))
+    audit = check_target(discover(str(root)), CheckOptions(cache_dir=None))
     document = report_to_dict(AuditReport(packages=[audit], tool_version=__version__))
     return {c["name"]: c for c in document["packages"][0]["contracts"]}
 
