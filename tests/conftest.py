@@ -15,6 +15,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 
+# The CLI processes the tests start import cloacina_audit from this tree: with
+# PYTHONDONTWRITEBYTECODE set (as in some shells and CI images) every one of them
+# compiled the tool's 82 modules again, a quarter of a small command's time. The
+# first run writes the bytecode (``__pycache__`` is ignored by git) and the rest start
+# as an installed tool does. Audited code is never imported by the tool, and the
+# import probe runs with -B, so nothing is written into an audited tree.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # A pytest-xdist worker starts with COLUMNS=80 and LINES=24 of its own, which the
     # CLI run by a test would take as the report's width (a pipe's is 100): drop them,

@@ -81,6 +81,24 @@ def test_hard_links_are_counted_once(tmp_path: Path) -> None:
     assert footprint.files == 4  # __init__, data (once), METADATA, RECORD
 
 
+def test_record_spellings_under_a_dotted_environment_path(tmp_path: Path) -> None:
+    """Quoted paths (a comma in the name), ``./`` and ``../`` spellings, in a ``.venv``:
+    the site directory's own ``/.`` must not make every row look like one to normalise."""
+    site = tmp_path / ".venv" / "lib" / "site-packages"
+    dist_info = fake_dist(site, "odd", {"odd/__init__.py": b"i" * 3, "odd/a,b.txt": b"c" * 11})
+    (site.parent / "bin").mkdir()
+    (site.parent / "bin" / "odd-tool").write_bytes(b"t" * 5)
+    with open(dist_info / "RECORD", "a") as record:
+        record.write('"odd/a,b.txt",,\nodd/./__init__.py,,\n../bin/odd-tool,,\nodd/missing.py,,\n\n')
+
+    footprint, _ = measure_distribution(installed_distributions([site])["odd"])
+
+    metadata = (dist_info / "METADATA").stat().st_size + (dist_info / "RECORD").stat().st_size
+    assert footprint.bytes == 3 + 11 + 5 + metadata
+    assert footprint.files == 5  # __init__, a,b.txt, odd-tool, METADATA, RECORD
+    assert footprint.outside_bytes == 5
+
+
 def test_hard_links_shared_between_distributions_count_once_in_the_total(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     fake_dist(site, "root", {"root/__init__.py": b""}, requires=["left", "right"])

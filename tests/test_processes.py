@@ -38,6 +38,13 @@ def test_output_is_captured_and_a_grandchild_holding_it_does_not_block(tmp_path:
     assert not _alive(int(pids.read_text()))
 
 
+def test_exit_statuses_come_back_as_the_process_left(tmp_path: Path) -> None:
+    """The wait (a pidfd on Linux) reports the child's own status: a code, or the signal."""
+    assert run(["sh", "-c", "exit 7"], timeout=30).returncode == 7
+    assert run(["sh", "-c", "kill -9 $$"], timeout=30).returncode == -9
+    assert run(["true"], timeout=30).returncode == 0
+
+
 def test_a_timeout_kills_the_whole_tree_even_across_sessions(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"setsid sleep 600 & echo $! > {pids}; sleep 600"

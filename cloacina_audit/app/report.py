@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cloacina_audit.analysis.contracts.specs import ContractSpec
 from cloacina_audit.app.check import config_file, contract_specs
@@ -20,7 +20,7 @@ from cloacina_audit.errors import AuditError, NothingToCheck
 from cloacina_audit.model.budgets import WHERE as BUDGET_TABLE
 from cloacina_audit.model.budgets import Budgets, evaluate_budgets, parse_budgets
 from cloacina_audit.model.lazy import lazy_import_loads
-from cloacina_audit.model.report import Finding, ImportProbe, PackageAudit, Violation
+from cloacina_audit.model.report import Finding, Footprint, ImportProbe, PackageAudit, Violation
 from cloacina_audit.system.processes import (
     EXIT_TERMINATED,
     Terminated,
@@ -32,14 +32,22 @@ from cloacina_audit.system.processes import (
 if TYPE_CHECKING:
     from cloacina_audit.analysis.imports.graph import PackageGraph
 
+_Result = TypeVar("_Result")
+
 
 def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
     with open_target(spec, options.check.config_file) as target:
         return audit_target(target, options)
 
 
-def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
-    """Contracts (static), then footprint and budgets: the whole audit of one target."""
+def audit_target(
+    target: Target, options: AuditOptions, measured: Callable[[], Footprint] | None = None
+) -> PackageAudit:
+    """Contracts (static), then footprint and budgets: the whole audit of one target.
+
+    ``measured`` gives the footprint when another process measures it (see
+    :func:`audit_comparison`); by default it is measured here.
+    """
     budgets = _budgets(target)  # malformed budgets fail before any slow work
     audit = PackageAudit(name=target.name, path=target.spec, findings=list(target.findings))
     graph = None
@@ -53,7 +61,7 @@ def audit_target(target: Target, options: AuditOptions) -> PackageAudit:
             ))
     audit.git_commit = target.git_commit
     audit.config_file = config_file(target)
-    audit.footprint = kind_of(target).footprint(target, options)
+    audit.footprint = measured() if measured else kind_of(target).footprint(target, options)
     audit.budgets = evaluate_budgets(budgets, audit.footprint)
     probe = audit.footprint.import_probe if audit.footprint else None
     if graph is not None and probe is not None:
@@ -151,17 +159,24 @@ def _within(module: str, roots: list[str]) -> bool:
 def audit_comparison(
     before_spec: str, after_spec: str, options: AuditOptions
 ) -> tuple[PackageAudit, PackageAudit, str | None]:
-    """Audit the baseline in a second process while this one audits the after version.
+    """Measure the baseline's footprint in a second process while this one audits the
+    after version, then checks the baseline's contracts.
 
     Returns (before, after, the after package's configured target reduction).
     Relative budgets of the after package are evaluated once both are known.
+
+    The footprint is what waits on other processes (uv, the import probe's runs), and
+    the baseline's is the longest; the contracts are work in this process. Done so, at
+    most two things run at once (this process or a probe here, and a probe of the
+    baseline), as when each process audited one version whole, and the baseline's
+    probe no longer waits for its contracts to be checked first.
     """
     with _workers(1) as pool:
         quiet = replace(options, progress=False)
-        before_future = pool.submit(_in_worker, audit_baseline, before_spec, after_spec, quiet)
+        footprint = pool.submit(_in_worker, baseline_footprint, before_spec, after_spec, quiet)
         with open_target(after_spec, options.check.config_file) as target:
             after = audit_target(target, options)
-            before = before_future.result()
+            before = audit_baseline(before_spec, after_spec, quiet, measured=footprint.result)
             if after.footprint is not None:  # audit_target always measures one
                 after.budgets = evaluate_budgets(
                     _budgets(target), after.footprint, before=before.footprint
@@ -169,9 +184,17 @@ def audit_comparison(
             return before, after, target.config.target_reduction
 
 
-def audit_baseline(before_spec: str, after_spec: str, options: AuditOptions) -> PackageAudit:
+def audit_baseline(
+    before_spec: str, after_spec: str, options: AuditOptions,
+    measured: Callable[[], Footprint] | None = None,
+) -> PackageAudit:
     with baseline(before_spec, after_spec, options.check.config_file) as target:
-        return audit_target(target, options)
+        return audit_target(target, options, measured)
+
+
+def baseline_footprint(before_spec: str, after_spec: str, options: AuditOptions) -> Footprint:
+    with baseline(before_spec, after_spec, options.check.config_file) as target:
+        return kind_of(target).footprint(target, options)
 
 
 def audit_many(specs: list[str], options: AuditOptions) -> list[PackageAudit]:
@@ -197,7 +220,7 @@ def _workers(count: int) -> Iterator[ProcessPoolExecutor]:
     pool.shutdown(wait=True)
 
 
-def _in_worker(function: Callable[..., PackageAudit], *args: object) -> PackageAudit:
+def _in_worker(function: Callable[..., _Result], *args: object) -> _Result:
     try:
         with task():
             return function(*args)

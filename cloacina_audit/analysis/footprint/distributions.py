@@ -3,13 +3,10 @@
 Nothing here runs code of the measured environment: distributions are found
 with ``importlib.metadata`` on the environment's site-packages, requirements
 are evaluated with ``packaging`` against the environment's marker values, and
-sizes come from ``stat`` over the files each RECORD lists.
-
-Sizes are apparent sizes (``st_size``), not allocated blocks, so they do not
-depend on the file system. A file is counted once per inode: uv hard-links
-files from its cache, and two names of one file cost its bytes once. The
-``.pyc`` files next to a distribution's modules count as its own even when
-RECORD omits them (uv's ``--compile-bytecode`` does not list them).
+sizes come from ``stat`` over the files each RECORD lists (``record.py``:
+apparent sizes, once per inode, bytecode included). A file two distributions
+share counts once in a closure's total, classified as the package's, else as
+the first dependency's in name order.
 
 Why not pipdeptree's ``-c size,unique-deps-size`` (4.2.14, a Rust engine whose
 Python API only returns rendered text)? Checked against real environments:
@@ -27,8 +24,6 @@ import csv
 import importlib.metadata
 import io
 import json
-import os
-import stat
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,13 +32,10 @@ from pathlib import Path
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 
+from cloacina_audit.analysis.footprint.record import NATIVE_SUFFIXES, DiskFile, Inode, record_files
 from cloacina_audit.errors import AuditError
 from cloacina_audit.model.names import canonical_name
 from cloacina_audit.model.report import DistributionFootprint, Footprint
-
-NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
-#: Folders that wheel repair tools (auditwheel, delocate, delvewheel) fill with shared libraries.
-NATIVE_FOLDER_SUFFIXES = (".libs", ".dylibs")
 
 EDITABLE = "editable install (its files live in the source tree)"
 NO_RECORD = "no RECORD file (installed by a tool that does not list its files)"
@@ -61,14 +53,6 @@ class InstalledDistribution:
 
     def requirements(self) -> list[Requirement]:
         return _parse_requirements(self.distribution.requires or [])
-
-
-@dataclass(frozen=True)
-class _File:
-    size: int
-    native: bool
-    pyc: bool
-    outside: bool
 
 
 @dataclass
@@ -183,7 +167,7 @@ def _parse_requirements(lines: Iterable[str]) -> list[Requirement]:
 
 def measure_distribution(
     dist: InstalledDistribution,
-) -> tuple[DistributionFootprint, dict[tuple[int, int], _File]]:
+) -> tuple[DistributionFootprint, dict[Inode, DiskFile]]:
     """One distribution's files on disk, and the files themselves keyed by inode."""
     footprint = DistributionFootprint(
         name=dist.display_name, version=dist.version, bytes=None, files=None
@@ -195,7 +179,7 @@ def measure_distribution(
     if record is None:
         footprint.unmeasured = NO_RECORD
         return footprint, {}
-    files = _record_files(record, dist.site_dir)
+    files = record_files(record, dist.site_dir)
     footprint.bytes = sum(f.size for f in files.values())
     footprint.files = len(files)
     footprint.native_files = sum(1 for f in files.values() if f.native)
@@ -213,85 +197,6 @@ def _is_editable(dist: importlib.metadata.Distribution) -> bool:
         return bool(json.loads(text).get("dir_info", {}).get("editable"))
     except (ValueError, AttributeError):
         return False
-
-
-#: Files an installer writes that hold the time of the install, so their size changes from
-#: one install of the same thing to the next (uv's ``uv_cache.json``: a timestamp whose
-#: nanoseconds have 8 or 9 digits). Not part of what a package costs; never counted.
-_INSTALL_TIMESTAMPS = (".dist-info/uv_cache.json",)
-
-
-def _record_files(record: str, site_dir: Path) -> dict[tuple[int, int], _File]:
-    """Files listed in RECORD plus their ``__pycache__`` files, de-duplicated by path and inode.
-
-    This loop runs once per installed file (tens of thousands in a large
-    environment), so it avoids per-row csv parsing and path normalisation
-    unless a row needs them.
-    """
-    site = os.path.normpath(site_dir)
-    prefix = site + os.sep
-    paths = [_record_path(line, prefix) for line in record.splitlines() if line.strip()]
-    paths = [p for p in paths if p and not p.endswith(_INSTALL_TIMESTAMPS)]
-    paths += _bytecode_of(paths)
-    files: dict[tuple[int, int], _File] = {}
-    stat_file, is_regular = os.stat, stat.S_ISREG
-    for path in dict.fromkeys(paths):
-        try:
-            info = stat_file(path)
-        except OSError:
-            continue  # listed but gone: nothing on disk to count
-        if not is_regular(info.st_mode):
-            continue
-        inode = (info.st_dev, info.st_ino)
-        if inode not in files:
-            files[inode] = _classify(path, prefix, info.st_size)
-    return files
-
-
-def _record_path(line: str, prefix: str) -> str:
-    if line.startswith('"'):  # a quoted path: it holds a comma or a quote
-        row = next(csv.reader([line]), [])
-        relative = row[0] if row else ""
-    else:
-        relative = line.split(",", 1)[0]
-    if not relative:
-        return ""
-    path = relative if relative.startswith(os.sep) else prefix + relative
-    if "/." in path or "\\" in path:  # ../bin/script, ./x: only these need normalising
-        path = os.path.normpath(path)
-    return path
-
-
-def _bytecode_of(paths: list[str]) -> list[str]:
-    """``__pycache__/<module>.<tag>[.opt-N].pyc`` files of the ``.py`` files in ``paths``."""
-    modules_by_dir: dict[str, set[str]] = {}
-    for path in paths:
-        if path.endswith(".py"):
-            directory, name = os.path.split(path)
-            modules_by_dir.setdefault(directory, set()).add(name[:-3])
-    found = []
-    for directory, modules in modules_by_dir.items():
-        cache = os.path.join(directory, "__pycache__")
-        try:
-            names = os.listdir(cache)
-        except OSError:
-            continue
-        found += [
-            os.path.join(cache, n)
-            for n in names
-            if n.endswith(".pyc") and n.split(".", 1)[0] in modules
-        ]
-    return sorted(found)
-
-
-def _classify(path: str, prefix: str, size: int) -> _File:
-    inside = path.startswith(prefix)
-    directory, _, name = path.rpartition(os.sep)
-    native = name.endswith(NATIVE_SUFFIXES) or ".so." in name
-    if not native and inside and (".libs" in directory or ".dylibs" in directory):
-        parts = directory[len(prefix):].split(os.sep) if inside else []
-        native = any(part.endswith(NATIVE_FOLDER_SUFFIXES) for part in parts)
-    return _File(size=size, native=native, pyc=name.endswith(".pyc"), outside=not inside)
 
 
 def measure_closure(
@@ -324,14 +229,14 @@ def measure_closure(
         )
         package_files = {}
     members: list[DistributionFootprint] = []
-    files_by_member: dict[str, dict[tuple[int, int], _File]] = {}
+    files_by_member: dict[str, dict[Inode, DiskFile]] = {}
     for name in closure.members:
         dist = installed.get(name)
         if dist is None:
             footprint = DistributionFootprint(
                 name=name, version="", bytes=None, files=None, unmeasured=NOT_INSTALLED
             )
-            files: dict[tuple[int, int], _File] = {}
+            files: dict[Inode, DiskFile] = {}
         else:
             footprint, files = measure_distribution(dist)
         footprint.direct = name in closure.direct
@@ -339,7 +244,7 @@ def measure_closure(
         files_by_member[name] = files
 
     _set_unique_bytes(closure, members)
-    every_file: dict[tuple[int, int], _File] = dict(package_files)
+    every_file: dict[Inode, DiskFile] = dict(package_files)
     for files in files_by_member.values():
         for inode, file in files.items():
             every_file.setdefault(inode, file)
