@@ -4,6 +4,7 @@ locations the renderers no longer look up themselves."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -67,7 +68,7 @@ def test_each_format_builds_the_view_once_and_groups_each_contract_once(
 
         return wrapper
 
-    renderer = sys.modules[f"cloacina_audit.render.{fmt}"]
+    renderer = importlib.import_module(f"cloacina_audit.render.{fmt}")
     for name in calls:
         module = renderer if name == "build_view" else build
         monkeypatch.setattr(module, name, counted(name, getattr(module, name)))

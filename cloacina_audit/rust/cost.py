@@ -12,13 +12,13 @@ own functions call stays whatever is removed.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cloacina_audit.model.cost import StatementCost, UnitCost, attribute, rank, total
+from cloacina_audit.model.paths import shortest_path
 from cloacina_audit.model.report import ContractResult, Footprint
 from cloacina_audit.rust.contracts import declaration_line, normal_closure, normal_edges
 from cloacina_audit.rust.metadata import CrateGraph
@@ -168,22 +168,8 @@ def std_bytes_of(footprint: Footprint, crate: str) -> int:
 
 
 def _crate_path(requires: dict[str, list[str]], start: str, target: str) -> list[str]:
-    parents: dict[str, str | None] = {start: None}
-    pending = deque([start])
-    while pending:
-        name = pending.popleft()
-        if name == target:
-            path: list[str] = []
-            current: str | None = name
-            while current is not None:
-                path.insert(0, current)
-                current = parents[current]
-            return path
-        for dependency in requires.get(name, []):
-            if dependency not in parents and not dependency.startswith(STD_PREFIX):
-                parents[dependency] = name
-                pending.append(dependency)
-    return []
+    return shortest_path([start], target, lambda name: [
+        d for d in requires.get(name, []) if not d.startswith(STD_PREFIX)])
 
 
 def _crates(units: set[str]) -> list[str]:

@@ -61,15 +61,14 @@ def read_signed(path: Path, key: bytes | None, max_bytes: int = 256 * 1024 * 102
     """The document of a verified entry, or None (missing, unreadable, forged, not JSON)."""
     if key is None:
         return None
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            data = handle.read(max_bytes + 1)
-        entry = json.loads(data)
-    except (OSError, ValueError, RecursionError):
+    data = _read_regular(path, max_bytes)
+    if data is None:
         return None
-    if len(data) > max_bytes or not isinstance(entry, dict) or set(entry) != {"mac", "document"}:
+    try:
+        entry = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or set(entry) != {"mac", "document"}:
         return None
     mac, document = entry["mac"], entry["document"]
     # Our own documents survive a JSON round trip byte for byte (no floats, dict order kept).
@@ -88,6 +87,19 @@ def write_signed(path: Path, document: Any, key: bytes | None) -> None:
                                            separators=(",", ":")))
 
 
+def _read_regular(path: Path, max_bytes: int) -> bytes | None:
+    """At most ``max_bytes`` of a regular file (None: missing, unreadable, not a regular
+    file, or larger)."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    return data if len(data) <= max_bytes else None
+
+
 #: A signed binary entry: this magic, the 32-byte HMAC-SHA256 of the payload, the payload.
 _BINARY_MAGIC = b"cloacina-audit signed 1\n"
 
@@ -97,15 +109,9 @@ def read_signed_bytes(path: Path, key: bytes | None, max_bytes: int = 256 * 1024
     anything is decoded: a payload that verifies was written by this user."""
     if key is None:
         return None
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            data = handle.read(max_bytes + 1)
-    except OSError:
-        return None
+    data = _read_regular(path, max_bytes)
     head = len(_BINARY_MAGIC) + 32
-    if len(data) > max_bytes or len(data) < head or not data.startswith(_BINARY_MAGIC):
+    if data is None or len(data) < head or not data.startswith(_BINARY_MAGIC):
         return None
     payload = data[head:]
     mac = hmac.new(key, payload, hashlib.sha256).digest()

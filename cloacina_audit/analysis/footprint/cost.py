@@ -22,6 +22,7 @@ from cloacina_audit.model.cost import (
     total,
 )
 from cloacina_audit.model.names import canonical_name
+from cloacina_audit.model.paths import shortest_path
 from cloacina_audit.model.report import ContractResult, Footprint
 
 #: The root standing for declared dependencies that no statement imports.
@@ -194,19 +195,4 @@ def routes_to(reach: Reach, dist: str) -> list[dict[str, object]]:
 
 
 def _requirement_path(starts: list[str], target: str, requires: dict[str, list[str]]) -> list[str]:
-    parents: dict[str, str | None] = {s: None for s in starts}
-    pending = list(starts)
-    while pending:
-        name = pending.pop(0)
-        if name == target:
-            path: list[str] = []
-            current: str | None = name
-            while current is not None:
-                path.insert(0, current)
-                current = parents[current]
-            return path
-        for dependency in requires.get(name, []):
-            if dependency not in parents:
-                parents[dependency] = name
-                pending.append(dependency)
-    return []
+    return shortest_path(starts, target, lambda name: requires.get(name, []))
