@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,10 @@ from cloacina_audit.environment.isolated import current_environment  # noqa: E40
 from cloacina_audit.model.units import format_bytes  # noqa: E402
 
 _TIME = Path("/usr/bin/time")
+# Without PYTHONDONTWRITEBYTECODE the untimed warm-up runs leave bytecode, so both tools
+# start as they do after a normal install (pip compiles pipdeptree's .pyc; with the
+# variable set, our side compiled its own modules on every run).
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def ours(python: str) -> tuple[int, int, int]:
@@ -63,7 +68,7 @@ class Runs:
             start = time.perf_counter()
             completed = subprocess.run(
                 [str(_TIME), "-f", "%M", "-o", report.name, *command],
-                capture_output=True, text=True, check=True,
+                capture_output=True, text=True, check=True, env=_ENV,
             )
             self.seconds.append(time.perf_counter() - start)
             self.peak_kb.append(int(report.read().split()[-1]))
@@ -110,7 +115,8 @@ def main() -> None:
     our_command = [sys.executable, __file__, "--measure-only", "--python", args.python]
     their_command = [executable, "--python", args.python, "--summary", "-c", "size", "-o", "json"]
     our_runs, their_runs = Runs(), Runs()
-    Runs().add(their_command)  # warm the file system caches for both sides
+    Runs().add(their_command)  # warm the file system caches (and write bytecode) for both sides
+    Runs().add(our_command)
     for _ in range(args.repeat):
         our_runs.add(our_command)
         their_runs.add(their_command)
