@@ -66,6 +66,14 @@ def test_report_shows_the_binary_before_and_after_with_the_std_share(tmp_path):
                    env={"COLUMNS": "100"}, timeout=600).stdout
     assert "Binary liborder_pipeline.so" in text and "stripped cdylib" in text
     assert "goal 30% reduction: reached" in text
+    for fmt in ("text", "markdown", "html"):
+        out = run_cli("report", SLIM, "--before", BLOATED, "--cache-dir", str(tmp_path / "cache"),
+                      "--format", fmt, env={"COLUMNS": "100"}, timeout=600).stdout
+        # A cdylib is made of crates, and is not imported: no Python words, no n/a rows.
+        assert "Crates that changed" in out or "8 crates changed" in out, fmt
+        assert ".text" in out and "Crate" in out, fmt
+        assert "Distribution" not in out and "distribution" not in out, fmt
+        assert "Modules imported" not in out and "Import time" not in out, fmt
 
 
 def test_budgets_fail_with_exit_3(tmp_path):

@@ -7,6 +7,8 @@ line) are :mod:`.words`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from cloacina_audit.model.compare import (
     Change,
     Delta,
@@ -54,6 +56,8 @@ from cloacina_audit.render._format import (
 from cloacina_audit.render.cost import cost_rows, cost_split, cost_split_whole
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
+    PYTHON_NOUNS,
+    RUST_NOUNS,
     BudgetView,
     ChainView,
     ComparisonView,
@@ -63,6 +67,7 @@ from cloacina_audit.render.view import (
     FindingView,
     FootprintView,
     MetricRow,
+    Nouns,
     PackageView,
     ProbeView,
     ReportView,
@@ -85,6 +90,7 @@ def build_view(report: AuditReport, detail: int = 0) -> ReportView:
     """Every section of the report, computed once from ``report`` at the given detail."""
     comparison = report.comparison
     packages = tuple(_package(i, audit, detail) for i, audit in enumerate(report.packages))
+    measured = tuple((a.name, a.footprint) for a in report.packages if a.footprint)
     return ReportView(
         tool_version=report.tool_version,
         detail=detail,
@@ -97,7 +103,8 @@ def build_view(report: AuditReport, detail: int = 0) -> ReportView:
             for statement in contract.statements
         ),
         result=summary_line(report.packages),
-        measured=tuple((a.name, a.footprint) for a in report.packages if a.footprint),
+        measured=measured,
+        measured_nouns=_nouns(footprint for _, footprint in measured),
         verdict=min((p.verdict for p in packages), key=_VERDICTS.index, default="ok"),
         baselined=baselined_total(report.packages),
     )
@@ -204,8 +211,9 @@ def _budget(budget: BudgetResult) -> BudgetView:
 
 def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
     rust = footprint.binary is not None
+    nouns = _nouns([footprint])
     return FootprintView(
-        distributions=plural(footprint.distributions, "crate" if rust else "distribution"),
+        distributions=plural(footprint.distributions, nouns.unit),
         install_size=format_size(footprint.install_bytes),
         native_files=plural(footprint.native_files, "native crate" if rust else "native file"),
         native_size=format_size(footprint.native_bytes),
@@ -219,6 +227,7 @@ def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
                                                                   package_path),
         not_probed=footprint.import_not_probed or "",
         size_word="stripped cdylib" if rust else "installed",
+        nouns=nouns,
     )
 
 
@@ -239,8 +248,11 @@ def _comparison(comparison: Comparison) -> ComparisonView:
     before, after = comparison.before, comparison.after
     sides = (("before", before), ("after", after))
     # Both sides Rust: the figures are crates and a stripped cdylib, and say so.
-    rust = all(a.footprint is not None and a.footprint.binary is not None for _, a in sides)
-    metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()]
+    nouns = _nouns(a.footprint for _, a in sides)
+    rust = nouns is RUST_NOUNS
+    # A figure neither side has (a Rust library is not imported) is left out, not shown as n/a.
+    metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()
+               if (change.before, change.after) != (None, None)]
     return ComparisonView(
         before_name=before.name,
         before_path=before.path,
@@ -254,7 +266,15 @@ def _comparison(comparison: Comparison) -> ComparisonView:
         goal_reached=bool(delta.target_reached and not delta.identical),
         changes=tuple(_distribution_change(change) for change in delta.distribution_changes),
         bars=tuple((f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint),
+        nouns=nouns,
     )
+
+
+def _nouns(footprints: Iterable[Footprint | None]) -> Nouns:
+    """A crate's words when every footprint is a Rust package's, else a distribution's."""
+    listed = list(footprints)
+    rust = bool(listed) and all(f is not None and f.binary is not None for f in listed)
+    return RUST_NOUNS if rust else PYTHON_NOUNS
 
 
 def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:

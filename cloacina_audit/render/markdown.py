@@ -34,7 +34,7 @@ def render(report: AuditReport, *, detail: int = 0) -> str:
     view = build_view(report, detail)
     comparison = view.comparison
     install = _install_delta(comparison)
-    parts = [f"{HEADING}\n{MARKER}", _verdict(view), _summary(view.packages, install)]
+    parts = [f"{HEADING}\n{MARKER}", _verdict(view), _summary(view.packages, install, view.measured_nouns.size_label)]
     for package in view.packages:
         parts.append(_package(package, detail, comparison))
     parts.append(f"<sub>cloacina-audit {cell(view.tool_version)}</sub>")
@@ -86,7 +86,7 @@ def code_block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def _summary(packages: tuple[PackageView, ...], install: MetricRow | None) -> str:
+def _summary(packages: tuple[PackageView, ...], install: MetricRow | None, size_label: str) -> str:
     rows = [
         [
             f"{code(p.name)}<br>{code(p.path)}",
@@ -97,7 +97,7 @@ def _summary(packages: tuple[PackageView, ...], install: MetricRow | None) -> st
         ]
         for p in packages
     ]
-    return table(["Package", "Contracts", "Install size", "Budgets", "Verdict"], rows)
+    return table(["Package", "Contracts", size_label, "Budgets", "Verdict"], rows)
 
 
 def _comparison(comparison: ComparisonView) -> str:
@@ -127,8 +127,9 @@ def _distribution_changes(comparison: ComparisonView) -> str:
         ]
         for change in comparison.changes
     ]
-    body = table(["Distribution", "", "Before", "After", "Size change"], rows, "llllr")
-    count = plural(len(rows), "distribution")
+    nouns = comparison.nouns
+    body = table([nouns.heading, "", "Before", "After", "Size change"], rows, "llllr")
+    count = plural(len(rows), nouns.unit)
     return f"<details><summary>{count} changed</summary>\n\n{body}\n\n</details>"
 
 
@@ -207,21 +208,21 @@ def _footprint(name: str, footprint: FootprintView) -> str:
     elif footprint.not_probed:
         parts.append(f"**Import:** not probed: {cell(footprint.not_probed)}")
     if footprint.rows:
+        nouns = footprint.nouns
         rows = [
             [
                 code(row.label),
                 cell(row.version),
                 row.size if row.measured else f"? ({cell(row.unmeasured)})",
-                row.files,
-                row.native_files,
-                row.unique,
+                *([row.files, row.native_files, row.unique] if nouns.counts_files
+                  else [row.native_files]),
             ]
             for row in footprint.rows
         ]
-        body = table(
-            ["Distribution", "Version", "Size", "Files", "Native", "Unique"], rows, "llrrrr"
-        )
-        title = f"{cell(name)}: size of each distribution"
+        counted = ["Files", "Native", "Unique"] if nouns.counts_files else ["Native"]
+        headings = [nouns.heading, "Version", nouns.size_heading, *counted]
+        body = table(headings, rows, "ll" + "r" * (len(headings) - 2))
+        title = f"{cell(name)}: size of each {nouns.unit}"
         parts.append(f"<details><summary>{title}</summary>\n\n{body}\n\n</details>")
     return "\n\n".join(parts)
 

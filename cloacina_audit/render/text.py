@@ -56,7 +56,7 @@ def render(report: AuditReport, *, color: bool = False, width: int = 80, detail:
     if view.comparison is not None:
         _comparison(console, view.comparison)
     if len(view.packages) > 1:
-        _summary(console, view.packages)
+        _summary(console, view.packages, view.measured_nouns.size_label)
     if detail <= 0 and view.hides_chains:
         console.print(Text("Other chains from the same statements: -v shows them all.", style="dim"))
     console.print(Text.assemble(("Result: ", "bold"), view.result))
@@ -77,8 +77,8 @@ def _package(console: Console, package: PackageView, detail: int) -> None:
     if package.costs:
         console.print(Text("Cost of each offending statement (what removing it alone saves)", "bold"))
         for where, saved in package.costs:
-            console.print(Text.assemble("  ", (where, "cyan")))
-            console.print(Text(f"    {saved}"))
+            console.print(Padding(Text(where, "cyan"), (0, 0, 0, 2)))
+            console.print(Padding(Text(saved), (0, 0, 0, 4)))
     if package.budgets:
         _budgets(console, package, detail)
     console.print()
@@ -156,20 +156,17 @@ def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
     for line in footprint.shipped:
         console.print(Text(line, style="dim"))
     if footprint.rows and detail >= 0:
+        nouns = footprint.nouns
         table = Table(box=box.SIMPLE)
-        table.add_column("Distribution")
+        table.add_column(nouns.heading)
         table.add_column("Version")
-        for heading in ("Size", "Files", "Native", "Unique"):
+        counted = ("Files", "Native", "Unique") if nouns.counts_files else ("Native",)
+        for heading in (nouns.size_heading, *counted):
             table.add_column(heading, justify="right")
         for row in footprint.rows:
-            table.add_row(
-                row.label,
-                row.version,
-                row.size,
-                row.files,
-                Text(row.native_files, "red" if row.native_count else ""),
-                row.unique,
-            )
+            native = Text(row.native_files, "red" if row.native_count else "")
+            cells = (row.files, native, row.unique) if nouns.counts_files else (native,)
+            table.add_row(row.label, row.version, row.size, *cells)
         console.print(table)
     for name, why in footprint.unmeasured:
         console.print(Text(f"  ? {name} not measured: {why}", style="yellow"))
@@ -240,8 +237,9 @@ def _comparison(console: Console, comparison: ComparisonView) -> None:
 
 
 def _distribution_changes(console: Console, comparison: ComparisonView) -> None:
-    table = Table(title="Distributions that changed", box=box.SIMPLE)
-    table.add_column("Distribution")
+    heading = comparison.nouns.heading
+    table = Table(title=f"{heading}s that changed", box=box.SIMPLE)
+    table.add_column(heading)
     table.add_column("Before", justify="right")
     table.add_column("After", justify="right")
     table.add_column("Change", justify="right")
@@ -255,9 +253,9 @@ def _distribution_changes(console: Console, comparison: ComparisonView) -> None:
     console.print(table)
 
 
-def _summary(console: Console, packages: tuple[PackageView, ...]) -> None:
+def _summary(console: Console, packages: tuple[PackageView, ...], size_label: str) -> None:
     table = Table(title="Summary", box=box.SIMPLE)
-    for heading in ("Package", "Contracts", "Install size", "Budgets", "Verdict"):
+    for heading in ("Package", "Contracts", size_label, "Budgets", "Verdict"):
         table.add_column(heading)
     for package in packages:
         table.add_row(

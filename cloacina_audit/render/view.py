@@ -87,6 +87,22 @@ class BudgetView:
 
 
 @dataclass(frozen=True)
+class Nouns:
+    """What a footprint is made of, in the words of its language."""
+
+    unit: str  #: ``distribution``; for a Rust package ``crate``
+    heading: str  #: ``Distribution``; ``Crate``
+    size_heading: str  #: ``Size``; ``.text`` (a crate's share of the cdylib's code)
+    size_label: str  #: what the headline size is: ``Install size``; ``Stripped cdylib size``
+    #: Whether the breakdown has file counts and unique sizes (a Rust build has neither).
+    counts_files: bool = True
+
+
+PYTHON_NOUNS = Nouns("distribution", "Distribution", "Size", "Install size")
+RUST_NOUNS = Nouns("crate", "Crate", ".text", "Stripped cdylib size", counts_files=False)
+
+
+@dataclass(frozen=True)
 class DistributionRow:
     """A line of a footprint's breakdown: dependencies largest first, then the package."""
 
@@ -128,6 +144,7 @@ class FootprintView:
     not_probed: str  #: why there was no import probe; empty when there was one or none asked
     #: What ``install_size`` is: ``installed``, or for a Rust package ``stripped cdylib``.
     size_word: str = "installed"
+    nouns: Nouns = PYTHON_NOUNS
 
 
 @dataclass(frozen=True)
@@ -213,6 +230,7 @@ class ComparisonView:
     goal_reached: bool  #: the reduction goal was reached by a real change
     changes: tuple[DistributionChangeView, ...]
     bars: tuple[tuple[str, Footprint], ...]  #: the footprints to chart, before then after
+    nouns: Nouns = PYTHON_NOUNS  #: crates when both sides are Rust packages
 
 
 @dataclass(frozen=True)
@@ -224,6 +242,8 @@ class ReportView:
     hides_chains: bool  #: a statement shown has chains that are not (``-v`` shows them)
     result: str  #: the last line: contracts, statements, budgets, errors
     measured: tuple[tuple[str, Footprint], ...]  #: each package's footprint, to chart
+    #: Nouns of the charted footprints (a crate's when every one is a Rust package's).
+    measured_nouns: Nouns
     #: The worst package verdict (``contract broken``, ``budget exceeded``, ``ok``), as the
     #: exit code decides.
     verdict: str = "ok"
