@@ -448,6 +448,7 @@ def check_case(case: Case, root: Path) -> tuple[dict[str, bool], dict[str, dict]
 )
 @given(case=cases())
 def test_verdicts_agree_with_lint_imports_and_chains_are_real(case: Case) -> None:
+    """Slow (about 8 s): 40 generated packages, each checked by lint-imports and by us."""
     with tempfile.TemporaryDirectory(prefix="zq-differential-") as directory:
         lint, ours = check_case(case, Path(directory).resolve())
     for name, broken in lint.items():

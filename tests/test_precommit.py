@@ -122,6 +122,7 @@ def test_hook_manifest_is_valid():
 
 def test_check_hook_fails_on_a_violation_and_passes_after_the_fix(tmp_path, hooks_repo,
                                                                     pre_commit_home):
+    """Slow (about 7 s): pre-commit builds the hook's own environment, as it does for users."""
     repo = make_user_repo(tmp_path / "user", hooks_repo, BROKEN_TASKS)
 
     failed = pre_commit(repo, pre_commit_home, "run", "--all-files")

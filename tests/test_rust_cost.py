@@ -239,6 +239,8 @@ def test_why_at_a_terminal(packages):
 
 
 def test_the_bloated_fixtures_lines_account_for_the_difference_to_slim(tmp_path):
+    """Slow (about 7 s): cargo builds both fixtures' cdylibs, and objdump disassembles them
+    to attribute std's code to the crates that call it."""
     cache = str(tmp_path / "cache")
     result = run_cli("report", str(REPO / "fixtures/rust-slim"), "--before",
                      str(REPO / "fixtures/rust-bloated"), "--format", "json", "--cache-dir", cache,

@@ -53,6 +53,8 @@ def test_tokio_full_is_a_warning_and_tests_only_uses_do_not_count():
 
 
 def test_report_shows_the_binary_before_and_after_with_the_std_share(tmp_path):
+    """Slow (about 10 s): cargo builds both fixtures' cdylibs in release mode once, then four
+    reports read them from the cache."""
     result = run_cli("report", SLIM, "--before", BLOATED, "--format", "json",
                      "--cache-dir", str(tmp_path / "cache"), timeout=600)
     assert result.code == 0, result.stderr

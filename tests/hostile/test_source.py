@@ -141,6 +141,7 @@ def _check_within_limits(
 
 
 def test_50_mb_module_gets_the_right_verdict_within_bounds(big_module, tmp_path):
+    """Slow (about 6 s): a 50 MB module is scanned by grimp and its violation labelled."""
     tree, last_line = big_module
     assert (tree / "pkg/__init__.py").stat().st_size >= BIG_BYTES
     before = tree_digest(tree)
