@@ -76,6 +76,7 @@ def test_report_shows_the_binary_before_and_after_with_the_std_share(tmp_path):
         assert ".text" in out and "Crate" in out, fmt
         assert "Distribution" not in out and "distribution" not in out, fmt
         assert "Modules imported" not in out and "Import time" not in out, fmt
+        assert "Native size" not in out and "native crates (" not in out, fmt
 
 
 def test_budgets_fail_with_exit_3(tmp_path):

@@ -215,8 +215,8 @@ def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
     return FootprintView(
         distributions=plural(footprint.distributions, nouns.unit),
         install_size=format_size(footprint.install_bytes),
-        native_files=plural(footprint.native_files, "native crate" if rust else "native file"),
-        native_size=format_size(footprint.native_bytes),
+        natives=plural(footprint.native_files, "native crate") if rust else
+        f"{plural(footprint.native_files, 'native file')} ({format_size(footprint.native_bytes)})",
         environment=footprint.environment,
         shipped=tuple(shipped_lines(footprint)),
         rows=tuple(distribution_rows(footprint)),
@@ -251,8 +251,10 @@ def _comparison(comparison: Comparison) -> ComparisonView:
     nouns = _nouns(a.footprint for _, a in sides)
     rust = nouns is RUST_NOUNS
     # A figure neither side has (a Rust library is not imported) is left out, not shown as n/a.
+    # (nor a Rust package's native size: its C code has no crate name in the cdylib).
     metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()
-               if (change.before, change.after) != (None, None)]
+               if (change.before, change.after) != (None, None)
+               and not (rust and key == "native_bytes")]
     return ComparisonView(
         before_name=before.name,
         before_path=before.path,

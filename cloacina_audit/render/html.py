@@ -227,7 +227,7 @@ def _footprint(footprint: FootprintView) -> str:
         "<h3>Footprint</h3>",
         f"<p>{esc(footprint.distributions)}, "
         f"<strong>{esc(footprint.install_size)}</strong> {esc(footprint.size_word)}, "
-        f"{esc(footprint.native_files)} ({esc(footprint.native_size)})</p>",
+        f"{esc(footprint.natives)}</p>",
     ]
     if footprint.probe is not None:
         parts.append(_import_probe(footprint.probe))
@@ -243,12 +243,12 @@ def _footprint(footprint: FootprintView) -> str:
                 if row.measured
                 else f'<span class="warning">not measured: {esc(row.unmeasured)}</span>',
                 *([esc(row.files), esc(row.native_files), esc(row.native_size), esc(row.unique)]
-                  if nouns.counts_files else [esc(row.native_files), esc(row.native_size)]),
+                  if nouns.counts_files else [esc(row.native_files)]),
             ]
             for row in footprint.rows
         ]
         counted = (["Files", "Native files", "Native size", "Unique"] if nouns.counts_files
-                   else ["Native files", "Native size"])
+                   else ["Native"])
         headings = [nouns.heading, "Version", nouns.size_heading, *counted]
         parts.append(table(headings, rows, set(range(2, len(headings)))))
     return "\n".join(parts)

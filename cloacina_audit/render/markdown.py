@@ -192,7 +192,7 @@ def _findings(package: PackageView) -> str:
 def _footprint(name: str, footprint: FootprintView) -> str:
     summary = (
         f"**Footprint:** {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
-        f"{footprint.native_files} ({footprint.native_size})"
+        f"{footprint.natives}"
     )
     parts = [summary, *(cell(line) for line in footprint.shipped)]
     probe = footprint.probe

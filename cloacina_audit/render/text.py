@@ -148,7 +148,7 @@ def _findings(console: Console, findings: list[FindingView]) -> None:
 def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
     summary = (
         f"Footprint: {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
-        f"{footprint.native_files} ({footprint.native_size})"
+        f"{footprint.natives}"
     )
     console.print(Text(summary, style="bold"))
     if footprint.environment:

@@ -134,8 +134,9 @@ class ProbeView:
 class FootprintView:
     distributions: str  #: ``4 distributions``
     install_size: str
-    native_files: str  #: ``14 native files``
-    native_size: str
+    #: ``14 native files (18.4 MB)``; a Rust package's ``1 native crate`` (its C code has no
+    #: crate name in the cdylib, so it has no size of its own: it counts in ``(other)``)
+    natives: str
     environment: str
     shipped: tuple[str, ...]  #: the archive, and what the host provides
     rows: tuple[DistributionRow, ...]
