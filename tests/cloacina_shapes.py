@@ -4,7 +4,8 @@ Shapes seen in colliery-io/cloacina 0.10.0 (examples/fixtures/demo-py-*,
 examples/features/workflows/python-*, examples/features/computation-graphs/python-*-graph)
 and in the packaging how-to (a package directory without ``__init__.py``); the code
 is ours. :func:`pack` builds a ``.cloacina`` archive the way fidius ``pack_package``
-does: bzip2 level 9, regular files only, sorted, under ``<name>-<version>/``.
+does: bzip2 level 9, regular files only, sorted, under ``<name>-<version>/``;
+:func:`member` and :func:`special_member` are entries of archives built by hand.
 """
 
 from __future__ import annotations
@@ -125,3 +126,18 @@ def pack(package: Path, destination_dir: Path) -> Path:
             tar.add(path, arcname=f"{prefix}/{path.relative_to(package).as_posix()}",
                     recursive=False)
     return destination
+
+
+def member(name: str, data: bytes = b"x = 1\n") -> tuple[tarfile.TarInfo, bytes]:
+    """A regular file of a hand-built archive, for ``tar.addfile``."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def special_member(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
+    """A directory, link, device or pipe of a hand-built archive (``kind`` is a tarfile type)."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info, b""
