@@ -55,23 +55,22 @@ GRAPH = """
 """
 
 
+def package_table(name: str, version: str) -> str:
+    """The full ``[package]`` table of a Cloacina package's ``package.toml``."""
+    return (f'[package]\nname = "{name}"\nversion = "{version}"\n'
+            'interface = "cloacina-workflow-plugin"\ninterface_version = 1\nextension = "cloacina"\n')
+
+
 def manifest(name: str, entry_module: str, *, graph: bool = False, version: str = "0.1.0") -> str:
     kind = f'graph_name = "{name.replace("-", "_")}"' if graph else (
         f'workflow_name = "{name.replace("-", "_")}"'
     )
-    return f"""
-        [package]
-        name = "{name}"
-        version = "{version}"
-        interface = "cloacina-workflow-plugin"
-        interface_version = 1
-        extension = "cloacina"
-
+    return package_table(name, version) + textwrap.dedent(f"""
         [metadata]
         language = "python"
         {kind}
         entry_module = "{entry_module}"
-    """
+    """)
 
 
 def flat_module(root: Path, tasks: str = TASKS, *, graph: bool = False) -> Path:
