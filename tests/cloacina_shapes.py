@@ -4,7 +4,8 @@ Shapes seen in colliery-io/cloacina 0.10.0 (examples/fixtures/demo-py-*,
 examples/features/workflows/python-*, examples/features/computation-graphs/python-*-graph)
 and in the packaging how-to (a package directory without ``__init__.py``); the code
 is ours. :func:`pack` builds a ``.cloacina`` archive the way fidius ``pack_package``
-does: bzip2 level 9, regular files only, sorted, under ``<name>-<version>/``.
+does: bzip2 level 9, regular files only, sorted, under ``<name>-<version>/``;
+:func:`member` and :func:`special_member` are entries of archives built by hand.
 """
 
 from __future__ import annotations
@@ -54,23 +55,22 @@ GRAPH = """
 """
 
 
+def package_table(name: str, version: str) -> str:
+    """The full ``[package]`` table of a Cloacina package's ``package.toml``."""
+    return (f'[package]\nname = "{name}"\nversion = "{version}"\n'
+            'interface = "cloacina-workflow-plugin"\ninterface_version = 1\nextension = "cloacina"\n')
+
+
 def manifest(name: str, entry_module: str, *, graph: bool = False, version: str = "0.1.0") -> str:
     kind = f'graph_name = "{name.replace("-", "_")}"' if graph else (
         f'workflow_name = "{name.replace("-", "_")}"'
     )
-    return f"""
-        [package]
-        name = "{name}"
-        version = "{version}"
-        interface = "cloacina-workflow-plugin"
-        interface_version = 1
-        extension = "cloacina"
-
+    return package_table(name, version) + textwrap.dedent(f"""
         [metadata]
         language = "python"
         {kind}
         entry_module = "{entry_module}"
-    """
+    """)
 
 
 def flat_module(root: Path, tasks: str = TASKS, *, graph: bool = False) -> Path:
@@ -125,3 +125,18 @@ def pack(package: Path, destination_dir: Path) -> Path:
             tar.add(path, arcname=f"{prefix}/{path.relative_to(package).as_posix()}",
                     recursive=False)
     return destination
+
+
+def member(name: str, data: bytes = b"x = 1\n") -> tuple[tarfile.TarInfo, bytes]:
+    """A regular file of a hand-built archive, for ``tar.addfile``."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def special_member(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
+    """A directory, link, device or pipe of a hand-built archive (``kind`` is a tarfile type)."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info, b""

@@ -34,3 +34,31 @@ WORKFLOW = pyproject("wf", "1", dependencies='["cloacina"]', extra="""
     [tool.uv.sources]
     cloacina = { path = "../fw" }
 """)
+
+
+def engine_db_contract(source_modules: str = "wf") -> dict[str, str]:
+    """A bare engine project ``eng/`` (its modules are the test's) and the workflow ``wf`` in
+    ``proj/`` depending on it through a uv path source, with one contract: ``source_modules``
+    must not import ``eng.db``."""
+    return {
+        "eng/pyproject.toml": '[project]\nname = "eng"\nversion = "1"\n',
+        "proj/pyproject.toml": """
+            [project]
+            name = "wf"
+            version = "1"
+            dependencies = ["eng"]
+            [tool.uv.sources]
+            eng = { path = "../eng" }
+            [tool.cloacina-audit]
+            preset = "none"
+        """,
+        "proj/.importlinter": f"""
+            [importlinter]
+            root_packages = wf
+            [importlinter:contract:db]
+            name = No database
+            type = forbidden
+            source_modules = {source_modules}
+            forbidden_modules = eng.db
+        """,
+    }

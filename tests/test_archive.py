@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from cloacina_shapes import member, special_member
 from conftest import tree_digest
 
 from cloacina_audit.discover.archive import open_package_archive, unpack_package_archive
@@ -18,24 +19,11 @@ from cloacina_audit.errors import AuditError
 TOP = "demo-1.0.0"
 
 
-def _file(name: str, data: bytes = b"x = 1\n") -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    return info, data
-
-
-def _special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = linkname
-    return info, b""
-
-
 GOOD = [
-    _file(f"{TOP}/package.toml", b'[package]\nname = "demo"\nversion = "1.0.0"\n'),
-    _special(f"{TOP}/workflow", tarfile.DIRTYPE),
-    _file(f"{TOP}/workflow/demo/__init__.py", b""),
-    _file(f"{TOP}/workflow/demo/tasks.py", b"from cloaca import task\n"),
+    member(f"{TOP}/package.toml", b'[package]\nname = "demo"\nversion = "1.0.0"\n'),
+    special_member(f"{TOP}/workflow", tarfile.DIRTYPE),
+    member(f"{TOP}/workflow/demo/__init__.py", b""),
+    member(f"{TOP}/workflow/demo/tasks.py", b"from cloaca import task\n"),
 ]
 
 
@@ -75,40 +63,40 @@ def test_temp_dir_is_removed_when_the_caller_fails(tmp_path: Path, scratch: Path
 
 
 MALICIOUS = {
-    "dotdot": ([_file(f"{TOP}/package.toml"), _file(f"{TOP}/../escape")], f"{TOP}/../escape"),
-    "leading-dotdot": ([_file("../escape")], "../escape"),
-    "absolute": ([_file(f"{TOP}/package.toml"), _file("/tmp/abs-escape")], "/tmp/abs-escape"),
+    "dotdot": ([member(f"{TOP}/package.toml"), member(f"{TOP}/../escape")], f"{TOP}/../escape"),
+    "leading-dotdot": ([member("../escape")], "../escape"),
+    "absolute": ([member(f"{TOP}/package.toml"), member("/tmp/abs-escape")], "/tmp/abs-escape"),
     "symlink-absolute": (
-        [_special(f"{TOP}/passwd", tarfile.SYMTYPE, "/etc/passwd")],
+        [special_member(f"{TOP}/passwd", tarfile.SYMTYPE, "/etc/passwd")],
         f"{TOP}/passwd",
     ),
     "symlink-outside": (
-        [_special(f"{TOP}/workflow/x", tarfile.SYMTYPE, "../../x")],
+        [special_member(f"{TOP}/workflow/x", tarfile.SYMTYPE, "../../x")],
         f"{TOP}/workflow/x",
     ),
     "symlink-then-through": (
         [
-            _special(f"{TOP}/d", tarfile.SYMTYPE, "."),
-            _special(f"{TOP}/d/l", tarfile.SYMTYPE, "../escape"),
+            special_member(f"{TOP}/d", tarfile.SYMTYPE, "."),
+            special_member(f"{TOP}/d/l", tarfile.SYMTYPE, "../escape"),
         ],
         f"{TOP}/d",  # every link is refused: the first one already
     ),
     "hardlink-outside": (
-        [_special(f"{TOP}/h", tarfile.LNKTYPE, "../outside")],
+        [special_member(f"{TOP}/h", tarfile.LNKTYPE, "../outside")],
         f"{TOP}/h",
     ),
     "hardlink-absolute": (
-        [_special(f"{TOP}/h", tarfile.LNKTYPE, "/etc/passwd")],
+        [special_member(f"{TOP}/h", tarfile.LNKTYPE, "/etc/passwd")],
         f"{TOP}/h",
     ),
-    "device": ([_special(f"{TOP}/null", tarfile.CHRTYPE)], f"{TOP}/null"),
-    "block-device": ([_special(f"{TOP}/sda", tarfile.BLKTYPE)], f"{TOP}/sda"),
-    "fifo": ([_special(f"{TOP}/pipe", tarfile.FIFOTYPE)], f"{TOP}/pipe"),
+    "device": ([special_member(f"{TOP}/null", tarfile.CHRTYPE)], f"{TOP}/null"),
+    "block-device": ([special_member(f"{TOP}/sda", tarfile.BLKTYPE)], f"{TOP}/sda"),
+    "fifo": ([special_member(f"{TOP}/pipe", tarfile.FIFOTYPE)], f"{TOP}/pipe"),
     "two-top-dirs": (
-        [_file(f"{TOP}/package.toml"), _file("other-1.0/package.toml")],
+        [member(f"{TOP}/package.toml"), member("other-1.0/package.toml")],
         "other-1.0/package.toml",
     ),
-    "duplicate": ([_file(f"{TOP}/a.py"), _file(f"{TOP}/a.py")], f"{TOP}/a.py"),
+    "duplicate": ([member(f"{TOP}/a.py"), member(f"{TOP}/a.py")], f"{TOP}/a.py"),
 }
 
 
@@ -135,7 +123,7 @@ def test_malicious_archive_is_refused_naming_the_entry(
 
 
 def test_too_many_files(tmp_path: Path, scratch: Path) -> None:
-    entries = [_file(f"{TOP}/f{i}.py") for i in range(6)] + [_file(f"{TOP}/package.toml")]
+    entries = [member(f"{TOP}/f{i}.py") for i in range(6)] + [member(f"{TOP}/package.toml")]
     archive = build(tmp_path / "many.cloacina", entries)
     with pytest.raises(AuditError, match=r"more than 5 entries \(at 'demo-1.0.0/f5.py'\)"):
         with open_package_archive(archive, max_files=5):
@@ -146,7 +134,7 @@ def test_too_many_files(tmp_path: Path, scratch: Path) -> None:
 
 
 def test_too_large(tmp_path: Path, scratch: Path) -> None:
-    entries = [_file(f"{TOP}/a.bin", b"a" * 600), _file(f"{TOP}/b.bin", b"b" * 600)]
+    entries = [member(f"{TOP}/a.bin", b"a" * 600), member(f"{TOP}/b.bin", b"b" * 600)]
     archive = build(tmp_path / "big.cloacina", entries)
     with pytest.raises(AuditError, match=r"exceeds 1000 bytes \(at 'demo-1.0.0/b.bin'\)"):
         with open_package_archive(archive, max_bytes=1000):
@@ -156,8 +144,8 @@ def test_too_large(tmp_path: Path, scratch: Path) -> None:
 
 def test_hardlinks_count_towards_the_size_limit(tmp_path: Path, scratch: Path) -> None:
     entries = [
-        _file(f"{TOP}/a.bin", b"a" * 600),
-        _special(f"{TOP}/b.bin", tarfile.LNKTYPE, f"{TOP}/a.bin"),
+        member(f"{TOP}/a.bin", b"a" * 600),
+        special_member(f"{TOP}/b.bin", tarfile.LNKTYPE, f"{TOP}/a.bin"),
     ]
     archive = build(tmp_path / "linked.cloacina", entries)
     with pytest.raises(AuditError, match="b.bin"):
@@ -192,7 +180,7 @@ def test_bzip2_of_something_else_is_corrupt(tmp_path: Path, scratch: Path) -> No
 
 
 def test_truncated_archive_is_corrupt(tmp_path: Path, scratch: Path) -> None:
-    entries = [_file(f"{TOP}/f{i}.py", os.urandom(2000)) for i in range(5)]
+    entries = [member(f"{TOP}/f{i}.py", os.urandom(2000)) for i in range(5)]
     whole = build(tmp_path / "whole.cloacina", entries).read_bytes()
     archive = tmp_path / "cut.cloacina"
     archive.write_bytes(whole[: len(whole) // 2])
@@ -220,12 +208,12 @@ def test_gzip_module_is_not_needed_to_detect_gzip(tmp_path: Path) -> None:
 
 # --- the rules of fidius unpack_package (UnpackOptions::default()) --------------------------
 
-MANIFEST_ENTRY = _file(f"{TOP}/package.toml", b'[package]\nname = "demo"\nversion = "1.0.0"\n')
+MANIFEST_ENTRY = member(f"{TOP}/package.toml", b'[package]\nname = "demo"\nversion = "1.0.0"\n')
 
 
 @pytest.mark.parametrize("link", [
-    _special(f"{TOP}/workflow/demo/alias.py", tarfile.SYMTYPE, "tasks.py"),
-    _special(f"{TOP}/workflow/demo/copy.py", tarfile.LNKTYPE, f"{TOP}/workflow/demo/tasks.py"),
+    special_member(f"{TOP}/workflow/demo/alias.py", tarfile.SYMTYPE, "tasks.py"),
+    special_member(f"{TOP}/workflow/demo/copy.py", tarfile.LNKTYPE, f"{TOP}/workflow/demo/tasks.py"),
 ], ids=["symlink-inside", "hardlink-inside"])
 def test_every_link_is_refused_even_one_inside_the_top_directory(tmp_path, scratch, link):
     archive = build(tmp_path / "in" / "links.cloacina", [*GOOD, link])
@@ -236,7 +224,7 @@ def test_every_link_is_refused_even_one_inside_the_top_directory(tmp_path, scrat
 
 
 def test_the_top_directory_is_the_one_holding_package_toml_whatever_its_name(tmp_path, scratch):
-    entries = [_file("foo/package.toml"), _file("foo/workflow/demo/__init__.py", b"")]
+    entries = [member("foo/package.toml"), member("foo/workflow/demo/__init__.py", b"")]
     with open_package_archive(build(tmp_path / "foo.cloacina", entries)) as top:
         assert top.name == "foo"
         assert (top / "workflow/demo/__init__.py").is_file()
@@ -244,10 +232,10 @@ def test_the_top_directory_is_the_one_holding_package_toml_whatever_its_name(tmp
 
 def test_entries_outside_the_package_directory_are_ignored_as_the_server_does(tmp_path, scratch):
     entries = [
-        _file("__MACOSX/demo-1.0.0/._package.toml", b"\x00\x05\x16\x07"),
+        member("__MACOSX/demo-1.0.0/._package.toml", b"\x00\x05\x16\x07"),
         MANIFEST_ENTRY,
-        _file("README.md", b"# not shipped\n"),
-        _file("other/notes.txt"),
+        member("README.md", b"# not shipped\n"),
+        member("other/notes.txt"),
     ]
     with unpack_package_archive(build(tmp_path / "mac.cloacina", entries)) as unpacked:
         assert unpacked.top.name == TOP
@@ -256,14 +244,14 @@ def test_entries_outside_the_package_directory_are_ignored_as_the_server_does(tm
 
 
 def test_two_top_directories_with_a_package_toml_are_ambiguous(tmp_path, scratch):
-    entries = [MANIFEST_ENTRY, _file("demo-2.0.0/package.toml")]
+    entries = [MANIFEST_ENTRY, member("demo-2.0.0/package.toml")]
     with pytest.raises(AuditError, match="more than one top directory holds package.toml"):
         with open_package_archive(build(tmp_path / "two.cloacina", entries)):
             pass
 
 
 def test_no_package_toml_in_any_top_directory(tmp_path, scratch):
-    entries = [_file(f"{TOP}/workflow/demo/__init__.py", b"")]
+    entries = [member(f"{TOP}/workflow/demo/__init__.py", b"")]
     with pytest.raises(AuditError, match="no top directory holds a package.toml"):
         with open_package_archive(build(tmp_path / "none.cloacina", entries)):
             pass
@@ -323,7 +311,7 @@ def test_the_declared_size_limit_is_500_mib(tmp_path, scratch):
 
 
 def test_the_declared_size_may_be_at_most_ten_times_the_archive(tmp_path, scratch):
-    entries = [MANIFEST_ENTRY, _file(f"{TOP}/zeros.bin", bytes(200_000))]
+    entries = [MANIFEST_ENTRY, member(f"{TOP}/zeros.bin", bytes(200_000))]
     archive = build(tmp_path / "ratio.cloacina", entries)
     size = archive.stat().st_size
     with pytest.raises(AuditError, match=rf"exceeds {10 * size} bytes, 10 times the archive's "
@@ -335,7 +323,7 @@ def test_the_declared_size_may_be_at_most_ten_times_the_archive(tmp_path, scratc
 
 
 def test_more_than_ten_thousand_entries_are_refused(tmp_path, scratch):
-    entries = [MANIFEST_ENTRY] + [_file(f"{TOP}/d/f{i}", b"") for i in range(10_000)]
+    entries = [MANIFEST_ENTRY] + [member(f"{TOP}/d/f{i}", b"") for i in range(10_000)]
     archive = build(tmp_path / "many.cloacina", entries)
     with pytest.raises(AuditError, match=r"more than 10000 entries \(at 'demo-1.0.0/d/f9999'\)"):
         with open_package_archive(archive):

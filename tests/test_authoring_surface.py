@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from cloacina_shapes import flat_module, pack
 from conftest import REPO, run_cli, write_tree
+from pseudo_terminal import run_in_terminal
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -124,7 +125,8 @@ def test_the_list_is_data_with_its_cloacina_version():
 
 # --- allow-list mode from plain lint-imports ---------------------------------------------
 
-LINT_CONFIG = """
+#: What both configurations share: the root package and the contract type from this tool.
+SURFACE_CONFIG = """
 [importlinter]
 root_packages =
     wf
@@ -133,15 +135,25 @@ contract_types =
     forbidden_symbols: cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract
 
 [importlinter:contract:surface]
-name = Only the engine's public surface
 type = forbidden_symbols
-source_modules = wf
 module = engine
+"""
+
+LINT_CONFIG = SURFACE_CONFIG + """name = Only the engine's public surface
+source_modules = wf
 allowed_symbols =
     task
     Context
 unlisted_symbol_reason = not public
 """
+
+
+def plain_lint_imports(root: Path, config: str, files: dict[str, str]) -> subprocess.CompletedProcess:
+    """``lint-imports`` itself (not this tool) on ``files`` and ``config`` written at ``root``."""
+    write_tree(root, {".importlinter": config, **files})
+    env = {**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1", "COLUMNS": "500"}
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed next to python")
@@ -150,84 +162,39 @@ unlisted_symbol_reason = not public
     ("import engine\nengine.Secret()\n", 1),
 ])
 def test_allow_list_from_plain_lint_imports(tmp_path, source, code):
-    write_tree(tmp_path, {".importlinter": LINT_CONFIG, "wf/__init__.py": "", "wf/tasks.py": source})
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "500"}
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = plain_lint_imports(tmp_path, LINT_CONFIG, {"wf/__init__.py": "", "wf/tasks.py": source})
     assert result.returncode == code, result.stdout + result.stderr
     if code:
         assert "wf.tasks is not allowed to use engine.Secret (not public):" in result.stdout
         assert f"{tmp_path / 'wf/tasks.py'}:2: engine.Secret()" in result.stdout
 
 
-FOLLOW_CONFIG = """
-[importlinter]
-root_packages =
-    wf
-include_external_packages = True
-contract_types =
-    forbidden_symbols: cloacina_audit.analysis.contracts.symbols.ForbiddenSymbolsContract
-
-[importlinter:contract:surface]
-name = What the entry runs uses only the public surface
-type = forbidden_symbols
+FOLLOW_CONFIG = SURFACE_CONFIG + """name = What the entry runs uses only the public surface
 source_modules = wf.entry
 follow_imports_within = wf
-module = engine
 allowed_symbols = task
 """
 
 
 @pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="lint-imports is not installed next to python")
 def test_follow_imports_within_from_plain_lint_imports(tmp_path):
-    write_tree(tmp_path, {
-        ".importlinter": FOLLOW_CONFIG,
+    result = plain_lint_imports(tmp_path, FOLLOW_CONFIG, {
         "wf/__init__.py": "import engine\nengine.Init\n",
         "wf/entry.py": "from wf import helper\n",
         "wf/helper.py": "import engine\nengine.Secret\n",
         "wf/unused.py": "import engine\nengine.Unused\n",
     })
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "500"}
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "wf.helper is not allowed to use engine.Secret" in result.stdout
     assert "wf is not allowed to use engine.Init" in result.stdout  # the parent package runs
     assert "Unused" not in result.stdout
 
 
-def run_in_terminal(*args: str, columns: int = 80) -> tuple[int, str]:
-    """The CLI with a pseudo-terminal as stdout and stderr, ``columns`` wide; ANSI codes removed."""
-    import fcntl
-    import re
-    import struct
-    import termios
-
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "FORCE_COLOR")}
-    process = subprocess.Popen([sys.executable, "-m", "cloacina_audit", *args], stdin=slave,
-                               stdout=slave, stderr=slave, env={**env, "TERM": "xterm"}, cwd=REPO)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    code = process.wait(timeout=120)
-    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
-
-
 def test_reasons_at_a_terminal(tmp_path):
     package = flat_module(tmp_path / "src", tasks="import cloaca\nimport requests\ncloaca.Runner\n")
-    code, text = run_in_terminal("check", str(package))
-    assert code == 1, text
+    run = run_in_terminal("check", str(package), columns=80)
+    text = run.text()
+    assert run.code == 1, text
     flat = " ".join(text.split())
     assert ("flat_tasks -> cloaca.Runner (not in the server's cloaca: register_authoring() "
             "of Cloacina 0.10.0 has no such name)") in flat

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import projects
 import pytest
 from conftest import FIXTURES, run_cli, write_tree
 from hypothesis import example, given, settings
@@ -21,34 +22,11 @@ SEEDS = ("0", "1", "7", "123")
 # Many equally short routes from the package into the engine's database: grimp's
 # pick among them follows hash order.
 TIES = {
-    "eng/pyproject.toml": """
-        [project]
-        name = "eng"
-        version = "1"
-    """,
+    **projects.engine_db_contract(),
     "eng/eng/__init__.py": "",
     **{f"eng/eng/mid{i}.py": f"import eng.db.m{i}\n" for i in range(6)},
     "eng/eng/db/__init__.py": "",
     **{f"eng/eng/db/m{i}.py": "" for i in range(6)},
-    "proj/pyproject.toml": """
-        [project]
-        name = "wf"
-        version = "1"
-        dependencies = ["eng"]
-        [tool.uv.sources]
-        eng = { path = "../eng" }
-        [tool.cloacina-audit]
-        preset = "none"
-    """,
-    "proj/.importlinter": """
-        [importlinter]
-        root_packages = wf
-        [importlinter:contract:db]
-        name = No database
-        type = forbidden
-        source_modules = wf
-        forbidden_modules = eng.db
-    """,
     "proj/wf/__init__.py": "".join(f"import eng.mid{i}\n" for i in range(6)),
     "proj/wf/a.py": "import eng.mid3\nimport eng.mid5\n",
     "proj/wf/b.py": "import eng.mid1\nimport eng.mid2\n",
@@ -92,35 +70,12 @@ def test_tied_routes_give_one_output_across_hash_seeds(tmp_path):
 
 
 ROUTES = {
-    "eng/pyproject.toml": """
-        [project]
-        name = "eng"
-        version = "1"
-    """,
+    **projects.engine_db_contract("wf.tasks"),
     "eng/eng/__init__.py": "",
     "eng/eng/db.py": "",
     "eng/eng/hub.py": "import eng.relay\n",
     "eng/eng/relay.py": "import eng.db\n",
     "eng/eng/lazy.py": "def connect():\n    import eng.db\n",
-    "proj/pyproject.toml": """
-        [project]
-        name = "wf"
-        version = "1"
-        dependencies = ["eng"]
-        [tool.uv.sources]
-        eng = { path = "../eng" }
-        [tool.cloacina-audit]
-        preset = "none"
-    """,
-    "proj/.importlinter": """
-        [importlinter]
-        root_packages = wf
-        [importlinter:contract:db]
-        name = No database
-        type = forbidden
-        source_modules = wf.tasks
-        forbidden_modules = eng.db
-    """,
     "proj/wf/__init__.py": "",
 }
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import projects
 from conftest import assert_clean_error, run_cli, tree_digest, write_tree
+from wheelmaker import make_wheel
 
 # A miniature engine: `cloacina/__init__.py` pulls the runtime in, `cloacina.context`
 # is harmless on its own, exactly the shape that makes implicit violations.
@@ -529,15 +530,10 @@ def test_directory_with_only_an_importlinter_config_is_checked_like_lint_imports
 
 
 def test_a_wheel_is_checked_from_its_isolated_environment(tmp_path):
-    write_tree(tmp_path, {
-        "proj/pyproject.toml": projects.pyproject("wheelwf", "0.1"),
-        "proj/wheelwf/__init__.py": "from wheelwf import db\n",
-        "proj/wheelwf/db.py": "import sqlalchemy\n",
+    wheel = make_wheel(tmp_path / "dist", "wheelwf", "0.1", {
+        "wheelwf/__init__.py": "from wheelwf import db\n",
+        "wheelwf/db.py": "import sqlalchemy\n",
     })
-    uv = Path(sys.executable).parent / "uv"
-    subprocess.run([str(uv), "build", "-q", "--wheel", str(tmp_path / "proj"), "-o",
-                    str(tmp_path / "dist")], check=True, capture_output=True)
-    wheel = next((tmp_path / "dist").glob("*.whl"))
     result = run_cli("check", str(wheel), "--format", "json")
     assert result.code == 1, result.stderr
     chains = [v["chain"] for c in json.loads(result.stdout)["packages"][0]["contracts"]

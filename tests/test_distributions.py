@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import projects
 import pytest
 from conftest import FIXTURES, write_tree
 from packaging.markers import default_environment
@@ -251,31 +252,17 @@ def built_env(tmp_path_factory: pytest.TempPathFactory):
 
     root = tmp_path_factory.mktemp("du")
     write_tree(root, {
-        "lib/pyproject.toml": """
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-            [project]
-            name = "du-lib"
-            version = "1.0"
-            dependencies = ["six"]
+        "lib/pyproject.toml": projects.pyproject("du-lib", dependencies='["six"]', extra="""
             scripts = { du-tool = "du_lib:main" }
             [tool.hatch.build.targets.wheel]
             packages = ["du_lib"]
-        """,
+        """),
         "lib/du_lib/__init__.py": "def main():\n    return 0\n" + "# padding\n" * 2000,
         "lib/du_lib/native/_fast.cpython-311-x86_64-linux-gnu.so": "not really native\n" * 100,
-        "app/pyproject.toml": """
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-            [project]
-            name = "du-app"
-            version = "1.0"
-            dependencies = ["du-lib"]
+        "app/pyproject.toml": projects.pyproject("du-app", dependencies='["du-lib"]', extra="""
             [tool.uv.sources]
             du-lib = { path = "../lib", editable = true }
-        """,
+        """),
         "app/du_app/__init__.py": "import du_lib\n",
     })
     target = discover(str(root / "app"))

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cloacina_shapes import package_table
 from conftest import run_cli, write_tree
 
 from cloacina_audit.discover.config import tomllib
@@ -238,14 +239,7 @@ def test_ignored_and_placeholder_keys_warn_without_failing_the_check(tmp_path):
 # --- every shape among the repository's 48 package.toml files -----------------------------
 # Written here from what the examples hold (17 Python, 31 Rust); none of their text is copied.
 
-FULL = """
-    [package]
-    name = "{name}"
-    version = "{version}"
-    interface = "cloacina-workflow-plugin"
-    interface_version = 1
-    extension = "cloacina"
-"""
+FULL = package_table("{name}", "{version}")
 ACCUMULATOR = """
     [[metadata.accumulators]]
     name = "feed"

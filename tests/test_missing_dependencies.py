@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import projects
 from conftest import assert_clean_error, run_cli, write_tree
 from hostile.support import assert_verdict, audit
+from pseudo_terminal import run_in_terminal
 from wheelmaker import make_wheel
 
 RAN = "ran-engine-code"
@@ -140,28 +142,9 @@ def test_an_import_of_a_missing_submodule_is_shown_as_not_installed(tmp_path):
     # eng is installed, eng.providers is not (an absent provider): grimp records the
     # import as one of eng; the step must name what the statement imports.
     write_tree(tmp_path / "tree", {
-        "eng/pyproject.toml": '[project]\nname = "eng"\nversion = "1"\n',
+        **projects.engine_db_contract(),
         "eng/eng/__init__.py": "import eng.db\n",
         "eng/eng/db.py": "",
-        "proj/pyproject.toml": """
-            [project]
-            name = "wf"
-            version = "1"
-            dependencies = ["eng"]
-            [tool.uv.sources]
-            eng = { path = "../eng" }
-            [tool.cloacina-audit]
-            preset = "none"
-        """,
-        "proj/.importlinter": """
-            [importlinter]
-            root_packages = wf
-            [importlinter:contract:db]
-            name = No database
-            type = forbidden
-            source_modules = wf
-            forbidden_modules = eng.db
-        """,
         "proj/wf/__init__.py": "",
         "proj/wf/tasks.py": "from eng.providers.kubernetes import Pod\n",
     })
@@ -183,41 +166,11 @@ def test_an_import_of_a_missing_submodule_is_shown_as_not_installed(tmp_path):
     assert "wf.tasks -> eng ->" not in text.stdout
 
 
-def run_in_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """The CLI with a pseudo-terminal as stdout (80 columns), as a person runs it."""
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
-    master, slave = pty.openpty()
-    full_env = {**os.environ, "COLUMNS": "80", "LINES": "24", "TERM": "xterm", **(env or {})}
-    full_env.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "cloacina_audit", *args], cwd=REPO,
-                               stdin=slave, stdout=slave, stderr=slave, env=full_env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    return process.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_states_and_not_installed_steps_read_at_a_terminal(tmp_path):
-    import re
-
     tree = workflow(tmp_path, "import json\nfrom cloacina.database import DAL\n")
-    code, screen = run_in_terminal("check", str(tree), "--missing-dependencies", "accept")
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
-    assert code == 1, plain
+    run = run_in_terminal("check", str(tree), "--missing-dependencies", "accept", columns=80)
+    plain = run.text()
+    assert run.code == 1, plain
     assert "cloacina-audit: error" not in plain and "Traceback" not in plain
     assert "0/2 kept, 1 not verified" in plain
     assert "(cloacina.database: not installed)" in plain

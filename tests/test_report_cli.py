@@ -11,6 +11,7 @@ from pathlib import Path
 import projects
 import pytest
 from conftest import FIXTURES, assert_clean_error, run_cli, tree_digest, write_tree
+from wheelmaker import make_wheel
 
 
 @pytest.fixture(scope="session")
@@ -213,15 +214,10 @@ def test_path_defaults_to_the_current_directory(shared_cache):
 
 
 def test_a_wheel_baseline_gets_contracts_and_forbidden_modules(tmp_path, shared_cache):
-    write_tree(tmp_path, {
-        "proj/pyproject.toml": projects.pyproject("wheelwf", "0.1", dependencies='["sqlalchemy"]'),
-        "proj/wheelwf/__init__.py": "from wheelwf import db\n",
-        "proj/wheelwf/db.py": "import sqlalchemy\n",
-    })
-    uv = Path(sys.executable).parent / "uv"
-    subprocess.run([str(uv), "build", "-q", "--wheel", str(tmp_path / "proj"), "-o",
-                    str(tmp_path / "dist")], check=True, capture_output=True)
-    wheel = next((tmp_path / "dist").glob("*.whl"))
+    wheel = make_wheel(tmp_path / "dist", "wheelwf", "0.1", {
+        "wheelwf/__init__.py": "from wheelwf import db\n",
+        "wheelwf/db.py": "import sqlalchemy\n",
+    }, requires=("sqlalchemy",))
 
     result = run_cli("report", "fixtures/slim", "--before", str(wheel), "--format", "json",
                      "--probe-runs", "1", env=shared_cache)

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cloacina_shapes import member, special_member
 
 from .support import assert_clean_error, assert_verdict, audit
 
@@ -29,19 +30,6 @@ version = "1.0.0"
 workflow_name = "demo"
 entry_module = "demo.tasks"
 """
-
-
-def _file(name: str, data: bytes = b"x = 1\n") -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    return info, data
-
-
-def _special(name: str, kind: bytes, linkname: str = "") -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = linkname
-    return info, b""
 
 
 class _Zeros(io.RawIOBase):
@@ -61,27 +49,27 @@ class _Zeros(io.RawIOBase):
 
 
 BASE = [
-    _file(f"{TOP}/package.toml", MANIFEST),
-    _file(f"{TOP}/workflow/demo/__init__.py", b""),
-    _file(f"{TOP}/workflow/demo/tasks.py", b"import json\n"),
+    member(f"{TOP}/package.toml", MANIFEST),
+    member(f"{TOP}/workflow/demo/__init__.py", b""),
+    member(f"{TOP}/workflow/demo/tasks.py", b"import json\n"),
 ]
 
 ABSOLUTE = f"/tmp/cloacina-audit-hostile-{uuid.uuid4().hex}"
 
 UNSAFE = {
-    "dotdot": ([_file(f"{TOP}/../escape")], "escapes the top directory"),
-    "absolute": ([_file(ABSOLUTE)], "absolute path"),
-    "device": ([_special(f"{TOP}/null", tarfile.CHRTYPE)], "device"),
-    "fifo": ([_special(f"{TOP}/pipe", tarfile.FIFOTYPE)], "pipe"),
-    "symlink-out": ([_special(f"{TOP}/workflow/demo/x.py", tarfile.SYMTYPE,
-                              "../../../../etc/passwd")], "symbolic link"),
-    "symlink-absolute": ([_special(f"{TOP}/workflow/demo/x.py", tarfile.SYMTYPE, "/etc/passwd")],
-                         "symbolic link"),
-    "hardlink-out": ([_special(f"{TOP}/h", tarfile.LNKTYPE, "../outside")], "link"),
-    "two-top-dirs": ([_file("other-1.0/package.toml", MANIFEST)], "more than one top directory"),
+    "dotdot": ([member(f"{TOP}/../escape")], "escapes the top directory"),
+    "absolute": ([member(ABSOLUTE)], "absolute path"),
+    "device": ([special_member(f"{TOP}/null", tarfile.CHRTYPE)], "device"),
+    "fifo": ([special_member(f"{TOP}/pipe", tarfile.FIFOTYPE)], "pipe"),
+    "symlink-out": ([special_member(f"{TOP}/workflow/demo/x.py", tarfile.SYMTYPE,
+                                    "../../../../etc/passwd")], "symbolic link"),
+    "symlink-absolute": ([special_member(f"{TOP}/workflow/demo/x.py", tarfile.SYMTYPE,
+                                         "/etc/passwd")], "symbolic link"),
+    "hardlink-out": ([special_member(f"{TOP}/h", tarfile.LNKTYPE, "../outside")], "link"),
+    "two-top-dirs": ([member("other-1.0/package.toml", MANIFEST)], "more than one top directory"),
     # 101 MB of zeros in a 1 kB archive: over fidius' 10x ratio long before 500 MiB.
     "too-big": ([], "10 times the archive's"),
-    "name-with-control-characters": ([_file(f"{TOP}/../\x1b[2J\nevil.py")], "escapes"),
+    "name-with-control-characters": ([member(f"{TOP}/../\x1b[2J\nevil.py")], "escapes"),
 }
 
 
@@ -204,10 +192,10 @@ def test_two_links_each_harmless_by_its_text_cannot_read_outside(tmp_path, scrat
     tree.mkdir()
     archive = _archive(tree / "leak.cloacina", [
         *BASE,
-        *(_special(f"{TOP}/{d}", tarfile.DIRTYPE) for d in ("A", "A/B", "A/B/C")),
-        _special(f"{TOP}/workflow/demo/leak.py", tarfile.SYMTYPE,
+        *(special_member(f"{TOP}/{d}", tarfile.DIRTYPE) for d in ("A", "A/B", "A/B/C")),
+        special_member(f"{TOP}/workflow/demo/leak.py", tarfile.SYMTYPE,
                  "up/A/B/C/../../../../../../secret"),
-        _special(f"{TOP}/workflow/demo/up", tarfile.SYMTYPE, "../.."),
+        special_member(f"{TOP}/workflow/demo/up", tarfile.SYMTYPE, "../.."),
     ])
     result = audit(tree, "check", str(archive), env=scratch)
     assert "hunter2" not in result.stdout + result.stderr
@@ -218,7 +206,7 @@ def test_two_links_each_harmless_by_its_text_cannot_read_outside(tmp_path, scrat
 def test_any_top_directory_name_is_accepted_as_the_server_does(tmp_path, scratch):
     tree = tmp_path / "tree"
     tree.mkdir()
-    entries = [(_file(info.name.replace(TOP, "foo", 1), data)) for info, data in BASE]
+    entries = [(member(info.name.replace(TOP, "foo", 1), data)) for info, data in BASE]
     archive = _archive(tree / "foo.cloacina", entries)
     result = audit(tree, "check", str(archive), "--format", "json", env=scratch)
     assert_verdict(result, 0)
@@ -229,9 +217,9 @@ def test_macosx_and_other_top_level_entries_are_ignored_with_a_warning(tmp_path,
     tree = tmp_path / "tree"
     tree.mkdir()
     archive = _archive(tree / "mac.cloacina", [
-        _file(f"__MACOSX/{TOP}/._package.toml", b"\x00\x05\x16\x07"),
+        member(f"__MACOSX/{TOP}/._package.toml", b"\x00\x05\x16\x07"),
         *BASE,
-        _file("README.md", b"# beside the package, not in it\n"),
+        member("README.md", b"# beside the package, not in it\n"),
     ])
     result = audit(tree, "check", str(archive), "--format", "json", env=scratch)
     assert_verdict(result, 0)
