@@ -19,6 +19,7 @@ from cloacina_audit.analysis.footprint.distributions import (
     installed_distributions,
     measure_closure,
     measure_distribution,
+    metadata_headers,
     resolve_closure,
 )
 from cloacina_audit.errors import AuditError
@@ -185,6 +186,30 @@ def test_closure_follows_markers_and_extras(tmp_path: Path) -> None:
 
     with_docs = resolve_closure("root", root.requirements(), installed, MARKERS, root_extras=["Docs"])
     assert "docs-tool" in with_docs.members
+
+
+def test_metadata_headers_read_as_the_email_parser_reads_them(tmp_path: Path) -> None:
+    """The header reader that replaced ``Distribution.metadata`` on every installed
+    distribution: same fields, folded lines joined, the description not read."""
+    text = (
+        "Metadata-Version: 2.4\nName:  Odd.Name \nVersion: 2.0\n"
+        "Requires-Dist: engine[postgres]>=1;\n extra == 'db'\n"
+        "Requires-Dist: shared\nSummary: a: colon\n\n"
+        "Requires-Dist: in-the-description\nName: not-a-header\n"
+    )
+    fields = metadata_headers(text)
+    assert fields["name"] == ["Odd.Name"] and fields["version"] == ["2.0"]
+    assert fields["requires-dist"] == ["engine[postgres]>=1; extra == 'db'", "shared"]
+    assert fields["summary"] == ["a: colon"]
+    assert metadata_headers(None) == {} and metadata_headers("") == {}
+    # Installed: the same name, version and requirements as importlib.metadata's parser.
+    site = tmp_path / "site-packages"
+    fake_dist(site, "root", requires=["engine[postgres]; extra == 'db'", "shared"],
+              extra_metadata="Summary: x\n")
+    [root] = installed_distributions([site]).values()
+    parsed = root.distribution.metadata
+    assert (root.display_name, root.version) == (parsed["Name"], parsed["Version"])
+    assert root.requirements() == [Requirement(line) for line in parsed.get_all("Requires-Dist")]
 
 
 def test_unique_bytes_of_direct_dependencies(tmp_path: Path) -> None:
