@@ -44,6 +44,7 @@ def outputs(args: list[str], env: dict[str, str] | None = None) -> set[str]:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
 def test_bloated_fixture_output_is_identical_across_hash_seeds_and_cache_states(fmt, tmp_path):
+    """Slow (about 6 s a format): eight checks, four hash seeds cold and four warm."""
     cold = outputs(["check", str(FIXTURES / "bloated"), "--no-cache", "--format", fmt])
     cache = {"CLOACINA_AUDIT_CACHE_DIR": str(tmp_path / "cache")}
     warm = outputs(["check", str(FIXTURES / "bloated"), "--format", fmt], env=cache)
