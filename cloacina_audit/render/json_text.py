@@ -12,7 +12,7 @@ tuples, str, int, float, bool and None; anything else raises ``TypeError``, as
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 _INFINITY = float("inf")

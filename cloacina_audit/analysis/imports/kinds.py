@@ -8,14 +8,23 @@
   treat it as one); recognised from the line, so any Python's check sees it.
 
 Only files on violation chains are classified, but on a large graph those can
-be megabytes of source, so the line -> kind maps are cached by content hash, as
-signed entries that are verified before use (signed_cache.py).
+be megabytes of source (pandas' and sympy's classes), so a line is classified by
+parsing only the top-level statements around it: from the ``def``/``class`` header
+in column 0 at or before it to the next one (``_segment``). Such a header is a
+statement's start unless it is inside a multi-line string, which a lexer of strings
+and comments rules out (``_header_lines``); a run of lines that are all complete
+statements has the same kinds alone as in its file. When the lexer is not sure (a
+quote outside every string it found) or the part does not parse, the whole file is
+parsed, as before. The line -> kind maps are cached by the content hash of what was
+parsed, as signed entries that are verified before use (signed_cache.py).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import hashlib
+import re
 from pathlib import Path
 
 from cloacina_audit.model.report import ImportKind
@@ -94,6 +103,60 @@ def _starts_at_module_level(line: bytes) -> bool:
     return line.startswith((b"import ", b"from "))
 
 
+#: Strings (a prefix does not change where one ends) and comments: what can hide a
+#: header line. PEP 701 f-strings nesting the same quote can mislead it; the check
+#: for stray quotes in ``_header_lines`` then sends the file to the whole-file parse.
+_STRING_OR_COMMENT = re.compile(
+    rb"#[^\n]*"
+    rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    rb"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
+    rb'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"',
+    re.S,
+)
+#: A top-level function or class header (decorators stay with the statement before:
+#: they hold no statements, and ``_segment`` drops them from its end).
+_HEADER = re.compile(rb"^(?:async[ \t]+def|def|class)[ \t]", re.M)
+
+
+def _header_lines(source: bytes) -> list[int] | None:
+    """The line numbers of top-level ``def``/``class`` headers, or None when a quote is
+    left outside every string and comment found (the lexing is then not trusted)."""
+    quotes = source.count(b"'") + source.count(b'"')
+    spans: list[tuple[int, int]] = []
+    for match in _STRING_OR_COMMENT.finditer(source):
+        token = match.group()
+        quotes -= token.count(b"'") + token.count(b'"')
+        if b"\n" in token:
+            spans.append(match.span())
+    if quotes:
+        return None
+    headers: list[int] = []
+    line, counted, span = 1, 0, 0
+    for match in _HEADER.finditer(source):
+        offset = match.start()
+        while span < len(spans) and spans[span][1] <= offset:
+            span += 1
+        if span < len(spans) and spans[span][0] < offset:
+            continue  # inside a multi-line string
+        line += source.count(b"\n", counted, offset)
+        counted = offset
+        headers.append(line)
+    return headers
+
+
+def _segment(headers: list[int], lines: list[bytes], line: int) -> tuple[int, int]:
+    """The lines [first, end) of the top-level statements around ``line``: from the
+    header at or before it (else the file's start) to the next header (else its end),
+    without the decorators of that next header."""
+    index = bisect.bisect_right(headers, line)
+    first = headers[index - 1] if index else 1
+    end = headers[index] if index < len(headers) else len(lines) + 1
+    while end - 1 > line and lines[end - 2].startswith(b"@"):
+        end -= 1
+    return first, end
+
+
 class ImportKinds:
     """Classifies import lines, caching each file's map under ``cache_dir`` by content.
 
@@ -106,6 +169,9 @@ class ImportKinds:
         self._directory = cache_dir / "kinds" if cache_dir else None
         self._lines: dict[Path, list[bytes]] = {}
         self._memory: dict[Path, dict[int, ImportKind]] = {}
+        self._headers: dict[Path, list[int] | None] = {}
+        #: (file, first line of a segment) -> kinds of its lines, numbered in the file.
+        self._segments: dict[tuple[Path, int], dict[int, ImportKind]] = {}
 
     def _line(self, path: Path, line: int) -> bytes:
         if path not in self._lines:
@@ -133,8 +199,31 @@ class ImportKinds:
         if known is not None or path is None:
             return known or "module"
         if path not in self._memory:
+            segment = self._segment_kinds(path, line)
+            if line in segment:
+                return segment[line]
             self._memory[path] = self._classify(b"\n".join(self._lines[path]))
         return self._memory[path].get(line, "module")
+
+    def _segment_kinds(self, path: Path, line: int) -> dict[int, ImportKind]:
+        """The kinds of the top-level statements around ``line`` (see ``_segment``); empty
+        when the file must be parsed whole."""
+        lines = self._lines[path]
+        if path not in self._headers:
+            source = b"\n".join(lines)
+            self._headers[path] = (
+                _header_lines(source) if len(source) <= MAX_CLASSIFIED_BYTES else None
+            )
+        headers = self._headers[path]
+        if headers is None:
+            return {}
+        first, end = _segment(headers, lines, line)
+        if (path, first) not in self._segments:
+            relative = self._classify(b"\n".join(lines[first - 1:end - 1]))
+            self._segments[path, first] = {
+                number + first - 1: kind for number, kind in relative.items()
+            }
+        return self._segments[path, first]
 
     def _classify(self, source: bytes) -> dict[int, ImportKind]:
         if len(source) > MAX_CLASSIFIED_BYTES:
