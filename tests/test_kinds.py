@@ -185,3 +185,19 @@ def test_a_quote_the_lexer_cannot_place_sends_the_file_to_the_whole_parse(tmp_pa
     path.write_text(source)
     expected = classify_source(source.encode()).get(3, "module")
     assert ImportKinds(cache_dir=None).of_line(path, 3) == expected
+
+
+def test_one_cache_entry_per_file_holds_every_part_parsed(tmp_path):
+    """Parts asked about in two runs land in the file's one entry; a third run answers
+    both from it, and a changed file gets an entry of its own."""
+    path = tmp_path / "mod.py"
+    path.write_text("def f():\n    import a\n\n\nclass C:\n    if TYPE_CHECKING:\n        import b\n")
+    cache = tmp_path / "cache"
+    assert ImportKinds(cache).of_line(path, 2) == "function"
+    assert ImportKinds(cache).of_line(path, 7) == "type_checking"
+    assert len(list((cache / "kinds").iterdir())) == 1
+    third = ImportKinds(cache)
+    assert (third.of_line(path, 7), third.of_line(path, 2)) == ("type_checking", "function")
+    path.write_text("def f():\n    if TYPE_CHECKING:\n        import a\n")
+    assert ImportKinds(cache).of_line(path, 3) == "type_checking"
+    assert len(list((cache / "kinds").iterdir())) == 2
