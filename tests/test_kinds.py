@@ -84,12 +84,19 @@ def test_classification_is_cached_by_content(tmp_path):
     path = tmp_path / "mod.py"
     path.write_text("def f():\n    import x\n")
     cache = tmp_path / "cache"
-    assert ImportKinds(cache).of_line(path, 2) == "function"
+    assert _classified_and_saved(cache, path, 2) == "function"
     entries = list((cache / "kinds").iterdir())
     assert len(entries) == 1
     path.write_text("if TYPE_CHECKING:\n    import x\n")
-    assert ImportKinds(cache).of_line(path, 2) == "type_checking"
+    assert _classified_and_saved(cache, path, 2) == "type_checking"
     assert len(list((cache / "kinds").iterdir())) == 2
+
+
+def _classified_and_saved(cache: Path, path: Path, line: int) -> str:
+    kinds = ImportKinds(cache)
+    kind = kinds.of_line(path, line)
+    kinds.save()
+    return kind
 
 
 def test_a_lazy_line_is_lazy_whether_asked_before_or_after_its_file_is_parsed(tmp_path):
@@ -193,11 +200,13 @@ def test_one_cache_entry_per_file_holds_every_part_parsed(tmp_path):
     path = tmp_path / "mod.py"
     path.write_text("def f():\n    import a\n\n\nclass C:\n    if TYPE_CHECKING:\n        import b\n")
     cache = tmp_path / "cache"
-    assert ImportKinds(cache).of_line(path, 2) == "function"
-    assert ImportKinds(cache).of_line(path, 7) == "type_checking"
-    assert len(list((cache / "kinds").iterdir())) == 1
+    assert _classified_and_saved(cache, path, 2) == "function"
+    assert _classified_and_saved(cache, path, 7) == "type_checking"
+    entries = list((cache / "kinds").iterdir())
+    assert len(entries) == 1
+    assert b'"parts":{"1":{"2":"function"},"5":{"7":"type_checking"}}' in entries[0].read_bytes()
     third = ImportKinds(cache)
     assert (third.of_line(path, 7), third.of_line(path, 2)) == ("type_checking", "function")
     path.write_text("def f():\n    if TYPE_CHECKING:\n        import a\n")
-    assert ImportKinds(cache).of_line(path, 3) == "type_checking"
+    assert _classified_and_saved(cache, path, 3) == "type_checking"
     assert len(list((cache / "kinds").iterdir())) == 2

@@ -186,6 +186,8 @@ class ImportKinds:
         self._key = cache_key(cache_dir) if cache_dir else None
         self._lines: dict[Path, list[bytes]] = {}
         self._files: dict[Path, _FileKinds] = {}
+        #: Entries learnt more of since the last ``save``, by digest.
+        self._unsaved: dict[str, _FileKinds] = {}
 
     def _line(self, path: Path, line: int) -> bytes:
         if path not in self._lines:
@@ -248,20 +250,26 @@ class ImportKinds:
         return self._directory / f"{_CACHE_FORMAT}-{digest}.json"
 
     def _store(self, state: _FileKinds) -> None:
-        if self._directory is None:
-            return
-        document = {
-            "sha256": state.digest,
-            "headers": state.headers,
-            "parts": {str(first): kinds for first, kinds in state.parts.items()},
-            "whole": state.whole,
-        }
-        try:
-            # The entry names the content it describes: a verified entry moved
-            # to another file's name is still refused.
-            write_signed(self._entry(state.digest), document, self._key)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        if self._directory is not None:
+            self._unsaved[state.digest] = state
+
+    def save(self) -> None:
+        """Write what was learnt to the cache: once per file, however many of its parts
+        were parsed (an entry rewritten per part cost more than the parsing)."""
+        for state in self._unsaved.values():
+            document = {
+                "sha256": state.digest,
+                "headers": state.headers,
+                "parts": {str(first): kinds for first, kinds in state.parts.items()},
+                "whole": state.whole,
+            }
+            try:
+                # The entry names the content it describes: a verified entry moved
+                # to another file's name is still refused.
+                write_signed(self._entry(state.digest), document, self._key)
+            except OSError:
+                pass  # a read-only cache only costs speed
+        self._unsaved.clear()
 
 
 def _parse(source: bytes) -> dict[int, ImportKind]:
