@@ -15,8 +15,9 @@ statement's start unless it is inside a multi-line string, which a lexer of stri
 and comments rules out (``_header_lines``); a run of lines that are all complete
 statements has the same kinds alone as in its file. When the lexer is not sure (a
 quote outside every string it found) or the part does not parse, the whole file is
-parsed, as before. The line -> kind maps are cached by the content hash of what was
-parsed, as signed entries that are verified before use (signed_cache.py).
+parsed, as before. What was learnt of a file (its headers, the parts parsed) is
+cached by the file's content hash, as signed entries that are verified before use
+(signed_cache.py), written once per file by ``ImportKinds.save``.
 """
 
 from __future__ import annotations
