@@ -98,6 +98,16 @@ def test_a_release_without_an_internal_names_what_it_lacks() -> None:
     )
 
 
+def test_the_version_read_from_dist_info_is_importlib_metadata_s() -> None:
+    """Without importing importlib.metadata, the same answer for what is installed here,
+    whatever the spelling of the name; an unknown name is still None."""
+    from importlib import metadata
+
+    for name in ("grimp", "import-linter", "import_linter", "Import.Linter", "click", "hypothesis"):
+        assert versions.installed_version(name) == metadata.version(name)
+    assert versions.installed_version("surely-not-installed-here") is None
+
+
 def test_check_with_an_older_grimp_says_so_in_one_line(tmp_path: Path) -> None:
     """The metadata the check reads says 3.17 (a dist-info first on the path), the CLI
     stops before using grimp: exit 2 and the line, no traceback."""

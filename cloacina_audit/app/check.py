@@ -108,6 +108,7 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
             target.packages, search, options.cache_dir, follow=target.follows_imports
         )
         results = check_contracts(specs, package_graph)
+        package_graph.kinds.save()
     _unverified(target, results, package_graph, unresolved, options.missing_dependencies)
     audit = PackageAudit(
         name=target.name,

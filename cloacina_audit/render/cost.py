@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloacina_audit.model.cost import StatementCost
 from cloacina_audit.model.report import ImportStep, PackageAudit
 from cloacina_audit.model.units import format_bytes
 from cloacina_audit.render._format import display_path
-from cloacina_audit.render.view import SplitPart
+
+if TYPE_CHECKING:  # the view model is 15 dataclasses: the JSON and SARIF reports do not load it
+    from cloacina_audit.render.view import SplitPart
 
 
 def cost_of(audit: PackageAudit, step: ImportStep) -> StatementCost | None:
@@ -72,6 +74,8 @@ def cost_rows(audit: PackageAudit, base: str | None = None) -> list[tuple[str, s
 def cost_split(audit: PackageAudit, base: str | None = None) -> tuple[SplitPart, ...]:
     """The footprint (install size; a Rust package's ``.text``) as what each offending
     statement alone saves, what they save only together, and the rest; () when unmeasured."""
+    from cloacina_audit.render.view import SplitPart
+
     footprint, together = audit.footprint, audit.costs_together
     offending = [c for c in audit.costs or [] if c.offending]
     if footprint is None or together is None or together.bytes is None or not offending:

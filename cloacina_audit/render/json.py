@@ -6,7 +6,6 @@ the same input give the same bytes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloacina_audit.model.compare import Change, Delta, compute_delta
@@ -26,12 +25,13 @@ from cloacina_audit.model.report import (
 )
 from cloacina_audit.render._format import group_by_statement
 from cloacina_audit.render.cost import cost_to_dict
+from cloacina_audit.render.json_text import dumps_indented
 
 SCHEMA_VERSION = 1
 
 
 def render(report: AuditReport) -> str:
-    return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(report_to_dict(report)) + "\n"
 
 
 def report_to_dict(report: AuditReport) -> dict[str, Any]:

@@ -7,7 +7,6 @@ the line where the package's own code starts the chain.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from cloacina_audit.render._format import (
     step_statement,
 )
 from cloacina_audit.render.cost import saving_suffix
+from cloacina_audit.render.json_text import dumps_indented
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 #: The key of ``partialFingerprints``: versioned, as SARIF recommends.
@@ -69,7 +69,7 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
         "results": results,
     }
     sarif = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(sarif) + "\n"
 
 
 def slugify(name: str) -> str:

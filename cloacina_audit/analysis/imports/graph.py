@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,8 +164,11 @@ def build_package_graph(
             cached.unread = unread
             return with_not_installed_modules(cached, search)
 
+    # The cache's hashes are taken in the same read (the racy-stat rule: the clock before it).
+    read: tuple[int, dict[str, graph_cache.Hashed]] | None = \
+        (time.time_ns(), {}) if cache_file is not None else None
     for name, directory in roots.items():
-        _refuse_relative_imports_beyond_top(directory, files[name])
+        _refuse_relative_imports_beyond_top(directory, files[name], read[1] if read else None)
     finder = _ModuleFinder(walked)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
@@ -191,7 +195,7 @@ def build_package_graph(
     if cache_file is not None:
         graph_cache.store(cache_file, graph, roots, result.externals,
                           {name: found.modules for name, found in finder.walked.items()},
-                          cache_key(cache_dir))
+                          cache_key(cache_dir), read)
     return with_not_installed_modules(result, search)
 
 
@@ -287,15 +291,22 @@ def _grimp_adapters(roots: dict[str, Path], finder: _ModuleFinder) -> Iterator[N
 _RELATIVE_IMPORT = re.compile(rb"from[ \t]+((?:\.[ \t]*){2,})")
 
 
-def _refuse_relative_imports_beyond_top(directory: Path, files: list[Path]) -> None:
+def _refuse_relative_imports_beyond_top(
+    directory: Path, files: list[Path], hashed: dict[str, graph_cache.Hashed] | None = None
+) -> None:
     """Python raises ImportError for ``from ... import x`` above the top package;
-    grimp would drop such an import silently (or fail), so say where it is."""
+    grimp would drop such an import silently (or fail), so say where it is.
+    ``hashed``: filled with each file's hash for the graph cache, from the same read."""
     prefix = len(str(directory))
     for path in files:
         # a/b/c.py and a/b/__init__.py both sit in package a.b: two levels up at most,
         # one per separator after a/.
-        depth = str(path)[prefix:].count(os.sep)
-        source = path.read_bytes()
+        name = str(path)
+        depth = name[prefix:].count(os.sep)
+        if hashed is None:
+            source = path.read_bytes()
+        else:
+            source, hashed[name] = graph_cache.read_hashed(name)
         levels = (match.group(1).count(b".") for match in _RELATIVE_IMPORT.finditer(source))
         if max(levels, default=0) <= depth:
             continue

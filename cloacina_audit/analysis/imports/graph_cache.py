@@ -75,10 +75,20 @@ def _stat_of(status: os.stat_result) -> _Stat:
 
 def _hash_with_stat(path: str) -> tuple[str, _Stat]:
     """The sha256 of ``path`` and the stat of the file that was read."""
+    return read_hashed(path)[1]
+
+
+#: A file's sha256 and the stat of the file it was read from.
+Hashed = tuple[str, _Stat]
+
+
+def read_hashed(path: str) -> tuple[bytes, Hashed]:
+    """The content of ``path``, with its sha256 and the stat of the file that was read:
+    a caller that reads every file anyway hands the hashes to ``store``."""
     with open(path, "rb") as handle:
         status = os.fstat(handle.fileno())
-        digest = hashlib.sha256(handle.read()).hexdigest()
-    return digest, _stat_of(status)
+        content = handle.read()
+    return content, (hashlib.sha256(content).hexdigest(), _stat_of(status))
 
 
 def _stable(status: _Stat, now_ns: int) -> bool:
@@ -117,20 +127,24 @@ def _read(path: Path, key: bytes | None) -> object | None:
 
 
 def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], externals: set[str],
-          files: dict[str, list[Path]], key: bytes | None) -> None:
-    """Write the entry for ``graph`` and the stats of the files it was read from."""
+          files: dict[str, list[Path]], key: bytes | None,
+          read: tuple[int, dict[str, Hashed]] | None = None) -> None:
+    """Write the entry for ``graph`` and the stats of the files it was read from.
+
+    ``read``: the clock before the files were read, and the hashes (``read_hashed``) of
+    those already read; the others are read here."""
     imports = [
         [importer, imported, detail["line_number"], detail["line_contents"]]
         for importer in sorted(graph.modules)
         for imported in sorted(graph.find_modules_directly_imported_by(importer))
         for detail in graph.get_import_details(importer=importer, imported=imported)
     ]
-    now = time.time_ns()
+    now, known = read if read is not None else (time.time_ns(), {})
     hashes: dict[str, str] = {}
     stats: dict[str, list[object]] = {}
     try:
         for path in _module_paths(roots, files):
-            hashes[path], status = _hash_with_stat(path)
+            hashes[path], status = known[path] if path in known else _hash_with_stat(path)
             if _stable(status, now):
                 stats[path] = [*status, hashes[path]]
     except OSError:

@@ -49,7 +49,9 @@ class PythonKind:
         # Imported here: it needs the graph, which footprint alone never loads.
         from cloacina_audit.analysis.footprint.cost import statement_costs
 
-        return statement_costs(graph, target.packages, audit.footprint, audit.contracts)
+        costs = statement_costs(graph, target.packages, audit.footprint, audit.contracts)
+        graph.kinds.save()
+        return costs
 
     def why(self, target: Target, options: AuditOptions, name: str) -> dict[str, Any]:
         from cloacina_audit.analysis.footprint.cost import Reach, routes_to
