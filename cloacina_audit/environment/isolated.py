@@ -208,23 +208,32 @@ def _file_states(env_dir: Path) -> dict[str, list[int | str]]:
     cache changes the ctime whenever uv links the same file into another environment).
     """
     states: dict[str, list[int | str]] = {}
-    for directory, dirnames, filenames in os.walk(env_dir):
-        dirnames.sort()
-        for name in [*dirnames, *filenames]:
-            path = os.path.join(directory, name)
-            relative = os.path.relpath(path, env_dir)
+    pending = [(os.fspath(env_dir), "")]
+    while pending:  # depth first, each directory's entries in name order
+        directory, prefix = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        below = []
+        for entry in entries:
+            relative = prefix + entry.name
             if relative == _METADATA:
                 continue
             try:
-                info = os.lstat(path)
+                info = entry.stat(follow_symlinks=False)
                 if stat.S_ISLNK(info.st_mode):
-                    states[relative] = ["link", os.readlink(path)]
+                    states[relative] = ["link", os.readlink(entry.path)]
                 elif stat.S_ISREG(info.st_mode):
                     states[relative] = [info.st_size, info.st_mtime_ns]
-                elif not stat.S_ISDIR(info.st_mode):
+                elif stat.S_ISDIR(info.st_mode):
+                    below.append((entry.path, relative + os.sep))
+                else:
                     states[relative] = ["other", info.st_mode]
             except OSError:
                 states[relative] = ["gone", 0]
+        pending.extend(reversed(below))
     return states
 
 
