@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli, write_tree
+from pseudo_terminal import run_in_terminal
 from wheelmaker import make_wheel
 
 PAD = "# " + "x" * 998 + "\n"
@@ -114,6 +115,22 @@ def test_why_names_every_statement_and_its_route(built):
     text = _cli(built, "why", "heavydep")
     assert text.code == 0 and "imports  heavy -> heavydep" in text.stdout
     assert "a.py:1  import heavy" in text.stdout
+
+
+def test_why_at_a_narrow_terminal_wraps_under_its_labels(built):
+    wheels, app, config = built
+    run = run_in_terminal("why", "heavydep", str(app), "--config", str(config), "--preset",
+                          "none", "--probe-runs", "1", columns=40, stderr="tty",
+                          env={"UV_FIND_LINKS": str(wheels), "UV_NO_INDEX": "1"})
+    assert run.code == 0, run.text("stderr")
+    lines = run.text().splitlines()
+    assert all(len(line) <= 40 for line in lines), lines
+    assert lines[0].startswith("heavydep 1.0 (")
+    assert " ".join(lines[:-3]).endswith("0 native files) is reached from 1 statement of app:")
+    # An installed file from its site-packages on; too long for the statement beside it,
+    # which goes below it.
+    assert lines[-3:] == ["  .../site-packages/app/a.py:1", "    import heavy",
+                          "    imports  heavy -> heavydep"]
 
 
 def test_why_an_unknown_distribution_is_one_line_and_exit_2(built):

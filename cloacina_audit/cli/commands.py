@@ -147,11 +147,11 @@ def why(distribution: str, path: str, fmt: str, output: Path | None, **kwargs) -
     and source lines through crate dependencies, with its .text bytes.
     """
     out = start(fmt, output, kwargs)
-    from cloacina_audit.app import why as why_view
+    from cloacina_audit.app.why import why as routes_to
+    from cloacina_audit.render.why import render_why
 
-    result = why_view.why(distribution, path, audit_options(kwargs, out, with_contracts=True))
-    text = why_view.render_json(result) if fmt == "json" else why_view.render_text(result)
-    write(text, out)
+    result = routes_to(distribution, path, audit_options(kwargs, out, with_contracts=True))
+    write(render_why(result, fmt, color=out.color, width=out.width), out)
 
 
 def given_baseline(kwargs: dict) -> list | None:

@@ -42,15 +42,7 @@ _STATUS_MARKS = {"added": "+", "removed": "-", "changed": "~"}
 def render(report: AuditReport, *, color: bool = False, width: int = 80, detail: int = 0) -> str:
     view = build_view(report, detail)
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        color_system="auto" if color else None,
-        force_terminal=color,
-        no_color=not color,
-        highlight=False,
-        emoji=False,
-    )
+    console = text_console(buffer, color=color, width=width)
     for package in view.packages:
         _package(console, package, detail)
     if view.comparison is not None:
@@ -60,6 +52,24 @@ def render(report: AuditReport, *, color: bool = False, width: int = 80, detail:
     if detail <= 0 and view.hides_chains:
         console.print(Text("Other chains from the same statements: -v shows them all.", style="dim"))
     console.print(Text.assemble(("Result: ", "bold"), view.result))
+    return finished(buffer)
+
+
+def text_console(buffer: io.StringIO, *, color: bool, width: int) -> Console:
+    """A console writing into ``buffer``: ``width`` columns, colour only when asked."""
+    return Console(
+        file=buffer,
+        width=width,
+        color_system="auto" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+    )
+
+
+def finished(buffer: io.StringIO) -> str:
+    """What was printed, without the spaces rich pads lines with."""
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -95,7 +105,7 @@ def _contract(console: Console, contract: ContractView, detail: int) -> None:
     console.print(Padding(Text(contract.about, style="dim"), (0, 0, 0, _STATEMENT_INDENT)))
     if detail >= 0:
         for warning in contract.warnings:
-            _hanging(console, Text("! ", style="yellow"), Text(warning, style="yellow"),
+            hanging(console, Text("! ", style="yellow"), Text(warning, style="yellow"),
                      _STATEMENT_INDENT)
     for statement in contract.statements:
         _step(console, statement.step, _STATEMENT_INDENT)
@@ -103,16 +113,16 @@ def _contract(console: Console, contract: ContractView, detail: int) -> None:
             line = Text(chain.line, style="dim" if detail < 0 else "")
             if statement.hidden:
                 line.append(f"  (+{statement.hidden_text})", style="dim")
-            _hanging(console, Text("→ ", style="dim"), line, _CHAIN_INDENT)
+            hanging(console, Text("→ ", style="dim"), line, _CHAIN_INDENT)
             if detail >= 0:
                 for step in chain.steps[1:]:
                     _step(console, step, _STEP_INDENT)
     if contract.instructions and not contract.kept:
-        _hanging(console, Text("How to fix: ", style="bold"),
+        hanging(console, Text("How to fix: ", style="bold"),
                  Text("\n".join(contract.instructions)), _STATEMENT_INDENT)
 
 
-def _hanging(console: Console, label: Text, body: Text, indent: int) -> None:
+def hanging(console: Console, label: Text, body: Text, indent: int) -> None:
     """``label`` then ``body``, wrapped lines of the body aligned under its first one."""
     grid = Table.grid()
     grid.add_column(no_wrap=True)
@@ -122,16 +132,21 @@ def _hanging(console: Console, label: Text, body: Text, indent: int) -> None:
 
 
 def _step(console: Console, step: StepView, indent: int) -> None:
-    """``file:line  statement  [kind]`` on one line, or the statement below when too long."""
-    location = Text(step.short_location, style="cyan")
     kind = Text(f"[{step.kind_label}]", style=_KIND_STYLES[step.kind])
-    statement = Text(step.statement)
-    line = Text.assemble(location, "  ", statement, "  ", kind)
+    located(console, step.short_location, step.statement, kind, indent)
+
+
+def located(console: Console, location: str, statement: str, kind: Text | None,
+            indent: int) -> None:
+    """``file:line  statement  [kind]`` on one line, or the statement below when too long."""
+    where = Text(location, style="cyan")
+    tail = ("  ", kind) if kind is not None else ()
+    line = Text.assemble(where, "  ", statement, *tail)
     if line.cell_len <= console.width - indent:
         console.print(Padding(line, (0, 0, 0, indent)))
         return
-    console.print(Padding(Text.assemble(location, "  ", kind), (0, 0, 0, indent)))
-    console.print(Padding(statement, (0, 0, 0, indent + 2)))
+    console.print(Padding(Text.assemble(where, *tail), (0, 0, 0, indent)))
+    console.print(Padding(Text(statement), (0, 0, 0, indent + 2)))
 
 
 def _findings(console: Console, findings: list[FindingView]) -> None:
