@@ -25,6 +25,7 @@ from cloacina_audit.model.report import (
     Violation,
 )
 from cloacina_audit.model.units import format_bytes as format_size
+from cloacina_audit.render.nouns import PYTHON_NOUNS, Nouns
 
 #: How each import kind is shown in every format meant for people (the README's table uses
 #: the same words); JSON and SARIF properties keep the stable ``kind`` values, the keys here.
@@ -237,15 +238,11 @@ METRICS: dict[str, tuple[str, Formatter, Formatter]] = {
 }
 
 
-#: Labels of the metrics that mean something else for a Rust package (a cdylib, crates).
-RUST_LABELS = {"distributions": "Crates", "install_bytes": "Stripped cdylib size",
-               "native_files": "Native crates"}
-
-
-def metric_cells(key: str, change: Change, rust: bool = False) -> tuple[str, str, str, str, str]:
+def metric_cells(key: str, change: Change, nouns: Nouns = PYTHON_NOUNS
+                 ) -> tuple[str, str, str, str, str]:
     """``(label, before, after, change, %)`` as display strings for one metric."""
     label, fmt, signed = METRICS[key]
-    label = RUST_LABELS.get(key, label) if rust else label
+    label = nouns.metric_label(key, label)
     before = "n/a" if change.before is None else fmt(change.before)
     after = "n/a" if change.after is None else fmt(change.after)
     absolute = "n/a" if change.absolute is None else signed(change.absolute)
@@ -254,7 +251,7 @@ def metric_cells(key: str, change: Change, rust: bool = False) -> tuple[str, str
     return label, before, after, absolute, format_percent(change.percent)
 
 
-def goal_line(delta: Delta, rust: bool = False) -> str | None:
+def goal_line(delta: Delta, nouns: Nouns = PYTHON_NOUNS) -> str | None:
     """``Install size: 31.2 MB -> 48.0 KB (-99.8%), goal 80% reduction: reached``.
 
     Information, never a failure (budgets judge a change); a notice when nothing changed.
@@ -265,7 +262,7 @@ def goal_line(delta: Delta, rust: bool = False) -> str | None:
     if delta.identical:
         return "Before and after are the same package, closure and bytes: nothing changed"
     line = (
-        f"{RUST_LABELS['install_bytes'] if rust else 'Install size'}: "
+        f"{nouns.size_label}: "
         f"{format_size(change.before)} -> {format_size(change.after)}"
         f" ({format_percent(change.percent)})"
     )

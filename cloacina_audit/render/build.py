@@ -7,8 +7,6 @@ line) are :mod:`.words`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from cloacina_audit.model.compare import (
     Change,
     Delta,
@@ -54,10 +52,9 @@ from cloacina_audit.render._format import (
     step_statement,
 )
 from cloacina_audit.render.cost import cost_rows, cost_split, cost_split_whole
+from cloacina_audit.render.nouns import RUST_NOUNS, Nouns, nouns_of
 from cloacina_audit.render.view import (
     MAX_STATEMENTS,
-    PYTHON_NOUNS,
-    RUST_NOUNS,
     BudgetView,
     ChainView,
     ComparisonView,
@@ -67,7 +64,6 @@ from cloacina_audit.render.view import (
     FindingView,
     FootprintView,
     MetricRow,
-    Nouns,
     PackageView,
     ProbeView,
     ReportView,
@@ -104,7 +100,7 @@ def build_view(report: AuditReport, detail: int = 0) -> ReportView:
         ),
         result=summary_line(report.packages),
         measured=measured,
-        measured_nouns=_nouns(footprint for _, footprint in measured),
+        measured_nouns=nouns_of(footprint for _, footprint in measured),
         verdict=min((p.verdict for p in packages), key=_VERDICTS.index, default="ok"),
         baselined=baselined_total(report.packages),
     )
@@ -210,13 +206,13 @@ def _budget(budget: BudgetResult) -> BudgetView:
 
 
 def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
-    rust = footprint.binary is not None
-    nouns = _nouns([footprint])
+    nouns = nouns_of([footprint])
+    natives = plural(footprint.native_files, nouns.native_unit)
     return FootprintView(
         distributions=plural(footprint.distributions, nouns.unit),
         install_size=format_size(footprint.install_bytes),
-        natives=plural(footprint.native_files, "native crate") if rust else
-        f"{plural(footprint.native_files, 'native file')} ({format_size(footprint.native_bytes)})",
+        natives=natives if nouns is RUST_NOUNS else
+        f"{natives} ({format_size(footprint.native_bytes)})",
         environment=footprint.environment,
         shipped=tuple(shipped_lines(footprint)),
         rows=tuple(distribution_rows(footprint)),
@@ -226,7 +222,6 @@ def _footprint(footprint: Footprint, package_path: str) -> FootprintView:
         probe=None if footprint.import_probe is None else _probe(footprint.import_probe,
                                                                   package_path),
         not_probed=footprint.import_not_probed or "",
-        size_word="stripped cdylib" if rust else "installed",
         nouns=nouns,
     )
 
@@ -248,13 +243,12 @@ def _comparison(comparison: Comparison) -> ComparisonView:
     before, after = comparison.before, comparison.after
     sides = (("before", before), ("after", after))
     # Both sides Rust: the figures are crates and a stripped cdylib, and say so.
-    nouns = _nouns(a.footprint for _, a in sides)
-    rust = nouns is RUST_NOUNS
-    # A figure neither side has (a Rust library is not imported) is left out, not shown as n/a.
+    nouns = nouns_of(a.footprint for _, a in sides)
+    # A figure neither side has (a Rust library is not imported) is left out, not shown as n/a
     # (nor a Rust package's native size: its C code has no crate name in the cdylib).
-    metrics = [_metric_row(key, change, rust) for key, change in delta.metrics()
+    metrics = [_metric_row(key, change, nouns) for key, change in delta.metrics()
                if (change.before, change.after) != (None, None)
-               and not (rust and key == "native_bytes")]
+               and not (nouns is RUST_NOUNS and key == "native_bytes")]
     return ComparisonView(
         before_name=before.name,
         before_path=before.path,
@@ -264,19 +258,12 @@ def _comparison(comparison: Comparison) -> ComparisonView:
         before_findings=tuple(_finding(f, before.path) for f in before.findings),
         rows=(*_contract_rows(delta), *metrics),
         cards=tuple(metrics[:4]),
-        goal=goal_line(delta, rust),
+        goal=goal_line(delta, nouns),
         goal_reached=bool(delta.target_reached and not delta.identical),
         changes=tuple(_distribution_change(change) for change in delta.distribution_changes),
         bars=tuple((f"{side}: {a.name}", a.footprint) for side, a in sides if a.footprint),
         nouns=nouns,
     )
-
-
-def _nouns(footprints: Iterable[Footprint | None]) -> Nouns:
-    """A crate's words when every footprint is a Rust package's, else a distribution's."""
-    listed = list(footprints)
-    rust = bool(listed) and all(f is not None and f.binary is not None for f in listed)
-    return RUST_NOUNS if rust else PYTHON_NOUNS
 
 
 def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
@@ -289,8 +276,8 @@ def _contract_rows(delta: Delta) -> tuple[MetricRow, MetricRow]:
     )
 
 
-def _metric_row(key: str, change: Change, rust: bool = False) -> MetricRow:
-    cells = metric_cells(key, change, rust)
+def _metric_row(key: str, change: Change, nouns: Nouns) -> MetricRow:
+    cells = metric_cells(key, change, nouns)
     moved = 0 if change.within_noise or not change.absolute else (1 if change.absolute > 0 else -1)
     delta = cells[4] if change.percent is not None else cells[3] if moved else ""
     delta = "" if change.within_noise else delta

@@ -20,6 +20,7 @@ from cloacina_audit.render._format import (
     step_statement,
 )
 from cloacina_audit.render.cost import saving_suffix
+from cloacina_audit.render.nouns import nouns_of
 
 _COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -34,8 +35,8 @@ def render(report: AuditReport, *, base: str | None = None) -> str:
     comparison = report.comparison
     if comparison is not None:
         delta = compute_delta(comparison.before, comparison.after, comparison.target_reduction)
-        goal = goal_line(delta, all(a.footprint is not None and a.footprint.binary is not None
-                                    for a in (comparison.before, comparison.after)))
+        sides = (comparison.before, comparison.after)
+        goal = goal_line(delta, nouns_of(side.footprint for side in sides))
         if goal is not None:
             lines.append(command_line("notice", {"title": "cloacina-audit"}, goal))
     return "".join(f"{line}\n" for line in lines)

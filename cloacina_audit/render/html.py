@@ -226,7 +226,7 @@ def _footprint(footprint: FootprintView) -> str:
     parts = [
         "<h3>Footprint</h3>",
         f"<p>{esc(footprint.distributions)}, "
-        f"<strong>{esc(footprint.install_size)}</strong> {esc(footprint.size_word)}, "
+        f"<strong>{esc(footprint.install_size)}</strong> {esc(footprint.nouns.size_word)}, "
         f"{esc(footprint.natives)}</p>",
     ]
     if footprint.probe is not None:

@@ -34,7 +34,8 @@ def render(report: AuditReport, *, detail: int = 0) -> str:
     view = build_view(report, detail)
     comparison = view.comparison
     install = _install_delta(comparison)
-    parts = [f"{HEADING}\n{MARKER}", _verdict(view), _summary(view.packages, install, view.measured_nouns.size_label)]
+    size_label = view.measured_nouns.size_label
+    parts = [f"{HEADING}\n{MARKER}", _verdict(view), _summary(view.packages, install, size_label)]
     for package in view.packages:
         parts.append(_package(package, detail, comparison))
     parts.append(f"<sub>cloacina-audit {cell(view.tool_version)}</sub>")
@@ -191,7 +192,7 @@ def _findings(package: PackageView) -> str:
 
 def _footprint(name: str, footprint: FootprintView) -> str:
     summary = (
-        f"**Footprint:** {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
+        f"**Footprint:** {footprint.distributions}, {footprint.install_size} {footprint.nouns.size_word}, "
         f"{footprint.natives}"
     )
     parts = [summary, *(cell(line) for line in footprint.shipped)]

@@ -106,7 +106,7 @@ def _contract(console: Console, contract: ContractView, detail: int) -> None:
     if detail >= 0:
         for warning in contract.warnings:
             hanging(console, Text("! ", style="yellow"), Text(warning, style="yellow"),
-                     _STATEMENT_INDENT)
+                    _STATEMENT_INDENT)
     for statement in contract.statements:
         _step(console, statement.step, _STATEMENT_INDENT)
         for chain in statement.chains:
@@ -119,7 +119,7 @@ def _contract(console: Console, contract: ContractView, detail: int) -> None:
                     _step(console, step, _STEP_INDENT)
     if contract.instructions and not contract.kept:
         hanging(console, Text("How to fix: ", style="bold"),
-                 Text("\n".join(contract.instructions)), _STATEMENT_INDENT)
+                Text("\n".join(contract.instructions)), _STATEMENT_INDENT)
 
 
 def hanging(console: Console, label: Text, body: Text, indent: int) -> None:
@@ -162,7 +162,7 @@ def _findings(console: Console, findings: list[FindingView]) -> None:
 
 def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
     summary = (
-        f"Footprint: {footprint.distributions}, {footprint.install_size} {footprint.size_word}, "
+        f"Footprint: {footprint.distributions}, {footprint.install_size} {footprint.nouns.size_word}, "
         f"{footprint.natives}"
     )
     console.print(Text(summary, style="bold"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloacina_audit.model.report import Footprint
+from cloacina_audit.render.nouns import PYTHON_NOUNS, Nouns
 
 #: Offending statements shown per contract in Markdown and HTML (a PR comment must stay
 #: under GitHub's 65,536 characters); the rest are counted, and JSON and SARIF have them all.
@@ -87,22 +88,6 @@ class BudgetView:
 
 
 @dataclass(frozen=True)
-class Nouns:
-    """What a footprint is made of, in the words of its language."""
-
-    unit: str  #: ``distribution``; for a Rust package ``crate``
-    heading: str  #: ``Distribution``; ``Crate``
-    size_heading: str  #: ``Size``; ``.text`` (a crate's share of the cdylib's code)
-    size_label: str  #: what the headline size is: ``Install size``; ``Stripped cdylib size``
-    #: Whether the breakdown has file counts and unique sizes (a Rust build has neither).
-    counts_files: bool = True
-
-
-PYTHON_NOUNS = Nouns("distribution", "Distribution", "Size", "Install size")
-RUST_NOUNS = Nouns("crate", "Crate", ".text", "Stripped cdylib size", counts_files=False)
-
-
-@dataclass(frozen=True)
 class DistributionRow:
     """A line of a footprint's breakdown: dependencies largest first, then the package."""
 
@@ -143,8 +128,6 @@ class FootprintView:
     unmeasured: tuple[tuple[str, str], ...]  #: (distribution, why)
     probe: ProbeView | None
     not_probed: str  #: why there was no import probe; empty when there was one or none asked
-    #: What ``install_size`` is: ``installed``, or for a Rust package ``stripped cdylib``.
-    size_word: str = "installed"
     nouns: Nouns = PYTHON_NOUNS
 
 
