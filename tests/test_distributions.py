@@ -19,10 +19,10 @@ from cloacina_audit.analysis.footprint.distributions import (
     installed_distributions,
     measure_closure,
     measure_distribution,
-    metadata_headers,
     resolve_closure,
 )
 from cloacina_audit.errors import AuditError
+from cloacina_audit.model.core_metadata import metadata_headers
 
 MARKERS = default_environment()
 

@@ -15,6 +15,8 @@ import re
 import sys
 
 from cloacina_audit.errors import AuditError
+from cloacina_audit.model.core_metadata import metadata_headers
+from cloacina_audit.model.names import canonical_name
 
 #: Distribution name -> the oldest release whose internals the adapters use.
 MINIMUM = {
@@ -40,7 +42,7 @@ def _dist_info_version(distribution: str) -> str | None:
     """``Version`` of the first ``<name>-<version>.dist-info`` on ``sys.path`` (names
     compared as importlib.metadata compares them), or None when an entry holds an
     ``.egg-info`` of that name first, or when none is found."""
-    wanted = re.sub(r"[-_.]+", "_", distribution).lower()
+    wanted = canonical_name(distribution)
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
@@ -50,20 +52,16 @@ def _dist_info_version(distribution: str) -> str | None:
             stem, dot, suffix = name.rpartition(".")
             if suffix not in ("dist-info", "egg-info") or not dot:
                 continue
-            if re.sub(r"[-_.]+", "_", stem.partition("-")[0]).lower() != wanted:
+            if canonical_name(stem.partition("-")[0]) != wanted:
                 continue
             if suffix == "egg-info":
                 return None
             try:
                 with open(os.path.join(entry or ".", name, "METADATA"), encoding="utf-8") as text:
-                    for line in text:
-                        if not line.strip():
-                            break
-                        if line.startswith("Version:"):
-                            return line.partition(":")[2].strip()
+                    versions = metadata_headers(text.read()).get("version", [])
             except (OSError, UnicodeDecodeError):
                 return None
-            return None
+            return versions[0] if versions else None
     return None
 
 
