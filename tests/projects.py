@@ -62,3 +62,25 @@ def engine_db_contract(source_modules: str = "wf") -> dict[str, str]:
             forbidden_modules = eng.db
         """,
     }
+
+
+#: A directory holding only an import-linter configuration (checked as lint-imports
+#: would check it) and the two packages it names; ``shop.views`` breaks the contract.
+DROP_IN = {
+    ".importlinter": """
+        [importlinter]
+        root_packages =
+            shop
+            engine
+
+        [importlinter:contract:no-engine]
+        name = Shop must not use the engine
+        type = forbidden
+        source_modules = shop
+        forbidden_modules = engine.db
+    """,
+    "shop/__init__.py": "",
+    "shop/views.py": "from engine import db\n",
+    "engine/__init__.py": "",
+    "engine/db.py": "",
+}

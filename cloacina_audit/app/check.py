@@ -70,7 +70,7 @@ def contract_specs(target: Target, options: CheckOptions) -> list[ContractSpec]:
         ignored = policy_ignored | ({"type_checking"} if type_checking_ignored else set())
         specs += preset_specs(preset, target.packages, frozenset(ignored), _placeholders(target))
     if importlinter_file is not None:
-        specs += user_specs(importlinter_file, policy_ignored, type_checking)
+        specs += user_specs(importlinter_file, policy_ignored, type_checking, options.cache_dir)
     return specs
 
 
@@ -87,7 +87,6 @@ def _placeholders(target: Target) -> dict[str, list[str]]:
 
 def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, PackageGraph]:
     """Contracts of a Python target, on the graph of everything its sources reach."""
-    from cloacina_audit.analysis.contracts.engine import check_contracts
     from cloacina_audit.analysis.imports.graph import build_package_graph
 
     if target.tree is None:
@@ -97,7 +96,8 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
     parse_budgets(target.config.budget, f"{target.spec}/pyproject.toml: {BUDGET_TABLE}")
     specs = contract_specs(target, options)
     # A wheel's or requirement's own environment is its search path.
-    environment = [] if target.installed_only else environment_directories(options.python)
+    environment = [] if target.installed_only else \
+        environment_directories(options.python, options.cache_dir)
     with dependency_directories(
         target, environment, options.missing_dependencies, options.cache_dir, options.python
     ) as (dependencies, unresolved):
@@ -107,8 +107,7 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         package_graph = build_package_graph(
             target.packages, search, options.cache_dir, follow=target.follows_imports
         )
-        results = check_contracts(specs, package_graph)
-        package_graph.kinds.save()
+        results = _verdicts(specs, package_graph, options.cache_dir)
     _unverified(target, results, package_graph, unresolved, options.missing_dependencies)
     audit = PackageAudit(
         name=target.name,
@@ -119,6 +118,28 @@ def check_python(target: Target, options: CheckOptions) -> tuple[PackageAudit, P
         config_file=config_file(target),
     )
     return audit, package_graph
+
+
+def _verdicts(specs: list[ContractSpec], package_graph: PackageGraph,
+              cache_dir: Path | None) -> list[ContractResult]:
+    """The contracts' results: from the verdict cache when the same contracts were
+    checked on the same graph by the same code (verdicts.py), else checked."""
+    from cloacina_audit.analysis.contracts import verdicts
+
+    key = verdicts.verdict_key(specs, package_graph) if cache_dir else None
+    if cache_dir and key:
+        cached = verdicts.load(cache_dir, key)
+        if cached is not None:
+            return cached
+    # Imported only when contracts are checked: import-linter alone is a tenth of a second.
+    from cloacina_audit.analysis.contracts.engine import check_contracts
+
+    outside: set[str] = set()
+    results = check_contracts(specs, package_graph, outside)
+    package_graph.kinds.save()
+    if cache_dir and key and not outside:
+        verdicts.store(cache_dir, key, results)
+    return results
 
 
 def config_file(target: Target) -> str | None:

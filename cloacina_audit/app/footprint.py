@@ -78,7 +78,7 @@ def _environment(
     target: Target, env: str, cache_dir: Path | None, python: str | None, step: StepCallback
 ) -> Iterator[Environment]:
     if env == "current":
-        yield current_environment(python)
+        yield current_environment(python, cache_dir)
         return
     with isolated_environment(target, cache_dir=cache_dir, python=python, on_step=step) as built:
         yield built

@@ -36,7 +36,7 @@ _Result = TypeVar("_Result")
 
 
 def audit_path(spec: str, options: AuditOptions) -> PackageAudit:
-    with open_target(spec, options.check.config_file) as target:
+    with open_target(spec, options.check.config_file, cache_dir=options.check.cache_dir) as target:
         return audit_target(target, options)
 
 
@@ -174,7 +174,7 @@ def audit_comparison(
     with _workers(1) as pool:
         quiet = replace(options, progress=False)
         footprint = pool.submit(_in_worker, baseline_footprint, before_spec, after_spec, quiet)
-        with open_target(after_spec, options.check.config_file) as target:
+        with open_target(after_spec, options.check.config_file, cache_dir=options.check.cache_dir) as target:
             after = audit_target(target, options)
             before = audit_baseline(before_spec, after_spec, quiet, measured=footprint.result)
             if after.footprint is not None:  # audit_target always measures one

@@ -57,7 +57,7 @@ def check(paths: tuple[str, ...], fmt: str, output: Path | None, **kwargs) -> No
     options = check_options(kwargs)
     audits = []
     for path in paths or (".",):
-        with open_target(path, options.config_file) as target:
+        with open_target(path, options.config_file, cache_dir=options.cache_dir) as target:
             audits.append(check_target(target, options))
     with_baseline(audits, kwargs, baseline)
     emit(AuditReport(packages=audits, tool_version=__version__), out)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from cloacina_audit.adapters.versions import installed_version
 from cloacina_audit.errors import AuditError
-
-if TYPE_CHECKING:
-    from cloacina_audit.adapters.importlinter import UserOptions
+from cloacina_audit.system.signed_cache import cache_key, read_signed, write_signed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -231,18 +232,54 @@ def _read_text(path: Path) -> str:
         raise AuditError(f"{path}: cannot read: {exc}") from None
 
 
-def read_importlinter_options(config_file: Path) -> UserOptions:
-    """An import-linter configuration, read by import-linter's own readers."""
-    # Imported here: import-linter (with grimp and rich, ~0.1 s) is loaded only when a
-    # configuration is read, never by `--version` or a `footprint` without contracts.
+@dataclass(frozen=True)
+class ConfigOptions:
+    """An import-linter configuration as import-linter's readers give it, as plain data."""
+
+    session_options: dict[str, Any]
+    contracts_options: list[dict[str, Any]]
+
+
+def read_importlinter_options(config_file: Path, cache_dir: Path | None = None) -> ConfigOptions:
+    """An import-linter configuration, read by import-linter's own readers.
+
+    What they give is a function of the file's name and content (and import-linter's
+    release): with ``cache_dir`` it is kept under those, and a run that finds the same
+    file needs no import-linter at all (with grimp and rich, ~0.1 s to import).
+    """
+    text = _read_text(config_file)  # import-linter reads without bounds: a FIFO or a huge file stops here
+    entry = _options_entry(config_file, text, cache_dir) if cache_dir else None
+    key = cache_key(cache_dir) if cache_dir else None
+    if entry is not None:
+        cached = read_signed(entry, key)
+        if isinstance(cached, dict) and isinstance(cached.get("session"), dict) \
+                and isinstance(cached.get("contracts"), list):
+            return ConfigOptions(cached["session"], cached["contracts"])
+    # Imported here: import-linter is loaded only when a configuration is read, never by
+    # `--version`, a `footprint` without contracts, or a run that finds it cached.
     from cloacina_audit.adapters.importlinter import read_user_options
 
-    _read_text(config_file)  # import-linter reads without bounds: a FIFO or a huge file stops here
     try:
-        return read_user_options(str(config_file.resolve()))
+        read = read_user_options(str(config_file.resolve()))
     except FileNotFoundError:
         raise AuditError(f"{config_file}: no import-linter configuration in this file") from None
     except (configparser.Error, ValueError, KeyError) as exc:
-        text = str(exc).strip()
-        first_line = text.splitlines()[0] if text else type(exc).__name__
+        message = str(exc).strip()
+        first_line = message.splitlines()[0] if message else type(exc).__name__
         raise AuditError(f"{config_file}: malformed configuration: {first_line}") from None
+    options = ConfigOptions(dict(read.session_options), [dict(c) for c in read.contracts_options])
+    if entry is not None:
+        with contextlib.suppress(TypeError, ValueError, OSError):  # a TOML date: not JSON
+            write_signed(entry, {"session": options.session_options,
+                                 "contracts": options.contracts_options}, key)
+    return options
+
+
+def _options_entry(config_file: Path, text: str, cache_dir: Path) -> Path:
+    material = "\n".join([f"format={_OPTIONS_FORMAT}", f"name={config_file.name}",
+                          f"import-linter={installed_version('import-linter')}", text])
+    return cache_dir / "importlinter-options" / f"{hashlib.sha256(material.encode()).hexdigest()[:32]}.json"
+
+
+#: 1: session and contract options as import-linter's readers give them.
+_OPTIONS_FORMAT = 1

@@ -105,7 +105,8 @@ class Target:
 
 @contextlib.contextmanager
 def open_target(
-    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Iterator[Target]:
     """Like :func:`discover`, but also opens ``.cloacina`` archives.
 
@@ -129,11 +130,12 @@ def open_target(
                 ))
             yield target
     else:
-        yield discover(spec, config_file, ceiling=ceiling)
+        yield discover(spec, config_file, ceiling=ceiling, cache_dir=cache_dir)
 
 
 def discover(
-    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None
+    spec: str, config_file: Path | None = None, *, ceiling: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Target:
     """Classify ``spec`` and read what can be read without installing anything.
 
@@ -141,6 +143,7 @@ def discover(
     a directory that is not a project but has one is checked the way
     lint-imports would check it. A subdirectory audits the nearest enclosing
     target, looked for up to ``ceiling`` (default: the top of the git work tree).
+    ``cache_dir`` keeps what import-linter's readers made of a configuration.
     """
     path = Path(spec)
     if path.is_dir() and config_file is None:
@@ -156,7 +159,7 @@ def discover(
             return _cloacina_package_target(spec, root)
         importlinter_file = config_file or find_importlinter_config(root)
         if importlinter_file is not None:
-            return _importlinter_target(spec, root, importlinter_file)
+            return _importlinter_target(spec, root, importlinter_file, cache_dir)
         if pyproject is not None:
             return _project_target(spec, root, pyproject)
         raise AuditError(
@@ -274,9 +277,9 @@ def _rust_target(spec: str, root: Path) -> Target:
                   manifest=manifest, findings=findings, pyproject=cargo)
 
 
-def _importlinter_target(spec: str, root: Path, config_file: Path) -> Target:
+def _importlinter_target(spec: str, root: Path, config_file: Path, cache_dir: Path | None) -> Target:
     """A directory with only an import-linter configuration: its root packages, as lint-imports."""
-    session = read_importlinter_options(config_file).session_options
+    session = read_importlinter_options(config_file, cache_dir).session_options
     roots = session.get("root_packages") or []
     roots = [roots] if isinstance(roots, str) else list(roots)
     if not roots:

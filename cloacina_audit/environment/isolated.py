@@ -96,9 +96,9 @@ class Environment:
         return f"{self.kind} ({self.prefix}, Python {self.python_version})"
 
 
-def current_environment(python: str | None = None) -> Environment:
+def current_environment(python: str | None = None, cache_dir: Path | None = None) -> Environment:
     """The running interpreter's environment (or ``python``'s), measured as it is."""
-    interpreter = query_interpreter(python or sys.executable)
+    interpreter = query_interpreter(python or sys.executable, cache_dir)
     return _environment_of("current", interpreter, key=None)
 
 
@@ -121,7 +121,7 @@ def isolated_environment(
     ``compile_bytecode=False`` (for ``check``) runs no interpreter of the environment at all.
     """
     step = on_step or (lambda _message: None)
-    base = resolve_interpreter(python)
+    base = resolve_interpreter(python, cache_dir)
     uv = uv_binary()
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="cloacina-audit-env-") as scratch:
@@ -133,15 +133,15 @@ def isolated_environment(
     env_dir = _cached_build(
         target, base, uv, Path(cache_dir) / "envs", key, step, compile_bytecode, wheels_only
     )
-    yield _environment_of("isolated", query_interpreter(_env_python(env_dir)), key=key)
+    yield _environment_of("isolated", query_interpreter(_env_python(env_dir), cache_dir), key=key)
 
 
-def resolve_interpreter(python: str | None) -> Interpreter:
+def resolve_interpreter(python: str | None, cache_dir: Path | None = None) -> Interpreter:
     """The base interpreter for a new environment: ``python`` (a path or a uv request) or ours."""
     if python is None:
-        return query_interpreter(sys.executable)
+        return query_interpreter(sys.executable, cache_dir)
     if os.sep in python or Path(python).exists():
-        return query_interpreter(python)
+        return query_interpreter(python, cache_dir)
     completed = run_uv([uv_binary(), "python", "find", python], cwd=None)
     if completed.returncode != 0:
         raise AuditError(f"--python {python}: {uv_error_line(completed.stderr)}")

@@ -11,13 +11,19 @@ never executing their ``import`` lines.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cloacina_audit.errors import AuditError
 from cloacina_audit.system.processes import ProcessTimeout, run
+from cloacina_audit.system.signed_cache import cache_key, read_signed, write_signed
 
 QUERY_TIMEOUT = 60.0
 
@@ -96,8 +102,21 @@ class Interpreter:
         return self.version.split()[0]
 
 
-def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
-    """Ask ``python`` for its paths and marker values, with ``site`` off (no ``.pth`` runs)."""
+def query_interpreter(python: str | os.PathLike[str], cache_dir: Path | None = None) -> Interpreter:
+    """Ask ``python`` for its paths and marker values, with ``site`` off (no ``.pth`` runs).
+
+    With ``cache_dir`` the answer is kept under what it depends on (as uv keeps its
+    interpreter queries): the interpreter's path, the stat of its executable and of the
+    ``pyvenv.cfg`` files it would read, and the kernel (``platform_release``). An
+    interpreter that is replaced, upgraded or re-linked is asked again.
+    """
+    entry = _answer_entry(python, cache_dir) if cache_dir is not None else None
+    key = cache_key(cache_dir) if cache_dir is not None else None
+    if entry is not None:
+        cached = read_signed(entry, key)
+        if isinstance(cached, dict):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                return _interpreter_of(cached)
     try:
         completed = run([python, "-I", "-S", "-c", _QUERY_SCRIPT], timeout=QUERY_TIMEOUT)
     except ProcessTimeout:
@@ -108,18 +127,67 @@ def query_interpreter(python: str | os.PathLike[str]) -> Interpreter:
         raise AuditError(f"{python}: not a working Python interpreter: {_last_line(completed.stderr)}")
     try:
         data = json.loads(completed.stdout.strip().splitlines()[-1])
-        return Interpreter(
-            executable=data["executable"],
-            base_executable=data["base_executable"],
-            prefix=data["prefix"],
-            version=data["version"],
-            platform=data["platform"],
-            site_packages=tuple(dict.fromkeys(data["site_packages"])),
-            markers=data["markers"],
-            site_directories=tuple(dict.fromkeys(data["site_directories"])),
-        )
+        interpreter = _interpreter_of(data)
     except (ValueError, IndexError, KeyError, TypeError):
         raise AuditError(f"{python}: not a working Python interpreter") from None
+    if entry is not None:
+        with contextlib.suppress(OSError):
+            write_signed(entry, data, key)
+    return interpreter
+
+
+def _interpreter_of(data: dict[str, Any]) -> Interpreter:
+    markers = data["markers"]
+    if not (isinstance(markers, dict) and all(isinstance(v, str) for v in markers.values())):
+        raise TypeError("markers")
+    return Interpreter(
+        executable=str(data["executable"]),
+        base_executable=str(data["base_executable"]),
+        prefix=str(data["prefix"]),
+        version=str(data["version"]),
+        platform=str(data["platform"]),
+        site_packages=tuple(dict.fromkeys(str(p) for p in data["site_packages"])),
+        markers=markers,
+        site_directories=tuple(dict.fromkeys(str(p) for p in data["site_directories"])),
+    )
+
+
+#: A stat this recent is not trusted to name a file's content: a write in the same
+#: timestamp tick leaves it unchanged (the racy case graph_cache.py describes).
+_RACY_NS = 2_000_000_000
+
+
+def _answer_entry(python: str | os.PathLike[str], cache_dir: Path) -> Path | None:
+    """Where the answer of ``python`` is kept; None when its files are too new to name it."""
+    given = os.fspath(python)
+    found = shutil.which(given) if os.sep not in given else given
+    if found is None:
+        return None
+    executable = os.path.abspath(found)
+    # What the query reads: the executable (through its links), and pyvenv.cfg beside it
+    # or one level up (the script's own search, which is site.venv's).
+    exe_dir = os.path.dirname(executable)
+    witnesses = [executable, os.path.join(exe_dir, "pyvenv.cfg"),
+                 os.path.join(os.path.dirname(exe_dir), "pyvenv.cfg")]
+    material = [f"format={_ANSWER_FORMAT}", _QUERY_SCRIPT, executable, *os.uname()]
+    now = time.time_ns()
+    for path in witnesses:
+        try:
+            link, status = os.lstat(path), os.stat(path)
+        except OSError:
+            material.append(f"{path}: absent")
+            continue
+        for st in (link, status):
+            if max(st.st_mtime_ns, st.st_ctime_ns) >= now - _RACY_NS:
+                return None
+            material.append(f"{path}: {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} "
+                            f"{st.st_ctime_ns} {st.st_mode}")
+    digest = hashlib.sha256("\n".join(material).encode()).hexdigest()[:32]
+    return cache_dir / "interpreters" / f"{digest}.json"
+
+
+#: 1: the query script's answer, as it printed it.
+_ANSWER_FORMAT = 1
 
 
 def search_directories(interpreter: Interpreter) -> list[Path]:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import marshal
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,15 @@ def _tree(tmp_path: Path) -> Path:
     return project(tmp_path / "tree", {"pkg/__init__.py": "", "pkg/tasks.py": TASKS})
 
 
-def _first_run(tmp_path: Path) -> tuple[Path, Path, str]:
+def _first_run(tmp_path: Path, keep_verdicts: bool = False) -> tuple[Path, Path, str]:
     tree = _tree(tmp_path)
     cache = tmp_path / "cache"
     env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
     result = audit(tree, "check", str(tree), "--format", "json", env=env)
     assert_verdict(result, 1)
+    if not keep_verdicts:
+        # The stored verdict would answer the next run without the kinds or the graph.
+        shutil.rmtree(cache / "verdicts")
     return tree, cache, result.stdout
 
 
@@ -75,14 +79,29 @@ def test_a_planted_kinds_entry_does_not_change_the_verdict(tmp_path, signed):
     assert result.stdout == expected
 
 
-def test_a_planted_graph_entry_does_not_change_the_verdict(tmp_path):
-    tree, cache, expected = _first_run(tmp_path)
-    for entry in (cache / "graphs").iterdir():
+def _replant(directory: Path, change) -> None:
+    """Change the document of every binary entry in ``directory``, keeping its old MAC."""
+    for entry in directory.iterdir():
         data = entry.read_bytes()
         head = len(_BINARY_MAGIC) + 32
         planted = marshal.loads(data[head:])
-        planted["imports"] = []  # the package imports nothing; the old MAC kept
+        change(planted)
         entry.write_bytes(data[:head] + marshal.dumps(planted))
+
+
+def test_a_planted_graph_entry_does_not_change_the_verdict(tmp_path):
+    tree, cache, expected = _first_run(tmp_path)
+    _replant(cache / "graphs", lambda graph: graph.update(imports=[]))  # imports nothing
+    env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
+    result = audit(tree, "check", str(tree), "--format", "json", env=env)
+    assert_verdict(result, 1)
+    assert result.stdout == expected
+
+
+def test_a_planted_verdict_does_not_change_the_verdict(tmp_path):
+    tree, cache, expected = _first_run(tmp_path, keep_verdicts=True)
+    _replant(cache / "verdicts", lambda results: [
+        result.update(kept=True, status="kept", violations=[]) for result in results])
     env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
     result = audit(tree, "check", str(tree), "--format", "json", env=env)
     assert_verdict(result, 1)

@@ -47,18 +47,24 @@ from cloacina_audit.model.report import (
 _RUNTIME_TRUTH_TYPES = {"forbidden", "allowed_imports"}
 
 
-def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph) -> list[ContractResult]:
+def check_contracts(specs: list[ContractSpec], package_graph: PackageGraph,
+                    looked_outside: set[str] | None = None) -> list[ContractResult]:
     """Each contract checked on ``package_graph``, with its own configuration's contract types
     (types.py); import-linter's settings and where the symbol contracts read module files
-    are bound for this call only, and put back as they were after it."""
+    are bound for this call only, and put back as they were after it.
+
+    ``looked_outside`` collects the modules a contract had to find outside the graph."""
     plain = package_graph.graph
     with_implicit = package_graph.with_implicit_parent_imports()
     results = []
     # Custom contract types run here: stdout stays the report's.
-    with configured(), module_file_resolver(package_graph.module_file), stdout_to_stderr():
+    with configured(), module_file_resolver(package_graph.module_file) as outside, \
+            stdout_to_stderr():
         for spec in specs:
             base = with_implicit if spec.options.get("type") in _RUNTIME_TRUTH_TYPES else plain
             results.append(_check_one(spec, base, package_graph))
+    if looked_outside is not None:
+        looked_outside |= outside
     return results
 
 

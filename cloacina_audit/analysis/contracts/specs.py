@@ -108,7 +108,8 @@ def _expand(value: str, expansions: dict[str, list[str]]) -> str | list[str]:
 
 
 def user_specs(
-    config_file: Path, ignored: frozenset[str], type_checking: ImportPolicy | None = None
+    config_file: Path, ignored: frozenset[str], type_checking: ImportPolicy | None = None,
+    cache_dir: Path | None = None,
 ) -> list[ContractSpec]:
     """Contracts from an import-linter configuration file, unchanged.
 
@@ -116,13 +117,15 @@ def user_specs(
     when lint-imports would count them: unless the configuration sets
     ``exclude_type_checking_imports``.
     """
-    user_options = read_importlinter_options(config_file)
+    user_options = read_importlinter_options(config_file, cache_dir)
     session = dict(user_options.session_options)
     if not user_options.contracts_options:
         raise AuditError(f"{config_file}: import-linter configuration has no contracts")
-    from cloacina_audit.analysis.contracts.types import declared_types
+    if session.get("contract_types"):
+        # Imported only then: the contract types load import-linter.
+        from cloacina_audit.analysis.contracts.types import declared_types
 
-    declared_types(session.get("contract_types", []), config_file)  # each one loads, or say so
+        declared_types(session["contract_types"], config_file)  # each one loads, or say so
     if type_checking is None:
         excluded = str(session.get("exclude_type_checking_imports", "")).lower() == "true"
         type_checking = "ignore" if excluded else "count"

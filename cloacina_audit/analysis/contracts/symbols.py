@@ -55,19 +55,29 @@ _resolver: contextvars.ContextVar[ModuleFileResolver | None] = contextvars.Conte
 )
 
 
+#: Modules the contracts checked in this context located outside the graph.
+_outside: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "cloacina_audit_outside_lookups", default=None
+)
+
+
 @contextlib.contextmanager
-def module_file_resolver(resolver: ModuleFileResolver | None) -> Iterator[None]:
+def module_file_resolver(resolver: ModuleFileResolver | None) -> Iterator[set[str]]:
     """Tell the contracts checked in this block where module files are (cloacina-audit
     passes its graph's roots); afterwards, whatever was told before.
 
     Without one (lint-imports), a top-level package is located with
     ``importlib.util.find_spec``, which for a top-level name only searches ``sys.path``
-    and runs no package code.
+    and runs no package code. The set it yields collects the modules that were
+    looked up that way: a verdict that read them depends on more than the graph.
     """
+    outside: set[str] = set()
     token = _resolver.set(resolver)
+    outside_token = _outside.set(outside)
     try:
-        yield
+        yield outside
     finally:
+        _outside.reset(outside_token)
         _resolver.reset(token)
 
 
@@ -77,6 +87,9 @@ def find_module_file(module: str) -> Path | None:
         found = resolver(module)
         if found is not None:
             return found
+    outside = _outside.get()
+    if outside is not None:
+        outside.add(module)
     return _find_via_spec(module)
 
 

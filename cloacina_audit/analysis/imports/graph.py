@@ -47,7 +47,7 @@ from cloacina_audit.analysis.imports import graph_cache
 from cloacina_audit.analysis.imports.kinds import ImportKinds
 from cloacina_audit.analysis.imports.not_installed import with_not_installed_modules
 from cloacina_audit.analysis.imports.searchpath import SearchPath
-from cloacina_audit.analysis.imports.walk import PackageFiles, module_name, walk_package
+from cloacina_audit.analysis.imports.walk import PackageFiles, module_name
 from cloacina_audit.errors import AuditError
 from cloacina_audit.system.signed_cache import cache_key
 
@@ -76,6 +76,11 @@ class PackageGraph:
     not_installed: set[str] = field(default_factory=set)
     #: Files of the audited packages named as modules but not read, with the reason.
     unread: list[tuple[Path, str]] = field(default_factory=list)
+    #: The graph cache entry's digest: it names this graph built from these files'
+    #: contents (graph_cache.py), None without a cache.
+    identity: str | None = None
+    #: Every module file of the roots, as the walk found them (None: not known, stat).
+    module_paths: set[str] | None = field(default=None, repr=False)
     _files: dict[str, Path | None] = field(default_factory=dict, repr=False)
 
     def missing_ancestor(self, module: str) -> str | None:
@@ -103,12 +108,16 @@ class PackageGraph:
         depth = next((d for d in range(len(parts), 0, -1) if ".".join(parts[:d]) in self.roots), 0)
         if not depth:
             return None
-        path = self.roots[".".join(parts[:depth])].joinpath(*parts[depth:])
-        if (path / "__init__.py").is_file():
-            return path / "__init__.py"
-        if path.with_suffix(".py").is_file():
-            return path.with_suffix(".py")
+        # Strings, not pathlib: this runs for most modules of a large graph.
+        base = os.path.join(self.roots[".".join(parts[:depth])], *parts[depth:])
+        for candidate in (os.path.join(base, "__init__.py"), base + ".py"):
+            if self._is_module_file(candidate):
+                return Path(candidate)
         return None
+
+    def _is_module_file(self, path: str) -> bool:
+        # The walk that listed the modules answers without a stat per module.
+        return os.path.isfile(path) if self.module_paths is None else path in self.module_paths
 
     def with_implicit_parent_imports(self) -> grimp.ImportGraph:
         """A copy in which every module imports its parent package.
@@ -151,15 +160,18 @@ def build_package_graph(
     """
     roots = {name: _require_package(name, search)
              for name in sorted({graph_root(p, search) for p in packages})}
-    walked = {name: walk_package(directory, audited=True) for name, directory in roots.items()}
-    files = {name: found.modules for name, found in walked.items()}
-    unread = [entry for found in walked.values() for entry in found.skipped]
     key = graph_cache.cache_key(packages, search, follow)
     cache_file = cache_dir / "graphs" / f"{key}.marshal" if cache_dir else None
+    signing_key = cache_key(cache_dir) if cache_dir else None
+    side = graph_cache.SideEntry(cache_file, signing_key)
+    walked = {name: side.walk(directory, audited=True) for name, directory in roots.items()}
+    files = {name: found.modules for name, found in walked.items()}
+    unread = [entry for found in walked.values() for entry in found.skipped]
     if cache_file is not None:
-        loaded = graph_cache.load(cache_file, search, files, cache_key(cache_dir), _locate_root)
+        loaded = graph_cache.load(cache_file, search, files, signing_key, _locate_root, side)
         if loaded is not None:
-            cached = PackageGraph(graph=loaded[0], roots=loaded[1], externals=loaded[2])
+            cached = PackageGraph(graph=loaded.graph, roots=loaded.roots, externals=loaded.externals,
+                                  identity=f"{key}:{loaded.identity}", module_paths=loaded.files)
             cached.kinds = ImportKinds(cache_dir)
             cached.unread = unread
             return with_not_installed_modules(cached, search)
@@ -169,7 +181,7 @@ def build_package_graph(
         (time.time_ns(), {}) if cache_file is not None else None
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(directory, files[name], read[1] if read else None)
-    finder = _ModuleFinder(walked)
+    finder = _ModuleFinder(walked, side)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
             graph = _scan(roots, finder, scan_cache if follow else None)
@@ -191,11 +203,13 @@ def build_package_graph(
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
         unread=unread,
+        module_paths={str(path) for found in finder.walked.values() for path in found.modules},
     )
     if cache_file is not None:
-        graph_cache.store(cache_file, graph, roots, result.externals,
-                          {name: found.modules for name, found in finder.walked.items()},
-                          cache_key(cache_dir), read)
+        stored = graph_cache.store(cache_file, graph, roots, result.externals,
+                                   {name: found.modules for name, found in finder.walked.items()},
+                                   signing_key, side, read)
+        result.identity = f"{key}:{stored}" if stored else None
     return with_not_installed_modules(result, search)
 
 
@@ -239,16 +253,17 @@ def _locate_root(name: str, search: SearchPath) -> Path | None:
 class _ModuleFinder(AbstractModuleFinder):
     """grimp's module finder, replaced by ``walk_package``: namespace portions included."""
 
-    def __init__(self, walked: dict[str, PackageFiles]) -> None:
+    def __init__(self, walked: dict[str, PackageFiles], side: graph_cache.SideEntry) -> None:
         #: Every package found so far; the audited ones come walked already.
         self.walked = dict(walked)
+        self._side = side
 
     def find_package(
         self, package_name: str, package_directory: str, file_system: object
     ) -> FoundPackage:
         directory = Path(package_directory)
         if package_name not in self.walked:
-            self.walked[package_name] = walk_package(directory, audited=False)
+            self.walked[package_name] = self._side.walk(directory, audited=False)
         found = self.walked[package_name]
         return FoundPackage(
             name=package_name,

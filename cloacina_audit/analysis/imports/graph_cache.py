@@ -30,20 +30,27 @@ import marshal
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from stat import S_ISREG
+from typing import Any, NamedTuple
 
 import grimp
 
-from cloacina_audit import __version__
 from cloacina_audit.adapters.grimp import GrimpException
 from cloacina_audit.analysis.imports.searchpath import SearchPath
-from cloacina_audit.analysis.imports.walk import walk_package
+from cloacina_audit.analysis.imports.walk import (
+    MAX_MODULE_BYTES,
+    PackageFiles,
+    unchanged_listings,
+    walk_package,
+)
 from cloacina_audit.system.signed_cache import read_signed_bytes, write_signed_bytes
+from cloacina_audit.system.tool_identity import tool_identity
 
 #: 2: entries are signed (signed_cache.py). 3: stats in a side entry. 4: marshal.
-_CACHE_FORMAT = 4
+#: 5: the side entry also holds the packages' walks.
+_CACHE_FORMAT = 5
 
 #: A stat this recent (against the clock when it was taken) is not trusted later:
 #: a write in the same timestamp tick (1-2 s on some file systems) leaves it unchanged.
@@ -59,7 +66,7 @@ def cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
         [
             f"format={_CACHE_FORMAT}",
             f"follow={follow}",
-            f"tool={__version__}",
+            f"tool={tool_identity()}",
             f"grimp={getattr(grimp, '__version__', '?')}",
             f"python={sys.version_info[0]}.{sys.version_info[1]}",
             "packages=" + ",".join(sorted(packages)),
@@ -92,15 +99,19 @@ def read_hashed(path: str) -> tuple[bytes, Hashed]:
 
 
 def _stable(status: _Stat, now_ns: int) -> bool:
-    return max(status[1], status[2]) < now_ns - _RACY_NS
+    return _stable_times(status[1], status[2], now_ns)
 
 
-def _module_paths(roots: dict[str, Path], known: dict[str, list[Path]]) -> list[str]:
+def _stable_times(mtime_ns: int, ctime_ns: int, now_ns: int) -> bool:
+    return max(mtime_ns, ctime_ns) < now_ns - _RACY_NS
+
+
+def _module_paths(roots: dict[str, Path], known: dict[str, list[Path]], side: SideEntry) -> list[str]:
     """Every module file of ``roots``; ``known`` holds file lists already walked."""
     return [
         str(path)
         for name, directory in roots.items()
-        for path in (known[name] if name in known else walk_package(directory, audited=False).modules)
+        for path in (known[name] if name in known else side.walk(directory, audited=False).modules)
     ]
 
 
@@ -116,20 +127,87 @@ def _write(path: Path, document: dict[str, Any], key: bytes | None) -> None:
         pass  # a read-only cache only costs speed
 
 
-def _read(path: Path, key: bytes | None) -> object | None:
+def _read_with_digest(path: Path, key: bytes | None) -> tuple[object | None, str]:
+    """The entry's document and the sha256 of its bytes (the graph's identity)."""
     payload = read_signed_bytes(path, key)
     if payload is None:
-        return None
+        return None, ""
     try:
-        return marshal.loads(payload)
+        return marshal.loads(payload), hashlib.sha256(payload).hexdigest()
     except (ValueError, EOFError, TypeError):
+        return None, ""
+
+
+class SideEntry:
+    """What the graph entry of one key was last validated with: each module file's stat
+    and hash (``stats``), and each package's walk with the stats of the directories it
+    listed (``walks``, see walk.unchanged_listings). Written back when either changed."""
+
+    def __init__(self, cache_file: Path | None, key: bytes | None) -> None:
+        self._file = _stats_file(cache_file) if cache_file is not None else None
+        self._key = key
+        document = _read_with_digest(self._file, key)[0] if self._file is not None else None
+        if not (isinstance(document, dict) and isinstance(document.get("stats"), dict)
+                and isinstance(document.get("walks"), dict)):
+            document = {"stats": {}, "walks": {}}
+        self.stats: dict[str, list[object]] = document["stats"]
+        self.walks: dict[str, list[object]] = document["walks"]
+        self._written = (dict(self.stats), dict(self.walks))
+        #: The stat of each module file of a recorded walk, taken when it was confirmed.
+        self.statted: dict[str, os.stat_result] = {}
+
+    def walk(self, directory: Path, *, audited: bool) -> PackageFiles:
+        """The modules of package ``directory``: the recorded walk while every directory it
+        listed is unchanged, else a new walk (recorded when its listings can be trusted)."""
+        recorded = _recorded_walk(self.walks.get(str(directory)), audited, self.statted)
+        if recorded is not None:
+            return recorded
+        found = walk_package(directory, audited=audited)
+        self.walks.pop(str(directory), None)
+        listed = found.listed
+        if listed is not None and all(_stable_times(e[3], e[4], found.listed_at) for e in listed):
+            self.walks[str(directory)] = [audited, [str(p) for p in found.modules],
+                                          [str(p) for p in found.namespace_dirs],
+                                          [list(e) for e in listed]]
+        return found
+
+    def keep_walks_of(self, directories: Iterable[Path]) -> None:
+        wanted = {str(d) for d in directories}
+        self.walks = {d: walk for d, walk in self.walks.items() if d in wanted}
+
+    def write(self) -> None:
+        if self._file is not None and (self.stats, self.walks) != self._written:
+            _write(self._file, {"stats": self.stats, "walks": self.walks}, self._key)
+            self._written = (dict(self.stats), dict(self.walks))
+
+
+def _recorded_walk(
+    entry: object, audited: bool, statted: dict[str, os.stat_result]
+) -> PackageFiles | None:
+    """A recorded walk whose directories are all unchanged, as ``walk_package`` gave it,
+    and whose modules are all still files the walk would read (a file can grow in place
+    past the bound without its directory changing)."""
+    if not (isinstance(entry, list) and len(entry) == 4 and entry[0] == audited):
         return None
+    _, modules, namespace_dirs, listed = entry
+    try:
+        if not unchanged_listings([(p, dev, ino, mtime, ctime) for p, dev, ino, mtime, ctime in listed]):
+            return None
+        found = {path: os.stat(path) for path in modules}
+        if not all(S_ISREG(s.st_mode) and s.st_size <= MAX_MODULE_BYTES for s in found.values()):
+            return None
+    except (TypeError, ValueError, OSError):
+        return None  # not a walk this version wrote, or a module vanished: walked again
+    statted.update(found)
+    return PackageFiles(modules=[Path(p) for p in modules],
+                        namespace_dirs=[Path(p) for p in namespace_dirs])
 
 
 def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], externals: set[str],
-          files: dict[str, list[Path]], key: bytes | None,
-          read: tuple[int, dict[str, Hashed]] | None = None) -> None:
-    """Write the entry for ``graph`` and the stats of the files it was read from.
+          files: dict[str, list[Path]], key: bytes | None, side: SideEntry,
+          read: tuple[int, dict[str, Hashed]] | None = None) -> str | None:
+    """Write the entry for ``graph`` and the stats of the files it was read from; the
+    graph's identity (as ``load`` gives it), None when nothing could be stored.
 
     ``read``: the clock before the files were read, and the hashes (``read_hashed``) of
     those already read; the others are read here."""
@@ -143,12 +221,12 @@ def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], ex
     hashes: dict[str, str] = {}
     stats: dict[str, list[object]] = {}
     try:
-        for path in _module_paths(roots, files):
+        for path in _module_paths(roots, files, side):
             hashes[path], status = known[path] if path in known else _hash_with_stat(path)
             if _stable(status, now):
                 stats[path] = [*status, hashes[path]]
     except OSError:
-        return  # a file vanished while it was hashed: nothing is stored
+        return None  # a file vanished while it was hashed: nothing is stored
     document = {
         "roots": {name: str(path) for name, path in roots.items()},
         "files": hashes,
@@ -157,21 +235,30 @@ def store(cache_file: Path, graph: grimp.ImportGraph, roots: dict[str, Path], ex
         "squashed": sorted(m for m in graph.modules if graph.is_module_squashed(m)),
         "imports": imports,
     }
-    _write(cache_file, document, key)
-    _write(_stats_file(cache_file), stats, key)
+    payload = marshal.dumps(document)
+    try:
+        write_signed_bytes(cache_file, payload, key)
+    except OSError:
+        return None  # a read-only cache only costs speed
+    side.stats = stats
+    side.keep_walks_of(roots.values())
+    side.write()
+    return hashlib.sha256(payload).hexdigest() if key is not None else None
 
 
-def _unchanged(files: dict[str, str], paths: list[str], cache_file: Path, key: bytes | None) -> bool:
-    """Whether ``paths`` are exactly the files recorded, each with its recorded content."""
+def _unchanged(files: dict[str, str], paths: list[str], side: SideEntry) -> bool:
+    """Whether ``paths`` are exactly the files recorded, each with its recorded content
+    (and still a module the walk would read: a regular file of a bounded size)."""
     if len(paths) != len(files) or not all(path in files for path in paths):
         return False  # a module was added or removed
-    recorded = _read(_stats_file(cache_file), key)
-    if not isinstance(recorded, dict):
-        recorded = {}
+    recorded = side.stats
     now = time.time_ns()
     fresh: dict[str, list[object]] = {}
     for path in paths:
-        status = _stat_of(os.stat(path))
+        result = side.statted.get(path) or os.stat(path)
+        if not S_ISREG(result.st_mode) or result.st_size > MAX_MODULE_BYTES:
+            return False
+        status = _stat_of(result)
         entry = recorded.get(path)
         if isinstance(entry, list) and len(entry) == 5 and tuple(entry[:4]) == status \
                 and entry[4] == files[path]:
@@ -182,18 +269,28 @@ def _unchanged(files: dict[str, str], paths: list[str], cache_file: Path, key: b
             return False
         if _stable(status, now):
             fresh[path] = [*status, digest]
-    if fresh != recorded:
-        _write(_stats_file(cache_file), fresh, key)
+    side.stats = fresh
+    side.write()
     return True
+
+
+class Loaded(NamedTuple):
+    graph: grimp.ImportGraph
+    roots: dict[str, Path]
+    externals: set[str]
+    #: The sha256 of the entry: the same for every run that finds the same files with the
+    #: same content, so what is computed from the graph can be cached under it.
+    identity: str
+    #: Every module file of the roots (each confirmed to have the content it was read with).
+    files: set[str]
 
 
 def load(
     cache_file: Path, search: SearchPath, known: dict[str, list[Path]], key: bytes | None,
-    locate_root: Callable[[str, SearchPath], Path | None],
-) -> tuple[grimp.ImportGraph, dict[str, Path], set[str]] | None:
-    """The graph, roots and externals of a verified entry whose files all still have the
-    same content; None when there is none."""
-    document = _read(cache_file, key)
+    locate_root: Callable[[str, SearchPath], Path | None], side: SideEntry,
+) -> Loaded | None:
+    """The verified entry whose files all still have the same content; None when there is none."""
+    document, identity = _read_with_digest(cache_file, key)
     if not isinstance(document, dict):
         return None
     try:
@@ -202,7 +299,7 @@ def load(
             return None
         if any(search.find_package(name) for name in document["externals"]):
             return None  # something the package imports has been installed since
-        if not _unchanged(document["files"], _module_paths(roots, known), cache_file, key):
+        if not _unchanged(document["files"], _module_paths(roots, known, side), side):
             return None
         graph = grimp.ImportGraph()
         squashed = set(document["squashed"])
@@ -214,4 +311,4 @@ def load(
             )
     except (KeyError, TypeError, ValueError, AttributeError, OSError, GrimpException):
         return None
-    return graph, roots, set(document["externals"])
+    return Loaded(graph, roots, set(document["externals"]), identity, set(document["files"]))

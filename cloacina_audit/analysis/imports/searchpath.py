@@ -58,18 +58,18 @@ class SearchPath:
         return None
 
 
-def environment_directories(python: str | None) -> list[Path]:
+def environment_directories(python: str | None, cache_dir: Path | None = None) -> list[Path]:
     """Non-stdlib ``sys.path`` entries of ``python`` (default: the running interpreter).
 
-    Another interpreter is asked with ``site`` off (see :mod:`cloacina_audit.system.interpreter`):
-    its ``.pth`` files are read, never run.
+    Another interpreter is asked with ``site`` off (see :mod:`cloacina_audit.system.interpreter`;
+    its answer is kept in ``cache_dir``): its ``.pth`` files are read, never run.
     """
     if python is None:
         # sys.path[0] is where the tool was launched from (the cwd under
         # ``python -m``, the bin directory of a console script), not the environment.
         return _without_stdlib(sys.path[1:], sysconfig.get_paths())
     try:
-        return search_directories(query_interpreter(python))
+        return search_directories(query_interpreter(python, cache_dir))
     except AuditError as exc:
         raise AuditError(f"--python {exc}") from None
 

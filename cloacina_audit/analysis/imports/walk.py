@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: A directory as it was listed: (path, device, inode, mtime_ns, ctime_ns).
+Listed = tuple[str, int, int, int, int]
 
-def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]]]:
+
+def walk_once(
+    directory: Path | str, listed: list[Listed | None] | None = None
+) -> Iterator[tuple[str, list[str], list[str]]]:
     """``os.walk`` top-down, following symlinks as Python's imports do, but never into
     a directory already walked (same device and inode): a link to ``.`` or to a
     parent would otherwise loop forever. Subdirectories come sorted, without
     ``__pycache__``; pruning ``dirnames`` in place skips them, as with ``os.walk``.
 
     Only symlinks are stat'ed: a plain directory's inode comes with its entry.
+    ``listed`` receives each directory's stat, taken before it is listed, and None for
+    a directory that holds a link (what the walk finds there depends on where it points).
     """
     seen: set[tuple[int, int]] = set()
     pending = [(os.fspath(directory), _identity(directory))]
@@ -29,7 +37,9 @@ def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]
         if identity in seen:
             continue
         seen.add(identity)
-        children, filenames = _list_directory(dirpath, device=identity[0])
+        if listed is not None:
+            listed.append(_listed(dirpath))
+        children, filenames = _list_directory(dirpath, device=identity[0], listed=listed)
         unseen = {name: ident for name, ident in children.items() if ident not in seen}
         dirnames = sorted(unseen)
         yield dirpath, dirnames, filenames
@@ -37,7 +47,32 @@ def walk_once(directory: Path | str) -> Iterator[tuple[str, list[str], list[str]
         pending += [(os.path.join(dirpath, d), unseen[d]) for d in reversed(dirnames)]
 
 
-def _list_directory(path: str, device: int) -> tuple[dict[str, tuple[int, int]], list[str]]:
+def _listed(path: str) -> Listed | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (path, status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def unchanged_listings(listed: list[Listed]) -> bool:
+    """Whether every directory still has the stat it was listed with: then each holds
+    the same entries (creating, removing or renaming one changes its directory's mtime
+    and ctime), and walking them again finds what it found."""
+    for path, device, inode, mtime, ctime in listed:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False
+        if (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns) != \
+                (device, inode, mtime, ctime):
+            return False
+    return True
+
+
+def _list_directory(
+    path: str, device: int, listed: list[Listed | None] | None = None
+) -> tuple[dict[str, tuple[int, int]], list[str]]:
     """Subdirectories (with their identity) and other entries of ``path``."""
     children: dict[str, tuple[int, int]] = {}
     filenames: list[str] = []
@@ -46,6 +81,8 @@ def _list_directory(path: str, device: int) -> tuple[dict[str, tuple[int, int]],
     except OSError:  # vanished or unreadable: skipped, as os.walk does
         return children, filenames
     for entry in entries:
+        if listed is not None and entry.is_symlink():
+            listed.append(None)
         try:
             is_dir = entry.is_dir()
         except OSError:
@@ -91,6 +128,13 @@ class PackageFiles:
     namespace_dirs: list[Path]
     #: Files named as modules that are not read, with the reason (see _module_files).
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    #: Every directory listed, with its stat (see ``unchanged_listings``); None when the
+    #: walk met a link, a directory it could not stat or a file it did not read: then
+    #: only a new walk tells.
+    listed: list[Listed] | None = None
+    #: The clock before the walk: a listing whose mtime is this recent is not trusted later
+    #: (an entry added in the same timestamp tick leaves the mtime as it was).
+    listed_at: int = 0
 
 
 def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
@@ -105,12 +149,13 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
     """
     if not (directory / "__init__.py").is_file() and (module := directory.with_suffix(".py")).is_file():
         return PackageFiles(modules=[module], namespace_dirs=[])  # a top-level module
-    found = PackageFiles(modules=[], namespace_dirs=[])
+    found = PackageFiles(modules=[], namespace_dirs=[], listed_at=time.time_ns())
+    listed: list[Listed | None] = []
     initless: list[str] = []  # walked directories without __init__.py
     namespace_modules: list[Path] = []
     inside_namespace: set[str] = set()  # directories below one without __init__.py
     tree = os.path.realpath(directory) if audited else None
-    for dirpath, dirnames, filenames in walk_once(directory):
+    for dirpath, dirnames, filenames in walk_once(directory, listed):
         dirnames[:] = [d for d in dirnames if d.isidentifier()]
         modules = _module_files(dirpath, filenames, found.skipped, tree)
         found.modules += modules
@@ -125,6 +170,8 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
         inside_namespace.update(os.path.join(dirpath, d) for d in dirnames)
     holding = {str(parent) for path in namespace_modules for parent in path.parents}
     found.namespace_dirs = [Path(d) for d in initless if d in holding]
+    if None not in listed and not found.skipped:
+        found.listed = [entry for entry in listed if entry is not None]
     return found
 
 
