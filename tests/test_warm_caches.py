@@ -79,6 +79,17 @@ def test_a_warm_build_walks_no_package_again(tmp_path, no_racy_window, walks):
     assert warm.identity == cold.identity is not None
 
 
+def test_a_cached_graph_is_built_only_when_asked_for(tmp_path, no_racy_window):
+    write_tree(tmp_path, {**SITE, "site/wf/tasks.py": "import engine.runner\nfrom nowhere.deep import x\n"})
+    cold = build(tmp_path, tmp_path / "cache")
+    warm = build(tmp_path, tmp_path / "cache")
+    assert warm.builder is not None  # what a cached verdict needs is known without it
+    assert warm.missing == cold.missing == {"nowhere"}
+    assert warm.graph.modules == cold.graph.modules
+    assert warm.not_installed == cold.not_installed == {"nowhere.deep"}
+    assert warm.builder is None
+
+
 def test_a_module_added_to_a_followed_package_is_found(tmp_path, no_racy_window, walks):
     write_tree(tmp_path, SITE)
     build(tmp_path, tmp_path / "cache")

@@ -85,7 +85,7 @@ def _check_one(spec: ContractSpec, base: grimp.ImportGraph, pg: PackageGraph) ->
     session = {
         **spec.session_options,
         # Packages that are not installed but whose modules statements name are
-        # graphed like the packages found (see graph._with_not_installed_modules).
+        # graphed like the packages found (see not_installed.add_not_installed_nodes).
         "root_packages": sorted(set(pg.roots) | {
             m for m in pg.missing if m in base.modules and not base.is_module_squashed(m)
         }),

@@ -60,8 +60,9 @@ def verdict_key(specs: list[ContractSpec], package_graph: PackageGraph) -> str |
         "grimp": installed_version("grimp"),
         "python": list(sys.version_info[:2]),
         "graph": package_graph.identity,
+        # What is missing decides where not-installed nodes go (not_installed.py): with
+        # the graph, it decides them.
         "missing": sorted(package_graph.missing),
-        "not_installed": sorted(package_graph.not_installed),
         "contracts": [_spec_material(spec) for spec in specs],
     }
     text = json.dumps(material, sort_keys=True, default=_sorted_set)

@@ -28,7 +28,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +45,7 @@ from cloacina_audit.adapters.grimp import (
 )
 from cloacina_audit.analysis.imports import graph_cache
 from cloacina_audit.analysis.imports.kinds import ImportKinds
-from cloacina_audit.analysis.imports.not_installed import with_not_installed_modules
+from cloacina_audit.analysis.imports.not_installed import add_not_installed_nodes, missing_modules
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.analysis.imports.walk import PackageFiles, module_name
 from cloacina_audit.errors import AuditError
@@ -57,9 +57,12 @@ IMPLICIT = "<implicit>"
 
 @dataclass
 class PackageGraph:
-    """A grimp graph plus what is needed to point at source lines."""
+    """A grimp graph plus what is needed to point at source lines.
 
-    graph: grimp.ImportGraph
+    The grimp graph of a cached entry is built when first asked for (``graph``): a
+    warm check whose verdicts are cached needs only what the entry says besides it.
+    """
+
     #: Top-level packages scanned, with their directories.
     roots: dict[str, Path]
     #: Squashed external top-level names (not found, or not packages).
@@ -70,10 +73,6 @@ class PackageGraph:
     #: nor any module or package on the search path. Top-level names, or the first
     #: name below a namespace package (``airflow.models`` beside ``airflow.sdk``).
     missing: set[str] = field(default_factory=set)
-    #: Modules added to the graph because an import statement names them while they
-    #: are not installed (``from cloacina.database import DAL`` without cloacina):
-    #: grimp records such an import as one of the nearest module it has.
-    not_installed: set[str] = field(default_factory=set)
     #: Files of the audited packages named as modules but not read, with the reason.
     unread: list[tuple[Path, str]] = field(default_factory=list)
     #: The graph cache entry's digest: it names this graph built from these files'
@@ -81,7 +80,27 @@ class PackageGraph:
     identity: str | None = None
     #: Every module file of the roots, as the walk found them (None: not known, stat).
     module_paths: set[str] | None = field(default=None, repr=False)
+    #: Builds the grimp graph (then given its not-installed nodes); None once it is built.
+    builder: Callable[[], grimp.ImportGraph] | None = field(default=None, repr=False)
+    _graph: grimp.ImportGraph | None = field(default=None, repr=False)
+    _not_installed: set[str] = field(default_factory=set, repr=False)
     _files: dict[str, Path | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def graph(self) -> grimp.ImportGraph:
+        if self._graph is None:
+            assert self.builder is not None, "a PackageGraph is built from a graph or a builder"
+            self._graph, self.builder = self.builder(), None
+            add_not_installed_nodes(self)
+        return self._graph
+
+    @property
+    def not_installed(self) -> set[str]:
+        """Modules added to the graph because an import statement names them while they
+        are not installed (``from cloacina.database import DAL`` without cloacina):
+        grimp records such an import as one of the nearest module it has."""
+        self.graph  # noqa: B018  (building it adds them)
+        return self._not_installed
 
     def missing_ancestor(self, module: str) -> str | None:
         """The missing package ``module`` lives in (itself or an ancestor), if any."""
@@ -170,11 +189,12 @@ def build_package_graph(
     if cache_file is not None:
         loaded = graph_cache.load(cache_file, search, files, signing_key, _locate_root, side)
         if loaded is not None:
-            cached = PackageGraph(graph=loaded.graph, roots=loaded.roots, externals=loaded.externals,
-                                  identity=f"{key}:{loaded.identity}", module_paths=loaded.files)
-            cached.kinds = ImportKinds(cache_dir)
-            cached.unread = unread
-            return with_not_installed_modules(cached, search)
+            return PackageGraph(
+                roots=loaded.roots, externals=loaded.externals, kinds=ImportKinds(cache_dir),
+                missing=missing_modules(loaded.modules, loaded.squashed, search), unread=unread,
+                identity=f"{key}:{loaded.identity}", module_paths=loaded.files,
+                builder=loaded.build_graph,
+            )
 
     # The cache's hashes are taken in the same read (the racy-stat rule: the clock before it).
     read: tuple[int, dict[str, graph_cache.Hashed]] | None = \
@@ -197,20 +217,23 @@ def build_package_graph(
 
     # Without following, externals found on the path are expected; they do not
     # invalidate the cache.
+    modules = graph.modules  # a new set on each call to grimp: taken once
     result = PackageGraph(
-        graph=graph,
         roots=roots,
         externals=reached if follow else set(),
         kinds=ImportKinds(cache_dir),
         unread=unread,
         module_paths={str(path) for found in finder.walked.values() for path in found.modules},
+        missing=missing_modules(modules, {m for m in modules if graph.is_module_squashed(m)}, search),
+        _graph=graph,
     )
     if cache_file is not None:
         stored = graph_cache.store(cache_file, graph, roots, result.externals,
                                    {name: found.modules for name, found in finder.walked.items()},
                                    signing_key, side, read)
         result.identity = f"{key}:{stored}" if stored else None
-    return with_not_installed_modules(result, search)
+    add_not_installed_nodes(result)
+    return result
 
 
 

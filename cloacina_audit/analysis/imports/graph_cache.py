@@ -37,7 +37,6 @@ from typing import Any, NamedTuple
 
 import grimp
 
-from cloacina_audit.adapters.grimp import GrimpException
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.analysis.imports.walk import (
     MAX_MODULE_BYTES,
@@ -275,7 +274,6 @@ def _unchanged(files: dict[str, str], paths: list[str], side: SideEntry) -> bool
 
 
 class Loaded(NamedTuple):
-    graph: grimp.ImportGraph
     roots: dict[str, Path]
     externals: set[str]
     #: The sha256 of the entry: the same for every run that finds the same files with the
@@ -283,6 +281,21 @@ class Loaded(NamedTuple):
     identity: str
     #: Every module file of the roots (each confirmed to have the content it was read with).
     files: set[str]
+    modules: list[str]
+    squashed: set[str]
+    imports: list[list[Any]]
+
+    def build_graph(self) -> grimp.ImportGraph:
+        """The grimp graph of the entry: built only when something asks for it (a warm
+        check whose verdicts are cached never does)."""
+        graph = grimp.ImportGraph()
+        for module in self.modules:
+            graph.add_module(module, is_squashed=module in self.squashed)
+        for importer, imported, line, contents in self.imports:
+            graph.add_import(
+                importer=importer, imported=imported, line_number=line, line_contents=contents
+            )
+        return graph
 
 
 def load(
@@ -301,14 +314,10 @@ def load(
             return None  # something the package imports has been installed since
         if not _unchanged(document["files"], _module_paths(roots, known, side), side):
             return None
-        graph = grimp.ImportGraph()
-        squashed = set(document["squashed"])
-        for module in document["modules"]:
-            graph.add_module(module, is_squashed=module in squashed)
-        for importer, imported, line, contents in document["imports"]:
-            graph.add_import(
-                importer=importer, imported=imported, line_number=line, line_contents=contents
-            )
-    except (KeyError, TypeError, ValueError, AttributeError, OSError, GrimpException):
+        modules, squashed, imports = document["modules"], document["squashed"], document["imports"]
+        if not (isinstance(modules, list) and isinstance(squashed, list) and isinstance(imports, list)):
+            return None
+        return Loaded(roots, set(document["externals"]), identity, set(document["files"]),
+                      modules, set(squashed), imports)
+    except (KeyError, TypeError, ValueError, AttributeError, OSError):
         return None
-    return Loaded(graph, roots, set(document["externals"]), identity, set(document["files"]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +78,18 @@ def _is_installed(name: str, search: SearchPath, listings: dict[Path, set[str]])
     return False
 
 
-def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> PackageGraph:
+def missing_modules(modules: Iterable[str], squashed: set[str], search: SearchPath) -> set[str]:
+    """The squashed modules that are neither the stdlib nor importable from ``search``."""
+    listings: dict[Path, set[str]] = {}
+    return {
+        module for module in modules
+        if module in squashed
+        and module.split(".")[0] not in sys.stdlib_module_names
+        and not _is_installed(module, search, listings)
+    }
+
+
+def add_not_installed_nodes(result: PackageGraph) -> None:
     """Give the modules that import statements name, but that are not installed, a node.
 
     grimp records ``from cloacina.database import DAL`` as an import of the squashed
@@ -85,18 +97,12 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
     as one of ``airflow`` when only airflow.providers is missing. A forbidden
     ``cloacina.database`` must still be seen as imported, and a step must not
     claim that ``airflow`` itself is imported: each such import is moved to a node
-    named as the statement names it, recorded in ``not_installed``.
+    named as the statement names it, recorded in ``not_installed``. Which modules are
+    missing is ``result.missing`` (``missing_modules``).
     """
     graph = result.graph
     # grimp's ``modules`` builds a new set on each call: one copy, kept in step below.
     modules = set(graph.modules)
-    listings: dict[Path, set[str]] = {}
-    result.missing = {
-        module for module in modules
-        if graph.is_module_squashed(module)
-        and module.split(".")[0] not in sys.stdlib_module_names
-        and not _is_installed(module, search, listings)
-    }
     #: (importer, imported, [(line, statement, where the statement really goes)])
     moves: list[tuple[str, str, list[tuple[int, str, str]]]] = []
     packages: dict[str, bool] = {}
@@ -126,7 +132,7 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
             if any(target != module for _, _, target in targets):
                 moves.append((importer, module, targets))
     if not moves:
-        return result
+        return
     for module in sorted({old for _, old, _ in moves if graph.is_module_squashed(old)}):
         # A squashed module cannot have descendants: it becomes a plain one.
         edges = [(i, graph.get_import_details(importer=i, imported=module))
@@ -150,4 +156,3 @@ def with_not_installed_modules(result: PackageGraph, search: SearchPath) -> Pack
                     result.not_installed.add(name)
             graph.add_import(importer=importer, imported=target, line_number=line,
                              line_contents=statement)
-    return result
