@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cloacina_audit.analysis.footprint.distributions import installed_distributions, measure_installed  # noqa: E402
 from cloacina_audit.environment.isolated import current_environment  # noqa: E402
 from cloacina_audit.model.units import format_bytes  # noqa: E402
+from cloacina_audit.system.cachedir import cache_root  # noqa: E402
 
 _TIME = Path("/usr/bin/time")
 # Without PYTHONDONTWRITEBYTECODE the untimed warm-up runs leave bytecode, so both tools
@@ -49,8 +50,11 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def ours(python: str) -> tuple[int, int, int]:
-    """(distributions, measured bytes, unmeasured distributions) of the whole environment."""
-    env = current_environment(python)
+    """(distributions, measured bytes, unmeasured distributions) of the whole environment.
+
+    The interpreter's answer is kept in the default cache, as ``footprint --env current``
+    keeps it (``--no-cache`` asks the interpreter every time)."""
+    env = current_environment(python, cache_root())
     measured = measure_installed(installed_distributions(env.site_packages))
     total = sum(d.bytes or 0 for d in measured)
     return len(measured), total, sum(1 for d in measured if not d.measured)

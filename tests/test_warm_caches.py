@@ -261,3 +261,14 @@ def test_an_interpreter_changed_just_now_is_asked_every_time(tmp_path, queries):
     interpreter.query_interpreter(python, tmp_path / "cache")
     interpreter.query_interpreter(python, tmp_path / "cache")
     assert len(queries) == 2
+
+
+def test_a_shim_is_asked_every_time(tmp_path, no_racy_window, queries):
+    """pyenv's shims (and any wrapper script) choose the Python they run from the
+    working directory or the environment: their own stat says nothing about it."""
+    shim = tmp_path / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    interpreter.query_interpreter(shim, tmp_path / "cache")
+    interpreter.query_interpreter(shim, tmp_path / "cache")
+    assert len(queries) == 2

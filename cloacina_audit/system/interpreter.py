@@ -164,6 +164,8 @@ def _answer_entry(python: str | os.PathLike[str], cache_dir: Path) -> Path | Non
     if found is None:
         return None
     executable = os.path.abspath(found)
+    if _is_script(executable):
+        return None  # a shim (pyenv's, a wrapper): which Python it runs is decided elsewhere
     # What the query reads: the executable (through its links), and pyvenv.cfg beside it
     # or one level up (the script's own search, which is site.venv's).
     exe_dir = os.path.dirname(executable)
@@ -188,6 +190,15 @@ def _answer_entry(python: str | os.PathLike[str], cache_dir: Path) -> Path | Non
 
 #: 1: the query script's answer, as it printed it.
 _ANSWER_FORMAT = 1
+
+
+def _is_script(path: str) -> bool:
+    """Whether ``path`` is a ``#!`` script rather than an interpreter binary."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return True
 
 
 def search_directories(interpreter: Interpreter) -> list[Path]:
