@@ -8,7 +8,8 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -57,18 +58,25 @@ def measure_footprint(
     with _status(progress) as step, _environment(target, env, cache_dir, python, step) as environment:
         step(f"Measuring the distributions {target.name} needs")
         installed = installed_distributions(environment.site_packages)
-        footprint = _measure_closure(target, environment, installed)
+        measure = _closure_measurement(target, environment, installed)
         entries = target.config.entry_modules or _default_entry_modules(target, installed)
-        footprint.import_probe = probe_imports(
-            environment.python,
-            entries,
-            forbidden=forbidden_modules,
-            runs=probe_runs,
-            timeout=timeout,
-            search_path=_source_paths(target, installed),
-            on_step=step,
-            submodules=[] if target.config.entry_modules else _submodules(target, installed),
-        )
+        # The closure is stat calls and the probe a fresh interpreter: the closure is
+        # measured on the other core while the probe's first import runs. The probe keeps
+        # the main thread, so Ctrl-C stops its interpreter at once.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="closure") as pool:
+            closure = pool.submit(measure)
+            probe = probe_imports(
+                environment.python,
+                entries,
+                forbidden=forbidden_modules,
+                runs=probe_runs,
+                timeout=timeout,
+                search_path=_source_paths(target, installed),
+                on_step=step,
+                submodules=[] if target.config.entry_modules else _submodules(target, installed),
+            )
+            footprint = closure.result()
+        footprint.import_probe = probe
         footprint.environment = environment.describe()
     return footprint
 
@@ -84,22 +92,24 @@ def _environment(
         yield built
 
 
-def _measure_closure(
+def _closure_measurement(
     target: Target, environment: Environment, installed: dict[str, InstalledDistribution]
-) -> Footprint:
+) -> Callable[[], Footprint]:
+    """What measures the target's closure; what a user can get wrong is raised here,
+    before anything runs."""
     if target.name in installed:
-        return measure_closure(
-            installed, target.name, environment.markers, root_extras=_extras(target)
-        )
+        extras = _extras(target)
+        return lambda: measure_closure(installed, target.name, environment.markers, root_extras=extras)
     if not target.built_from_source:
         raise AuditError(f"{target.spec}: {target.name} is not installed in {environment.describe()}")
     # A project measured in an environment that lacks it: its declared
     # dependencies stand in for the metadata of the missing distribution.
-    return measure_closure(
+    requirements = _declared_requirements(target)
+    return lambda: measure_closure(
         installed,
         target.name,
         environment.markers,
-        root_requirements=_declared_requirements(target),
+        root_requirements=requirements,
         root_unmeasured="not installed in this environment (its dependencies are measured)",
     )
 
