@@ -65,7 +65,10 @@ def verdict_key(specs: list[ContractSpec], package_graph: PackageGraph) -> str |
         "missing": sorted(package_graph.missing),
         "contracts": [_spec_material(spec) for spec in specs],
     }
-    text = json.dumps(material, sort_keys=True, default=_sorted_set)
+    try:
+        text = json.dumps(material, sort_keys=True, default=_sorted_set)
+    except (TypeError, ValueError):  # an option no contract reads as text (a TOML date)
+        return None
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
