@@ -179,6 +179,8 @@ def test_an_edit_that_breaks_a_contract_is_seen(tmp_path):
     assert run_cli(*args, cwd=tmp_path).code == 0
     (tmp_path / "shop/views.py").write_text("from engine import db\n")
     assert run_cli(*args, cwd=tmp_path).code == 1
+    # The entry is replaced, not joined by another: one per project and contracts.
+    assert len(list((tmp_path / "cache" / "verdicts").iterdir())) == 1
 
 
 def test_a_configuration_with_its_own_contract_types_is_checked_every_time(tmp_path):
@@ -194,7 +196,7 @@ def test_a_configuration_with_its_own_contract_types_is_checked_every_time(tmp_p
     assert not (tmp_path / "cache" / "verdicts").exists()
 
 
-def test_a_module_installed_since_changes_the_verdicts_key(tmp_path, no_racy_window):
+def test_a_module_installed_since_changes_the_verdicts_stamp(tmp_path, no_racy_window):
     write_tree(tmp_path, {**SITE, "site/wf/tasks.py": "import engine.runner\nimport nowhere\n"})
     specs = [verdicts.ContractSpec(options={"type": "forbidden", "name": "c",
                                             "source_modules": ["wf"], "forbidden_modules": ["engine.db"]},
@@ -204,7 +206,9 @@ def test_a_module_installed_since_changes_the_verdicts_key(tmp_path, no_racy_win
     (tmp_path / "site/nowhere.py").write_text("")  # a module, not a package: the graph stays
     after = build(tmp_path, tmp_path / "cache")
     assert after.identity == before.identity and "nowhere" not in after.missing
-    assert verdicts.verdict_key(specs, after) != verdicts.verdict_key(specs, before)
+    key_before, key_after = verdicts.verdict_key(specs, before), verdicts.verdict_key(specs, after)
+    assert key_after.name == key_before.name  # the same entry, replaced
+    assert key_after.stamp != key_before.stamp  # and the old verdict not believed
 
 
 def test_a_result_keeps_every_field_through_the_cache():

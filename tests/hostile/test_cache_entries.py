@@ -100,8 +100,8 @@ def test_a_planted_graph_entry_does_not_change_the_verdict(tmp_path):
 
 def test_a_planted_verdict_does_not_change_the_verdict(tmp_path):
     tree, cache, expected = _first_run(tmp_path, keep_verdicts=True)
-    _replant(cache / "verdicts", lambda results: [
-        result.update(kept=True, status="kept", violations=[]) for result in results])
+    _replant(cache / "verdicts", lambda entry: [
+        result.update(kept=True, status="kept", violations=[]) for result in entry["results"]])
     env = {"CLOACINA_AUDIT_CACHE_DIR": str(cache)}
     result = audit(tree, "check", str(tree), "--format", "json", env=env)
     assert_verdict(result, 1)

@@ -27,7 +27,7 @@ import json
 import marshal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cloacina_audit.adapters.versions import installed_version
 from cloacina_audit.analysis.contracts.specs import ContractSpec
@@ -36,7 +36,8 @@ from cloacina_audit.model.report import ContractResult, ImportStep, Violation
 from cloacina_audit.system.signed_cache import cache_key, read_signed_bytes, write_signed_bytes
 from cloacina_audit.system.tool_identity import tool_identity
 
-_CACHE_FORMAT = 1
+#: 2: one entry per project and contracts, stamped with the graph it was checked on.
+_CACHE_FORMAT = 2
 
 #: Contract types whose verdict depends on nothing but the key's material.
 CACHEABLE_TYPES = frozenset(
@@ -44,54 +45,70 @@ CACHEABLE_TYPES = frozenset(
 )
 
 
-def verdict_key(specs: list[ContractSpec], package_graph: PackageGraph) -> str | None:
-    """The name of the entry for ``specs`` checked on ``package_graph``; None when
-    the verdicts cannot be cached (no graph identity, or a contract type that reads
-    more than the graph)."""
+class VerdictKey(NamedTuple):
+    #: Names the entry: the project, its search path and the contracts, checked by this
+    #: code. An edit to the package gives the same name, so its entry is replaced.
+    name: str
+    #: The graph's identity and its missing modules: an entry is believed only with these.
+    stamp: str
+
+
+def verdict_key(specs: list[ContractSpec], package_graph: PackageGraph) -> VerdictKey | None:
+    """Where the verdicts of ``specs`` checked on ``package_graph`` are kept; None when
+    they cannot be cached (no graph identity, or a contract type that reads more than
+    the graph)."""
     if package_graph.identity is None or not specs:
         return None
     for spec in specs:
         if spec.options.get("type") not in CACHEABLE_TYPES or spec.session_options.get("contract_types"):
             return None
-    material = {
+    graph_key, _, graph_digest = package_graph.identity.partition(":")
+    named = {
         "format": _CACHE_FORMAT,
         "tool": tool_identity(),
         "import-linter": installed_version("import-linter"),
         "grimp": installed_version("grimp"),
         "python": list(sys.version_info[:2]),
-        "graph": package_graph.identity,
-        # What is missing decides where not-installed nodes go (not_installed.py): with
-        # the graph, it decides them.
-        "missing": sorted(package_graph.missing),
+        "graph": graph_key,
         "contracts": [_spec_material(spec) for spec in specs],
     }
+    # What is missing decides where not-installed nodes go (not_installed.py): with the
+    # graph, it decides them.
+    stamped = {"graph": graph_digest, "missing": sorted(package_graph.missing)}
     try:
-        text = json.dumps(material, sort_keys=True, default=_sorted_set)
+        return VerdictKey(_digest(named), _digest({**named, **stamped}))
     except (TypeError, ValueError):  # an option no contract reads as text (a TOML date)
         return None
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def load(cache_dir: Path, key: str) -> list[ContractResult] | None:
+def load(cache_dir: Path, key: VerdictKey) -> list[ContractResult] | None:
     payload = read_signed_bytes(_entry(cache_dir, key), cache_key(cache_dir))
     if payload is None:
         return None
     try:
-        return [_result(row) for row in marshal.loads(payload)]
+        document = marshal.loads(payload)
+        if document["stamp"] != key.stamp:
+            return None  # the package changed since: the entry is replaced after the check
+        return [_result(row) for row in document["results"]]
     except (ValueError, EOFError, TypeError, IndexError, KeyError):
         return None
 
 
-def store(cache_dir: Path, key: str, results: list[ContractResult]) -> None:
+def store(cache_dir: Path, key: VerdictKey, results: list[ContractResult]) -> None:
+    document = {"stamp": key.stamp, "results": [_row(r) for r in results]}
     try:
-        write_signed_bytes(_entry(cache_dir, key), marshal.dumps([_row(r) for r in results]),
-                           cache_key(cache_dir))
+        write_signed_bytes(_entry(cache_dir, key), marshal.dumps(document), cache_key(cache_dir))
     except OSError:
         pass  # a read-only cache only costs speed
 
 
-def _entry(cache_dir: Path, key: str) -> Path:
-    return cache_dir / "verdicts" / f"{key}.marshal"
+def _entry(cache_dir: Path, key: VerdictKey) -> Path:
+    return cache_dir / "verdicts" / f"{key.name}.marshal"
+
+
+def _digest(material: dict[str, Any]) -> str:
+    text = json.dumps(material, sort_keys=True, default=_sorted_set)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _spec_material(spec: ContractSpec) -> dict[str, Any]:
