@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cloacina_audit.discover.archive import unpack_package_archive
 from cloacina_audit.discover.config import (
     AuditConfig,
     audit_config_from_pyproject,
@@ -115,6 +114,9 @@ def open_target(
     """
     path = Path(spec)
     if path.is_file() and path.suffix == ".cloacina":
+        # Imported here: tarfile is for archives only, and every command starts here.
+        from cloacina_audit.discover.archive import unpack_package_archive
+
         with unpack_package_archive(path) as unpacked:
             top = unpacked.top
             target = _rust_target(spec, top) if (top / "Cargo.toml").is_file() else \

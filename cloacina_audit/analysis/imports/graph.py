@@ -9,8 +9,8 @@ stay as grimp's squashed external nodes.
 
 Modules under a directory without ``__init__.py`` inside a package are part of
 it (PEP 420 namespace portions: ``import pkg.sub.m`` works). grimp's own module
-finder skips them (python-grimp/grimp#298); this module lists them to grimp
-through its ``MODULE_FINDER`` setting, so their imports are scanned too.
+finder skips them (python-grimp/grimp#298); the walk lists them to grimp
+(scan.py), so their imports are scanned too.
 
 The scanned imports are cached, keyed on file *content* and validated by stat
 first (graph_cache.py): an entry is used only if no module was added or removed,
@@ -21,35 +21,26 @@ this user's key (signed_cache.py): a planted entry is never believed.
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import os
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import grimp
-
-from cloacina_audit.adapters.grimp import (
-    AbstractModuleFinder,
-    FoundPackage,
-    GrimpException,
-    Module,
-    ModuleFile,
-    SourceSyntaxError,
-    finders,
-)
 from cloacina_audit.analysis.imports import graph_cache
 from cloacina_audit.analysis.imports.kinds import ImportKinds
 from cloacina_audit.analysis.imports.not_installed import add_not_installed_nodes, missing_modules
 from cloacina_audit.analysis.imports.searchpath import SearchPath
-from cloacina_audit.analysis.imports.walk import PackageFiles, module_name
 from cloacina_audit.errors import AuditError
 from cloacina_audit.system.signed_cache import cache_key
+
+if TYPE_CHECKING:
+    import grimp
 
 #: Marks the edges this module adds from a module to its parent package.
 IMPLICIT = "<implicit>"
@@ -201,10 +192,13 @@ def build_package_graph(
         (time.time_ns(), {}) if cache_file is not None else None
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(directory, files[name], read[1] if read else None)
-    finder = _ModuleFinder(walked, side)
+    # Imported here: a warm run whose graph comes from the cache never loads grimp.
+    from cloacina_audit.analysis.imports.scan import ModuleFinder, scan
+
+    finder = ModuleFinder(walked, side)
     with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
         while True:
-            graph = _scan(roots, finder, scan_cache if follow else None)
+            graph = scan(roots, finder, scan_cache if follow else None)
             reached = _external_top_levels(graph, packages)
             new = {
                 name: found
@@ -273,55 +267,6 @@ def _locate_root(name: str, search: SearchPath) -> Path | None:
     return portion
 
 
-class _ModuleFinder(AbstractModuleFinder):
-    """grimp's module finder, replaced by ``walk_package``: namespace portions included."""
-
-    def __init__(self, walked: dict[str, PackageFiles], side: graph_cache.SideEntry) -> None:
-        #: Every package found so far; the audited ones come walked already.
-        self.walked = dict(walked)
-        self._side = side
-
-    def find_package(
-        self, package_name: str, package_directory: str, file_system: object
-    ) -> FoundPackage:
-        directory = Path(package_directory)
-        if package_name not in self.walked:
-            self.walked[package_name] = self._side.walk(directory, audited=False)
-        found = self.walked[package_name]
-        return FoundPackage(
-            name=package_name,
-            directory=package_directory,
-            module_files=frozenset(
-                ModuleFile(module=Module(module_name(package_name, directory, path)),
-                           mtime=path.stat().st_mtime)
-                for path in found.modules
-            ),
-            namespace_packages=frozenset(
-                module_name(package_name, directory, path) for path in found.namespace_dirs
-            ),
-        )
-
-
-
-class _RootFinder:
-    """grimp's package finder: the roots already located on our search path
-    (top-level modules and namespace packages included)."""
-
-    def __init__(self, roots: dict[str, Path]) -> None:
-        self.roots = roots
-
-    def determine_package_directories(self, package_name: str, file_system: object) -> set[str]:
-        return {str(self.roots[package_name])}
-
-
-@contextlib.contextmanager
-def _grimp_adapters(roots: dict[str, Path], finder: _ModuleFinder) -> Iterator[None]:
-    """Packages are the roots located on our search path, and their modules found by
-    our walk (which follows symlinks without looping, and includes namespace directories)."""
-    with finders(_RootFinder(roots), finder):
-        yield
-
-
 #: ``from ..x`` / ``from . . x``: group 1 holds the dots. One dot never climbs above the
 #: top package (every module sits at depth 1 or deeper), so only two or more are sought,
 #: and the pattern starts with a literal, which ``re`` finds fast. A match may be text in
@@ -359,31 +304,6 @@ def _refuse_relative_imports_beyond_top(
                 raise AuditError(
                     f"{path}:{node.lineno}: relative import beyond the top package: from {target}"
                 )
-
-
-def _scan(
-    roots: dict[str, Path], finder: _ModuleFinder, scan_cache: str | None
-) -> grimp.ImportGraph:
-    # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
-    # re-parsing the packages already scanned while the closure grows.
-    with _grimp_adapters(roots, finder):
-        try:
-            return grimp.build_graph(
-                *roots, include_external_packages=True, cache_dir=scan_cache
-            )
-        except SourceSyntaxError as exc:
-            text = (exc.text or "").strip()
-            if "\x00" in text:
-                text = "the file contains null bytes"
-            raise AuditError(f"{exc.filename}:{exc.lineno or '?'}: syntax error: {text}") from None
-        except UnicodeDecodeError as exc:
-            raise AuditError(f"cannot decode a module as UTF-8: {exc.reason}") from None
-        except (GrimpException, ValueError, OSError) as exc:
-            raise AuditError(f"cannot build the import graph: {exc}") from None
-        except BaseException as exc:  # grimp's Rust core can panic (a BaseException)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise AuditError(f"grimp failed while scanning {', '.join(roots)}: {exc}") from None
 
 
 def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[str]:

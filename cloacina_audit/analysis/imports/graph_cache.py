@@ -33,10 +33,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import grimp
-
+from cloacina_audit.adapters.versions import installed_version
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.analysis.imports.walk import (
     MAX_MODULE_BYTES,
@@ -46,6 +45,9 @@ from cloacina_audit.analysis.imports.walk import (
 )
 from cloacina_audit.system.signed_cache import read_signed_bytes, write_signed_bytes
 from cloacina_audit.system.tool_identity import tool_identity
+
+if TYPE_CHECKING:
+    import grimp
 
 #: 2: entries are signed (signed_cache.py). 3: stats in a side entry. 4: marshal.
 #: 5: the side entry also holds the packages' walks.
@@ -66,7 +68,7 @@ def cache_key(packages: list[str], search: SearchPath, follow: bool) -> str:
             f"format={_CACHE_FORMAT}",
             f"follow={follow}",
             f"tool={tool_identity()}",
-            f"grimp={getattr(grimp, '__version__', '?')}",
+            f"grimp={installed_version('grimp')}",
             f"python={sys.version_info[0]}.{sys.version_info[1]}",
             "packages=" + ",".join(sorted(packages)),
             "search=" + os.pathsep.join(str(d) for d in search.directories),
@@ -288,6 +290,8 @@ class Loaded(NamedTuple):
     def build_graph(self) -> grimp.ImportGraph:
         """The grimp graph of the entry: built only when something asks for it (a warm
         check whose verdicts are cached never does)."""
+        import grimp  # only now: a warm check with cached verdicts never loads it
+
         graph = grimp.ImportGraph()
         for module in self.modules:
             graph.add_module(module, is_squashed=module in self.squashed)
