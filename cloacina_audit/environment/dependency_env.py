@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import os
 import re
-import secrets
 import shutil
 import sys
 import tempfile
@@ -149,7 +148,7 @@ def _cached(target: Target, requirements: list[str], python: str, deps: Path, na
     final = deps / _key(requirements, python)
     if (final / _COMPLETE).is_file():
         return final
-    building = deps / f"{final.name}.tmp-{secrets.token_hex(4)}"
+    building = deps / f"{final.name}.tmp-{os.urandom(4).hex()}"
     try:
         _resolve(target, requirements, python, building, names)
         (building / _COMPLETE).write_text("\n".join(requirements) + "\n", encoding="utf-8")

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +43,7 @@ def cache_key(root: Path) -> bytes | None:
             pass
         else:
             with os.fdopen(descriptor, "wb") as handle:
-                handle.write(secrets.token_bytes(_KEY_BYTES))
+                handle.write(os.urandom(_KEY_BYTES))  # what secrets.token_bytes reads
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(descriptor, "rb") as handle:
             status = os.fstat(handle.fileno())
