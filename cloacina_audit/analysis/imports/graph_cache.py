@@ -154,8 +154,10 @@ class SideEntry:
         self.stats: dict[str, list[object]] = document["stats"]
         self.walks: dict[str, list[object]] = document["walks"]
         self._written = (dict(self.stats), dict(self.walks))
-        #: The stat of each module file of a recorded walk, taken when it was confirmed.
+        #: The stat of each module file of a recorded walk, taken when it was confirmed,
+        #: and the clock before any of them (the racy-stat rule needs the earlier clock).
         self.statted: dict[str, os.stat_result] = {}
+        self.clock = time.time_ns()
 
     def walk(self, directory: Path, *, audited: bool) -> PackageFiles:
         """The modules of package ``directory``: the recorded walk while every directory it
@@ -253,7 +255,7 @@ def _unchanged(files: dict[str, str], paths: list[str], side: SideEntry) -> bool
     if len(paths) != len(files) or not all(path in files for path in paths):
         return False  # a module was added or removed
     recorded = side.stats
-    now = time.time_ns()
+    now = side.clock  # before every stat below, and before those the walks took
     fresh: dict[str, list[object]] = {}
     for path in paths:
         result = side.statted.get(path) or os.stat(path)
