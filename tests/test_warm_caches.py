@@ -101,14 +101,19 @@ def test_a_module_added_to_a_followed_package_is_found(tmp_path, no_racy_window,
     assert {"engine.extra", "engine.data.loader"} <= graph.graph.modules
 
 
-def test_a_package_holding_a_link_is_walked_every_time(tmp_path, no_racy_window, walks):
-    write_tree(tmp_path, SITE)
-    (tmp_path / "site/engine/alias.py").symlink_to(tmp_path / "site/engine/db.py")
+@pytest.mark.parametrize("link, target, module", [
+    ("site/engine/alias.py", "site/engine/db.py", "engine.alias"),  # a module
+    ("site/engine/plugins", "plugins", "engine.plugins.extra"),  # a directory of modules
+])
+def test_a_package_holding_a_link_is_walked_every_time(tmp_path, no_racy_window, walks,
+                                                       link, target, module):
+    write_tree(tmp_path, {**SITE, "plugins/extra.py": ""})
+    (tmp_path / link).symlink_to(tmp_path / target)
     build(tmp_path, tmp_path / "cache")
     walks.clear()
     graph = build(tmp_path, tmp_path / "cache")
     assert walks == ["engine"]  # what a link names can change without its directory changing
-    assert "engine.alias" in graph.graph.modules
+    assert module in graph.graph.modules
 
 
 def test_a_module_grown_past_the_bound_is_not_read(tmp_path, no_racy_window, monkeypatch):

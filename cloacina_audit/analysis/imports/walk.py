@@ -28,7 +28,7 @@ def walk_once(
 
     Only symlinks are stat'ed: a plain directory's inode comes with its entry.
     ``listed`` receives each directory's stat, taken before it is listed, and None for
-    a directory that holds a link (what the walk finds there depends on where it points).
+    a link to a directory (what the walk finds there depends on where it points).
     """
     seen: set[tuple[int, int]] = set()
     pending = [(os.fspath(directory), _identity(directory))]
@@ -81,8 +81,6 @@ def _list_directory(
     except OSError:  # vanished or unreadable: skipped, as os.walk does
         return children, filenames
     for entry in entries:
-        if listed is not None and entry.is_symlink():
-            listed.append(None)
         try:
             is_dir = entry.is_dir()
         except OSError:
@@ -90,9 +88,12 @@ def _list_directory(
         if not is_dir:
             filenames.append(entry.name)
         elif entry.name != "__pycache__":
-            children[entry.name] = (
-                _identity(entry.path) if entry.is_symlink() else (device, entry.inode())
-            )
+            if not entry.is_symlink():
+                children[entry.name] = (device, entry.inode())
+                continue
+            children[entry.name] = _identity(entry.path)
+            if listed is not None:
+                listed.append(None)  # where it leads can change without this directory changing
     return children, filenames
 
 
@@ -170,7 +171,8 @@ def walk_package(directory: Path, *, audited: bool) -> PackageFiles:
         inside_namespace.update(os.path.join(dirpath, d) for d in dirnames)
     holding = {str(parent) for path in namespace_modules for parent in path.parents}
     found.namespace_dirs = [Path(d) for d in initless if d in holding]
-    if None not in listed and not found.skipped:
+    # A module that is a link can change target without its directory changing.
+    if None not in listed and not found.skipped and not any(map(os.path.islink, found.modules)):
         found.listed = [entry for entry in listed if entry is not None]
     return found
 
