@@ -26,7 +26,7 @@ from cloacina_audit.analysis.imports import graph_cache, walk
 from cloacina_audit.analysis.imports.graph import build_package_graph
 from cloacina_audit.analysis.imports.searchpath import SearchPath
 from cloacina_audit.model.report import ContractResult, ImportStep, Violation
-from cloacina_audit.system import interpreter
+from cloacina_audit.system import cachedir, interpreter
 from cloacina_audit.system.signed_cache import cache_key
 
 SITE = {
@@ -43,8 +43,7 @@ SITE = {
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust stats however recent: the tests change files right after a run, and would
     otherwise wait 2 s for each listing to age past the racy window."""
-    monkeypatch.setattr(graph_cache, "_RACY_NS", 0)
-    monkeypatch.setattr(interpreter, "_RACY_NS", 0)
+    monkeypatch.setattr(cachedir, "RACY_NS", 0)
 
 
 @pytest.fixture

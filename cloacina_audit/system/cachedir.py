@@ -21,6 +21,17 @@ def cache_root(override: Path | None = None) -> Path:
     return Path(base) / "cloacina-audit"
 
 
+#: A stat this recent (against a clock read before it was taken) is not trusted to name
+#: a file's content later: a write in the same timestamp tick (1-2 s on some file
+#: systems) leaves it unchanged. git's index has the same "racy" rule.
+RACY_NS = 2_000_000_000
+
+
+def settled(mtime_ns: int, ctime_ns: int, clock_ns: int) -> bool:
+    """Whether a stat with these times, taken after ``clock_ns``, can be trusted later."""
+    return max(mtime_ns, ctime_ns) < clock_ns - RACY_NS
+
+
 def read_json(path: Path) -> Any | None:
     """The cached document, or None when it is missing or unreadable (a miss, not an error)."""
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cloacina_audit.errors import AuditError
+from cloacina_audit.system.cachedir import settled
 from cloacina_audit.system.processes import ProcessTimeout, run
 from cloacina_audit.system.signed_cache import cache_key, read_signed, write_signed
 
@@ -152,11 +153,6 @@ def _interpreter_of(data: dict[str, Any]) -> Interpreter:
     )
 
 
-#: A stat this recent is not trusted to name a file's content: a write in the same
-#: timestamp tick leaves it unchanged (the racy case graph_cache.py describes).
-_RACY_NS = 2_000_000_000
-
-
 def _answer_entry(python: str | os.PathLike[str], cache_dir: Path) -> Path | None:
     """Where the answer of ``python`` is kept; None when its files are too new to name it."""
     given = os.fspath(python)
@@ -180,7 +176,7 @@ def _answer_entry(python: str | os.PathLike[str], cache_dir: Path) -> Path | Non
             material.append(f"{path}: absent")
             continue
         for st in (link, status):
-            if max(st.st_mtime_ns, st.st_ctime_ns) >= now - _RACY_NS:
+            if not settled(st.st_mtime_ns, st.st_ctime_ns, now):
                 return None
             material.append(f"{path}: {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} "
                             f"{st.st_ctime_ns} {st.st_mode}")

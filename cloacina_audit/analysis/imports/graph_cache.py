@@ -14,8 +14,8 @@ read and hashed, and the entry is still used when the content is the same, the
 side entry then updated. ``ctime`` cannot be set back by ``os.utime``, so an edit
 that restores size and mtime is seen too. A file changed in the same clock tick
 as its stat was taken would keep its stat (the "racy" case that git handles the
-same way): a stat within ``_RACY_NS`` of when it was taken is not recorded, so
-such a file is hashed on every run until it is older.
+same way): a stat within 2 s of when it was taken is not recorded
+(``cachedir.settled``), so such a file is hashed on every run until it is older.
 
 Both entries are ``marshal`` data behind the signature (signed_cache.py's binary
 entries): a large graph's entry is megabytes, and ``marshal`` reads it several
@@ -43,6 +43,7 @@ from cloacina_audit.analysis.imports.walk import (
     unchanged_listings,
     walk_package,
 )
+from cloacina_audit.system.cachedir import settled
 from cloacina_audit.system.signed_cache import read_signed_bytes, write_signed_bytes
 from cloacina_audit.system.tool_identity import tool_identity
 
@@ -52,10 +53,6 @@ if TYPE_CHECKING:
 #: 2: entries are signed (signed_cache.py). 3: stats in a side entry. 4: marshal.
 #: 5: the side entry also holds the packages' walks.
 _CACHE_FORMAT = 5
-
-#: A stat this recent (against the clock when it was taken) is not trusted later:
-#: a write in the same timestamp tick (1-2 s on some file systems) leaves it unchanged.
-_RACY_NS = 2_000_000_000
 
 #: (size, mtime_ns, ctime_ns, inode), and the sha256 taken with it.
 _Stat = tuple[int, int, int, int]
@@ -100,11 +97,7 @@ def read_hashed(path: str) -> tuple[bytes, Hashed]:
 
 
 def _stable(status: _Stat, now_ns: int) -> bool:
-    return _stable_times(status[1], status[2], now_ns)
-
-
-def _stable_times(mtime_ns: int, ctime_ns: int, now_ns: int) -> bool:
-    return max(mtime_ns, ctime_ns) < now_ns - _RACY_NS
+    return settled(status[1], status[2], now_ns)
 
 
 def _module_paths(roots: dict[str, Path], known: dict[str, list[Path]], side: SideEntry) -> list[str]:
@@ -168,7 +161,7 @@ class SideEntry:
         found = walk_package(directory, audited=audited)
         self.walks.pop(str(directory), None)
         listed = found.listed
-        if listed is not None and all(_stable_times(e[3], e[4], found.listed_at) for e in listed):
+        if listed is not None and all(settled(e[3], e[4], found.listed_at) for e in listed):
             self.walks[str(directory)] = [audited, [str(p) for p in found.modules],
                                           [str(p) for p in found.namespace_dirs],
                                           [list(e) for e in listed]]
