@@ -59,15 +59,7 @@ def unchanged_listings(listed: list[Listed]) -> bool:
     """Whether every directory still has the stat it was listed with: then each holds
     the same entries (creating, removing or renaming one changes its directory's mtime
     and ctime), and walking them again finds what it found."""
-    for path, device, inode, mtime, ctime in listed:
-        try:
-            status = os.stat(path)
-        except OSError:
-            return False
-        if (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_ctime_ns) != \
-                (device, inode, mtime, ctime):
-            return False
-    return True
+    return all(_listed(entry[0]) == entry for entry in listed)
 
 
 def _list_directory(
