@@ -70,7 +70,7 @@ def verdict_key(specs: list[ContractSpec], package_graph: PackageGraph) -> Verdi
         "grimp": installed_version("grimp"),
         "python": list(sys.version_info[:2]),
         "graph": graph_key,
-        "contracts": [_spec_material(spec) for spec in specs],
+        "contracts": [dataclasses.asdict(spec) for spec in specs],  # sets sorted by _digest
     }
     # What is missing decides where not-installed nodes go (not_installed.py): with the
     # graph, it decides them.
@@ -109,10 +109,6 @@ def _entry(cache_dir: Path, key: VerdictKey) -> Path:
 def _digest(material: dict[str, Any]) -> str:
     text = json.dumps(material, sort_keys=True, default=_sorted_set)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _spec_material(spec: ContractSpec) -> dict[str, Any]:
-    return {**dataclasses.asdict(spec), "ignored_kinds": sorted(spec.ignored_kinds)}
 
 
 def _sorted_set(value: object) -> object:
