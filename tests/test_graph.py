@@ -105,3 +105,26 @@ def test_a_relative_import_beyond_the_top_level_package_is_refused(tmp_path: Pat
         build_package_graph(["wf"], SearchPath([tmp_path / "site"]), cache_dir=None)
     assert "bad.py" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"a/mod/__init__.py": ""}, "a/mod"),
+        ({"a/mod.py": "", "b/mod/__init__.py": ""}, None),  # a module earlier on the path shadows
+        ({"a/mod.cpython-311-x86_64-linux-gnu.so": "", "b/mod/__init__.py": ""}, None),
+        ({"a/mod.abi3.so": "", "b/mod/__init__.py": ""}, None),
+        ({"a/mod.so": "", "b/mod/__init__.py": ""}, None),
+        ({"a/mod/__init__.py": "", "a/mod.py": ""}, "a/mod"),  # within a directory the package wins
+        ({"a/mod/plain.py": "", "b/mod/__init__.py": ""}, "b/mod"),  # no __init__: not a package
+        ({"a/mode.py": "", "a/mod.sox": "", "a/modx.abi3.so": "", "b/mod/__init__.py": ""}, "b/mod"),
+        ({"a/mod.py/__init__.py": "", "b/mod/__init__.py": ""}, "b/mod"),  # a directory, not a module
+    ],
+)
+def test_find_package_follows_the_path_finders_order(tmp_path: Path, files, found) -> None:
+    write_tree(tmp_path, files)
+    (tmp_path / "a").mkdir(exist_ok=True)
+    (tmp_path / "b").mkdir(exist_ok=True)
+    search = SearchPath([tmp_path / "a", tmp_path / "b"])
+    assert search.find_package("mod") == (tmp_path / found if found else None)
+    assert search.find_package("absent") is None

@@ -10,6 +10,7 @@ anything (``.pth`` files are not processed here: their ``import`` lines run code
 
 from __future__ import annotations
 
+import os
 import sys
 import sysconfig
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ class SearchPath:
             if directory not in seen and directory.is_dir():
                 seen.add(directory)
                 self.directories.append(directory)
+        self._listings: dict[Path, _Listing] = {}
 
     def find_package(self, name: str) -> Path | None:
         """The directory of top-level regular package ``name``, as ``import name`` would pick.
@@ -50,12 +52,41 @@ class SearchPath:
                     return directory.joinpath(*parts)
             return None
         for directory in self.directories:
-            candidate = directory / name
-            if (candidate / "__init__.py").is_file():
-                return candidate
-            if (directory / f"{name}.py").is_file() or any(directory.glob(f"{name}.*.so")):
+            listing = self._listing(directory)
+            if name in listing.names and (directory / name / "__init__.py").is_file():
+                return directory / name
+            if name in listing.extension_stems or (
+                f"{name}.py" in listing.names and (directory / f"{name}.py").is_file()
+            ):
                 return None
         return None
+
+    def _listing(self, directory: Path) -> _Listing:
+        # Each directory is listed once per run: a warm check asks about every
+        # external name the package imports, and a stat per name per directory
+        # (with a glob for extension modules) cost more than the rest of the run.
+        if directory not in self._listings:
+            self._listings[directory] = _Listing.of(directory)
+        return self._listings[directory]
+
+
+class _Listing:
+    """The names in one search-path directory, and the module names its extension
+    files provide: ``name.<tag>.so`` and a plain ``name.so``, both of which CPython loads."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+        self.extension_stems = frozenset(
+            stem for stem, dot, rest in (n.partition(".") for n in names if n.endswith(".so"))
+            if dot and (rest == "so" or rest.endswith(".so"))
+        )
+
+    @classmethod
+    def of(cls, directory: Path) -> _Listing:
+        try:
+            return cls(frozenset(os.listdir(directory)))
+        except OSError:
+            return cls(frozenset())
 
 
 def environment_directories(python: str | None, cache_dir: Path | None = None) -> list[Path]:
