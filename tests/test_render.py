@@ -425,3 +425,54 @@ def test_text_colour_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "xterm-256color")
     assert "\x1b[" in render(many_packages_report(), "text", color=True)
     assert "\x1b[" not in render(many_packages_report(), "text", color=False)
+
+
+def _one_print_per_line(color: bool, width: int, rows: list[tuple[str, str, int]]) -> str:
+    """The text renderer's lines as rich lays out one Padding per print: the reference."""
+    import io
+
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    reference = Console(file=io.StringIO(), width=width, color_system="auto" if color else None,
+                        force_terminal=color, no_color=not color, highlight=False, emoji=False)
+    for location, statement, indent in rows:
+        where, kind = Text(location, style="cyan"), Text("[module]", style="bold red")
+        line = Text.assemble(where, "  ", statement, "  ", kind)
+        if line.cell_len <= width - indent:
+            reference.print(Padding(line, (0, 0, 0, indent)))
+        else:
+            reference.print(Padding(Text.assemble(where, "  ", kind), (0, 0, 0, indent)))
+            reference.print(Padding(Text(statement), (0, 0, 0, indent + 2)))
+        grid = Table.grid()
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(Text("→ ", style="dim"), Text(statement))
+        reference.print(Padding(grid, (0, 0, 0, indent)))
+    buffer = reference.file
+    joined = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return joined
+
+
+@pytest.mark.parametrize("color", [False, True])
+@pytest.mark.parametrize("width", [40, 80])
+def test_lines_printed_in_one_run_are_the_bytes_of_one_print_each(color: bool, width: int) -> None:
+    import io
+
+    from rich.text import Text
+
+    from cloacina_audit.render.text import finished, hanging, located, text_console
+
+    rows = [
+        ("wf/tasks.py:3", "import engine", 3),
+        ("wf/a/very/deep/path/to/the/module.py:120", "from engine.runtime import scheduler", 7),
+        ("wf/漢字.py:1", "import 漢字漢字漢字漢字漢字漢字", 5),  # wide characters: two cells each
+        ("x.py:1", "from engine import " + ", ".join(f"name{i}" for i in range(12)), 3),
+    ]
+    console = text_console(io.StringIO(), color=color, width=width)
+    for location, statement, indent in rows:
+        located(console, location, statement, Text("[module]", style="bold red"), indent)
+        hanging(console, Text("→ ", style="dim"), Text(statement), indent)
+    assert finished(console) == _one_print_per_line(color, width, rows)

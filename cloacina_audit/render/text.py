@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -52,12 +53,42 @@ def render(report: AuditReport, *, color: bool = False, width: int = 80, detail:
     if detail <= 0 and view.hides_chains:
         console.print(Text("Other chains from the same statements: -v shows them all.", style="dim"))
     console.print(Text.assemble(("Result: ", "bold"), view.result))
-    return finished(buffer)
+    return finished(console)
 
 
-def text_console(buffer: io.StringIO, *, color: bool, width: int) -> Console:
+class LineConsole(Console):
+    """A rich console that also takes whole lines known to fit its width, and prints
+    a run of them in one call.
+
+    A check that breaks contracts prints a line per step of every chain, a thousand
+    or more; rich's layout of each ``print`` was most of such a run's time. Lines
+    that fit cannot wrap, so printing them joined gives the same bytes.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._lines: list[Text] = []
+
+    def fitting_line(self, text: Text, indent: int) -> bool:
+        """Queue ``text`` after ``indent`` spaces if it fits; False (nothing queued) if not."""
+        if text.cell_len > self.width - indent:
+            return False
+        self._lines.append(Text(" " * indent) + text)
+        return True
+
+    def flush_lines(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            super().print(Text("\n").join(lines))
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.flush_lines()
+        super().print(*objects, **options)
+
+
+def text_console(buffer: io.StringIO, *, color: bool, width: int) -> LineConsole:
     """A console writing into ``buffer``: ``width`` columns, colour only when asked."""
-    return Console(
+    return LineConsole(
         file=buffer,
         width=width,
         color_system="auto" if color else None,
@@ -68,12 +99,15 @@ def text_console(buffer: io.StringIO, *, color: bool, width: int) -> Console:
     )
 
 
-def finished(buffer: io.StringIO) -> str:
+def finished(console: LineConsole) -> str:
     """What was printed, without the spaces rich pads lines with."""
+    console.flush_lines()
+    buffer = console.file
+    assert isinstance(buffer, io.StringIO)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
-def _package(console: Console, package: PackageView, detail: int) -> None:
+def _package(console: LineConsole, package: PackageView, detail: int) -> None:
     console.rule(Text.assemble((package.name, "bold"), "  ", (package.path, "dim")))
     if package.checked_contracts:
         console.print(Text(f"Contracts ({package.contracts_summary})", style="bold"))
@@ -94,7 +128,7 @@ def _package(console: Console, package: PackageView, detail: int) -> None:
     console.print()
 
 
-def _contract(console: Console, contract: ContractView, detail: int) -> None:
+def _contract(console: LineConsole, contract: ContractView, detail: int) -> None:
     mark = Text("✓ ", style="green") if contract.kept else Text("✗ ", style="bold red")
     if contract.state_label:
         mark = Text("- ", style="yellow")
@@ -122,8 +156,10 @@ def _contract(console: Console, contract: ContractView, detail: int) -> None:
                 Text("\n".join(contract.instructions)), _STATEMENT_INDENT)
 
 
-def hanging(console: Console, label: Text, body: Text, indent: int) -> None:
+def hanging(console: LineConsole, label: Text, body: Text, indent: int) -> None:
     """``label`` then ``body``, wrapped lines of the body aligned under its first one."""
+    if "\n" not in body.plain and console.fitting_line(Text.assemble(label, body), indent):
+        return
     grid = Table.grid()
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
@@ -131,25 +167,25 @@ def hanging(console: Console, label: Text, body: Text, indent: int) -> None:
     console.print(Padding(grid, (0, 0, 0, indent)))
 
 
-def _step(console: Console, step: StepView, indent: int) -> None:
+def _step(console: LineConsole, step: StepView, indent: int) -> None:
     kind = Text(f"[{step.kind_label}]", style=_KIND_STYLES[step.kind])
     located(console, step.short_location, step.statement, kind, indent)
 
 
-def located(console: Console, location: str, statement: str, kind: Text | None,
+def located(console: LineConsole, location: str, statement: str, kind: Text | None,
             indent: int) -> None:
     """``file:line  statement  [kind]`` on one line, or the statement below when too long."""
     where = Text(location, style="cyan")
     tail = ("  ", kind) if kind is not None else ()
-    line = Text.assemble(where, "  ", statement, *tail)
-    if line.cell_len <= console.width - indent:
-        console.print(Padding(line, (0, 0, 0, indent)))
+    if console.fitting_line(Text.assemble(where, "  ", statement, *tail), indent):
         return
-    console.print(Padding(Text.assemble(where, *tail), (0, 0, 0, indent)))
-    console.print(Padding(Text(statement), (0, 0, 0, indent + 2)))
+    if not console.fitting_line(Text.assemble(where, *tail), indent):
+        console.print(Padding(Text.assemble(where, *tail), (0, 0, 0, indent)))
+    if not console.fitting_line(Text(statement), indent + 2):
+        console.print(Padding(Text(statement), (0, 0, 0, indent + 2)))
 
 
-def _findings(console: Console, findings: list[FindingView]) -> None:
+def _findings(console: LineConsole, findings: list[FindingView]) -> None:
     console.print(Text("Findings", style="bold"))
     for finding in findings:
         line = Text(finding.level, style=_LEVEL_STYLES[finding.level])
@@ -160,7 +196,7 @@ def _findings(console: Console, findings: list[FindingView]) -> None:
         console.print(Padding(line, (0, 0, 0, 1)))
 
 
-def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
+def _footprint(console: LineConsole, footprint: FootprintView, detail: int) -> None:
     summary = (
         f"Footprint: {footprint.distributions}, {footprint.install_size} {footprint.nouns.size_word}, "
         f"{footprint.natives}"
@@ -191,7 +227,7 @@ def _footprint(console: Console, footprint: FootprintView, detail: int) -> None:
         console.print(Text(f"Import: not probed: {footprint.not_probed}", style="dim"))
 
 
-def _import_probe(console: Console, probe: ProbeView) -> None:
+def _import_probe(console: LineConsole, probe: ProbeView) -> None:
     runs = f"over {probe.runs} runs" if probe.runs > 1 else "in 1 run"
     console.print(
         Text(
@@ -208,7 +244,7 @@ def _import_probe(console: Console, probe: ProbeView) -> None:
         console.print(Text(f"Lazy import: {line}"))
 
 
-def _budgets(console: Console, package: PackageView, detail: int) -> None:
+def _budgets(console: LineConsole, package: PackageView, detail: int) -> None:
     table = Table(title=f"Budgets ({package.budgets_summary})", box=box.SIMPLE)
     table.add_column("Budget")
     table.add_column("Limit", justify="right")
@@ -226,7 +262,7 @@ def _budgets(console: Console, package: PackageView, detail: int) -> None:
     console.print(table)
 
 
-def _comparison(console: Console, comparison: ComparisonView) -> None:
+def _comparison(console: LineConsole, comparison: ComparisonView) -> None:
     console.rule(Text("Before and after", style="bold"))
     commit = comparison.before_commit
     console.print(Text(f"before: {comparison.before_path}"
@@ -251,7 +287,7 @@ def _comparison(console: Console, comparison: ComparisonView) -> None:
     console.print()
 
 
-def _distribution_changes(console: Console, comparison: ComparisonView) -> None:
+def _distribution_changes(console: LineConsole, comparison: ComparisonView) -> None:
     heading = comparison.nouns.heading
     table = Table(title=f"{heading}s that changed", box=box.SIMPLE)
     table.add_column(heading)
@@ -268,7 +304,7 @@ def _distribution_changes(console: Console, comparison: ComparisonView) -> None:
     console.print(table)
 
 
-def _summary(console: Console, packages: tuple[PackageView, ...], size_label: str) -> None:
+def _summary(console: LineConsole, packages: tuple[PackageView, ...], size_label: str) -> None:
     table = Table(title="Summary", box=box.SIMPLE)
     for heading in ("Package", "Contracts", size_label, "Budgets", "Verdict"):
         table.add_column(heading)

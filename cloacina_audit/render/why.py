@@ -7,13 +7,12 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
 from cloacina_audit.model.units import format_bytes
 from cloacina_audit.render._format import display_path, plural, short_path
-from cloacina_audit.render.text import finished, hanging, located, text_console
+from cloacina_audit.render.text import LineConsole, finished, hanging, located, text_console
 
 _ROUTE_INDENT = 2
 _CHAIN_INDENT = 4
@@ -28,10 +27,10 @@ def render_why(result: dict[str, Any], fmt: str, *, color: bool = False, width: 
         _rust(console, result)
     else:
         _python(console, result)
-    return finished(buffer)
+    return finished(console)
 
 
-def _python(console: Console, result: dict[str, Any]) -> None:
+def _python(console: LineConsole, result: dict[str, Any]) -> None:
     size = format_bytes(result["bytes"]) if result["bytes"] is not None else "unmeasured"
     routes = result["routes"]
     console.print(Text.assemble(
@@ -50,7 +49,7 @@ def _python(console: Console, result: dict[str, Any]) -> None:
                               (0, 0, 0, _ROUTE_INDENT)))
 
 
-def _rust(console: Console, result: dict[str, Any]) -> None:
+def _rust(console: LineConsole, result: dict[str, Any]) -> None:
     std = f", {format_bytes(result['std_bytes'])} more of std only it calls" \
         if result["std_bytes"] else ""
     native = ", links a native library" if result["native_files"] else ""
@@ -68,12 +67,12 @@ def _rust(console: Console, result: dict[str, Any]) -> None:
             _chain(console, "crates   ", route["crates"], f"  ({declared})")
 
 
-def _line(console: Console, file: str, line: int, statement: str, kind: str | None) -> None:
+def _line(console: LineConsole, file: str, line: int, statement: str, kind: str | None) -> None:
     """An installed file from its ``site-packages`` on, as the report shows it."""
     label = Text(kind, style="bold red") if kind else None
     where = short_path(display_path(file, "."))
     located(console, f"{where}:{line}", statement, label, _ROUTE_INDENT)
 
 
-def _chain(console: Console, label: str, names: list[str], after: str = "") -> None:
+def _chain(console: LineConsole, label: str, names: list[str], after: str = "") -> None:
     hanging(console, Text(label, style="dim"), Text(" -> ".join(names) + after), _CHAIN_INDENT)
