@@ -6,6 +6,7 @@ these helpers are the words that view (and the machine formats) are made of.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -208,11 +209,19 @@ def display_path(file: str, package_path: str, base: str | None = None) -> str:
     ``file`` is absolute or relative to ``package_path``; files outside ``base``
     (a site-packages, another checkout) keep their absolute path.
     """
+    cwd = os.getcwd()
+    return _relative(file, package_path, base or cwd, cwd)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(file: str, package_path: str, base: str, cwd: str) -> str:
+    # Cached (the cwd in the key, for the relative paths' sake): a report names
+    # the same files at every step of its chains.
     path = Path(file)
     if not path.is_absolute():
         path = Path(package_path) / path
     absolute = Path(os.path.abspath(path))
-    root = Path(os.path.abspath(base or os.getcwd()))
+    root = Path(os.path.abspath(base))
     try:
         return absolute.relative_to(root).as_posix()
     except ValueError:
