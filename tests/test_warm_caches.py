@@ -280,3 +280,14 @@ def test_a_shim_is_asked_every_time(tmp_path, no_racy_window, queries):
     interpreter.query_interpreter(shim, tmp_path / "cache")
     interpreter.query_interpreter(shim, tmp_path / "cache")
     assert len(queries) == 2
+
+
+def test_a_path_baseline_reads_its_configuration_through_the_cache(tmp_path):
+    from cloacina_audit.app.report import baseline
+
+    write_tree(tmp_path / "before", DROP_IN)
+    write_tree(tmp_path / "after", {**DROP_IN, "shop/views.py": ""})
+    cache = tmp_path / "cache"
+    with baseline(str(tmp_path / "before"), str(tmp_path / "after"), None, cache) as target:
+        assert target.root == (tmp_path / "before").resolve()
+    assert len(list((cache / "importlinter-options").iterdir())) == 1

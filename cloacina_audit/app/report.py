@@ -188,12 +188,12 @@ def audit_baseline(
     before_spec: str, after_spec: str, options: AuditOptions,
     measured: Callable[[], Footprint] | None = None,
 ) -> PackageAudit:
-    with baseline(before_spec, after_spec, options.check.config_file) as target:
+    with baseline(before_spec, after_spec, options.check.config_file, options.check.cache_dir) as target:
         return audit_target(target, options, measured)
 
 
 def baseline_footprint(before_spec: str, after_spec: str, options: AuditOptions) -> Footprint:
-    with baseline(before_spec, after_spec, options.check.config_file) as target:
+    with baseline(before_spec, after_spec, options.check.config_file, options.check.cache_dir) as target:
         return kind_of(target).footprint(target, options)
 
 
@@ -237,11 +237,16 @@ def _budgets(target: Target) -> Budgets:
 
 
 @contextlib.contextmanager
-def baseline(before: str, after: str, config_file: Path | None) -> Iterator[Target]:
+def baseline(
+    before: str, after: str, config_file: Path | None, cache_dir: Path | None = None
+) -> Iterator[Target]:
     """The ``--before`` target: a path, a git ref of the after package's repository, or a
-    requirement, tried in that order."""
+    requirement, tried in that order.
+
+    A path baseline reads its configuration through ``cache_dir`` as the after package
+    does; a temporary checkout of a git ref does not, its entries would only pile up."""
     if Path(before).exists():
-        with open_target(before, config_file) as target:
+        with open_target(before, config_file, cache_dir=cache_dir) as target:
             yield target
         return
     repo = repository_of(Path(after).resolve())
