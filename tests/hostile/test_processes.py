@@ -33,6 +33,13 @@ VICTIM = """
         # One plain child and one that double-forks into a new session: both outlive the import.
         subprocess.Popen(["sleep", "600"])
         subprocess.Popen(["setsid", "sh", "-c", "sleep 600 & echo $! > " + os.environ["HOSTILE_PIDS"]])
+        # The import returns only once the escaped child exists: the tool reaps right after a
+        # successful import, and a loaded machine could otherwise kill sh before it forks.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if os.path.exists(os.environ["HOSTILE_PIDS"]) and open(os.environ["HOSTILE_PIDS"]).read().strip():
+                break
+            time.sleep(0.02)
     elif behaviour == "setsid-hang":
         subprocess.Popen(["sleep", "600"], start_new_session=True)
         time.sleep(600)
