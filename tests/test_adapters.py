@@ -163,7 +163,8 @@ def test_a_contract_type_one_configuration_declares_does_not_exist_for_the_next(
 ) -> None:
     write_tree(tmp_path / "types", {"isotypes.py": CUSTOM_TYPES})
     monkeypatch.syspath_prepend(str(tmp_path / "types"))
-    finders = (grimp_settings.PACKAGE_FINDER, grimp_settings.MODULE_FINDER)
+    grimp_state = (grimp_settings.PACKAGE_FINDER, grimp_settings.MODULE_FINDER,
+                   grimp_settings.CACHE_CLASS)
     importlinter_state = dict(importlinter_settings._config)
 
     declares = write_tree(tmp_path / "declares", _config(
@@ -180,8 +181,10 @@ def test_a_contract_type_one_configuration_declares_does_not_exist_for_the_next(
     assert _kept(write_tree(tmp_path / "plain", _config("forbidden"))) is True
     assert _kept(overrides) is False
 
-    # grimp's finders, import-linter's settings and the symbol contracts' files are as before.
-    assert (grimp_settings.PACKAGE_FINDER, grimp_settings.MODULE_FINDER) == finders
+    # grimp's finders and cache, import-linter's settings and the symbol contracts' files
+    # are as before.
+    assert (grimp_settings.PACKAGE_FINDER, grimp_settings.MODULE_FINDER,
+            grimp_settings.CACHE_CLASS) == grimp_state
     assert dict(importlinter_settings._config) == importlinter_state
     assert symbols._resolver.get() is None
 

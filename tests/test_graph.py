@@ -3,10 +3,13 @@ from packages written in temp dirs (the CLI tests see it only through verdicts).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import write_tree
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cloacina_audit.analysis.imports.graph import IMPLICIT, build_package_graph
 from cloacina_audit.analysis.imports.searchpath import SearchPath
@@ -128,3 +131,57 @@ def test_find_package_follows_the_path_finders_order(tmp_path: Path, files, foun
     search = SearchPath([tmp_path / "a", tmp_path / "b"])
     assert search.find_package("mod") == (tmp_path / found if found else None)
     assert search.find_package("absent") is None
+
+
+# --- the closure, scanned a round at a time ---------------------------------------------
+
+_PACKAGES = ("p0", "p1", "p2", "p3")
+_STATEMENTS = st.sampled_from([
+    "import {p}.m{m}", "from {p} import m{m}", "from {p}.m{m} import name", "import {p}",
+    "from {p} import name", "import nowhere.sub", "import json",
+])
+
+
+@st.composite
+def _closures(draw: st.DrawFn) -> dict[str, str]:
+    """Four packages of three modules each, importing each other's modules, names and
+    packages at random: the closure from p0 takes one to four rounds."""
+    files = {}
+    for package in _PACKAGES:
+        for module in ("__init__", "m0", "m1", "m2"):
+            lines = [
+                draw(_STATEMENTS).format(p=draw(st.sampled_from(_PACKAGES)),
+                                         m=draw(st.integers(0, 2)))
+                for _ in range(draw(st.integers(0, 3)))
+            ]
+            files[f"site/{package}/{module}.py"] = "".join(f"{line}\nname = 1\n" for line in lines)
+    return files
+
+
+def _dump(graph) -> list[tuple]:
+    return [
+        (module, graph.is_module_squashed(module), imported,
+         sorted((d["line_number"], d["line_contents"])
+                for d in graph.get_import_details(importer=module, imported=imported)))
+        for module in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(_closures())
+@example({  # three rounds: p0 reaches p1, which reaches p2; p0 also imports p2.m1 itself
+    "site/p0/__init__.py": "import p1.m0\nimport p2.m1\n",
+    "site/p1/__init__.py": "", "site/p1/m0.py": "from p2 import m0\n",
+    "site/p2/__init__.py": "", "site/p2/m0.py": "", "site/p2/m1.py": "",
+})
+def test_the_closure_scanned_round_by_round_is_one_scan_of_every_package(files) -> None:
+    """A file's scan is kept from an earlier round unless it imports a package added
+    since; the graph must be the one a single scan of the final packages gives, where
+    p0's ``import p2.m1`` is an edge to p2.m1, not to a squashed p2."""
+    with tempfile.TemporaryDirectory() as directory:
+        site = write_tree(Path(directory), files) / "site"
+        grown = build_package_graph(["p0"], SearchPath([site]), cache_dir=None)
+        at_once = build_package_graph(sorted(grown.roots), SearchPath([site]), cache_dir=None,
+                                      follow=False)
+        assert _dump(grown.graph) == _dump(at_once.graph)

@@ -1,9 +1,10 @@
-"""grimp's internals: the finder settings one graph build runs with, and grimp's exceptions.
+"""grimp's internals: the settings one graph build runs with, and grimp's exceptions.
 
 ``grimp.build_graph`` finds packages with ``importlib`` on ``sys.path`` and their modules
-with grimp's own finder, which skips namespace portions (python-grimp/grimp#298). The
-import graph (analysis/imports/graph.py) replaces both through grimp's settings, a process
-global: :func:`finders` sets them for one build and puts back what was there.
+with grimp's own finder, which skips namespace portions (python-grimp/grimp#298), and
+caches scans in files keyed by the whole set of packages. The import graph
+(analysis/imports/scan.py) replaces all three through grimp's settings, a process global:
+:func:`build_settings` sets them for one build and puts back what was there.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ VERSION = require("grimp")
 
 try:
     from grimp.application.config import settings as _settings
+    from grimp.application.ports.caching import CacheMiss
     from grimp.application.ports.modulefinder import (
         AbstractModuleFinder,
         FoundPackage,
         ModuleFile,
     )
-    from grimp.domain.valueobjects import Module
+    from grimp.domain.valueobjects import DirectImport, Module
     from grimp.exceptions import GrimpException, SourceSyntaxError
 except ImportError as exc:
     raise missing_api("grimp", exc) from None
@@ -30,23 +32,30 @@ except ImportError as exc:
 __all__ = [
     "VERSION",
     "AbstractModuleFinder",
+    "CacheMiss",
+    "DirectImport",
     "FoundPackage",
     "GrimpException",
     "Module",
     "ModuleFile",
     "SourceSyntaxError",
-    "finders",
+    "build_settings",
 ]
 
-_FINDER_SETTINGS = ("PACKAGE_FINDER", "MODULE_FINDER")
+_BUILD_SETTINGS = ("PACKAGE_FINDER", "MODULE_FINDER", "CACHE_CLASS")
 
 
 @contextlib.contextmanager
-def finders(package_finder: object, module_finder: AbstractModuleFinder) -> Iterator[None]:
-    """grimp finds packages with ``package_finder`` (``determine_package_directories``) and
-    their modules with ``module_finder`` until the block ends; then what was set before."""
-    previous = {key: getattr(_settings, key) for key in _FINDER_SETTINGS}
-    _settings.configure(PACKAGE_FINDER=package_finder, MODULE_FINDER=module_finder)
+def build_settings(
+    package_finder: object, module_finder: AbstractModuleFinder, cache: object
+) -> Iterator[None]:
+    """Until the block ends, grimp finds packages with ``package_finder``
+    (``determine_package_directories``), their modules with ``module_finder``, and reads
+    and writes scans through ``cache.setup(...)`` (the signature of grimp's
+    ``Cache.setup``); then what was set before."""
+    previous = {key: getattr(_settings, key) for key in _BUILD_SETTINGS}
+    _settings.configure(PACKAGE_FINDER=package_finder, MODULE_FINDER=module_finder,
+                        CACHE_CLASS=cache)
     try:
         yield
     finally:

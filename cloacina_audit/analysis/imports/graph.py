@@ -25,7 +25,6 @@ import copy
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,21 +192,21 @@ def build_package_graph(
     for name, directory in roots.items():
         _refuse_relative_imports_beyond_top(directory, files[name], read[1] if read else None)
     # Imported here: a warm run whose graph comes from the cache never loads grimp.
-    from cloacina_audit.analysis.imports.scan import ModuleFinder, scan
+    from cloacina_audit.analysis.imports.scan import ClosureScans, ModuleFinder, scan
 
     finder = ModuleFinder(walked, side)
-    with tempfile.TemporaryDirectory(prefix="cloacina-audit-grimp-") as scan_cache:
-        while True:
-            graph = scan(roots, finder, scan_cache if follow else None)
-            reached = _external_top_levels(graph, packages)
-            new = {
-                name: found
-                for name in sorted(reached)
-                if name not in sys.stdlib_module_names and (found := search.find_package(name))
-            }
-            if not new or not follow:
-                break
-            roots.update(new)
+    scans = ClosureScans()
+    while True:
+        graph = scan(roots, finder, scans)
+        reached = _external_top_levels(graph, packages)
+        new = {
+            name: found
+            for name in sorted(reached)
+            if name not in sys.stdlib_module_names and (found := search.find_package(name))
+        }
+        if not new or not follow:
+            break
+        roots.update(new)
 
     # Without following, externals found on the path are expected; they do not
     # invalidate the cache.

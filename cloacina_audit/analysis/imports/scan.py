@@ -1,9 +1,10 @@
 """grimp's scanner, run on the roots we located and the modules our walk found.
 
 grimp's own module finder skips directories without ``__init__.py`` inside a
-package (python-grimp/grimp#298) and its package finder only knows ``sys.path``;
-both are replaced here, for one build, through grimp's settings (adapters/grimp.py).
-Only a build imports grimp: a graph read from the cache never does.
+package (python-grimp/grimp#298), its package finder only knows ``sys.path``, and its
+cache is keyed by the whole set of packages; all three are replaced here, for one build,
+through grimp's settings (adapters/grimp.py). Only a build imports grimp: a graph read
+from the cache never does.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grimp
 
 from cloacina_audit.adapters.grimp import (
     AbstractModuleFinder,
+    CacheMiss,
+    DirectImport,
     FoundPackage,
     GrimpException,
     Module,
     ModuleFile,
     SourceSyntaxError,
-    finders,
+    build_settings,
 )
 from cloacina_audit.analysis.imports.graph_cache import SideEntry
 from cloacina_audit.analysis.imports.walk import PackageFiles, module_name
@@ -35,15 +39,20 @@ class ModuleFinder(AbstractModuleFinder):
         #: Every package found so far; the audited ones come walked already.
         self.walked = dict(walked)
         self._side = side
+        #: What grimp was told of each package, once per build (each round asks again).
+        self._found: dict[tuple[str, str], FoundPackage] = {}
 
     def find_package(
         self, package_name: str, package_directory: str, file_system: object
     ) -> FoundPackage:
+        key = (package_name, package_directory)
+        if key in self._found:
+            return self._found[key]
         directory = Path(package_directory)
         if package_name not in self.walked:
             self.walked[package_name] = self._side.walk(directory, audited=False)
         found = self.walked[package_name]
-        return FoundPackage(
+        self._found[key] = FoundPackage(
             name=package_name,
             directory=package_directory,
             module_files=frozenset(
@@ -55,6 +64,58 @@ class ModuleFinder(AbstractModuleFinder):
                 module_name(package_name, directory, path) for path in found.namespace_dirs
             ),
         )
+        return self._found[key]
+
+
+class ClosureScans:
+    """grimp's scan cache for the rounds of one build, in memory.
+
+    The closure grows a round at a time: the scan of the packages found so far names
+    the packages they import, which are graphed in the next round. grimp's own cache is
+    keyed by the whole set of packages (how an import resolves depends on which packages
+    are graphed), so every round parsed every file again. An import resolves differently
+    after a round only when it imports a package that round added (``sqlalchemy``,
+    external and squashed, becomes ``sqlalchemy.orm``); an import within the packages
+    already graphed resolves as before. So a file's scan is kept unless it imports a
+    package added since it was scanned.
+    """
+
+    def __init__(self) -> None:
+        #: module -> (mtime, top-level packages graphed when scanned, its imports)
+        self._scans: dict[str, tuple[float, frozenset[str], set[DirectImport]]] = {}
+
+    def setup(self, *, found_packages: set[FoundPackage], **options: Any) -> _Round:
+        """What grimp calls as ``Cache.setup`` at the start of each build; the other
+        options are the same for every round of one build."""
+        return _Round(self._scans, found_packages)
+
+
+class _Round:
+    """The cache as one round's ``grimp.build_graph`` reads and writes it."""
+
+    def __init__(
+        self,
+        scans: dict[str, tuple[float, frozenset[str], set[DirectImport]]],
+        found_packages: set[FoundPackage],
+    ) -> None:
+        self._scans = scans
+        self._tops = frozenset(package.name.split(".")[0] for package in found_packages)
+        self._mtimes = {file.module.name: file.mtime
+                        for package in found_packages for file in package.module_files}
+
+    def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
+        entry = self._scans.get(module_file.module.name)
+        if entry is None or entry[0] != module_file.mtime:
+            raise CacheMiss
+        _, tops, imports = entry
+        added = self._tops - tops
+        if added and any(i.imported.name.split(".")[0] in added for i in imports):
+            raise CacheMiss
+        return imports
+
+    def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
+        for module, imports in imports_by_module.items():
+            self._scans[module.name] = (self._mtimes[module.name], self._tops, imports)
 
 
 
@@ -70,24 +131,22 @@ class _RootFinder:
 
 
 @contextlib.contextmanager
-def _grimp_adapters(roots: dict[str, Path], finder: ModuleFinder) -> Iterator[None]:
-    """Packages are the roots located on our search path, and their modules found by
-    our walk (which follows symlinks without looping, and includes namespace directories)."""
-    with finders(_RootFinder(roots), finder):
+def _grimp_adapters(
+    roots: dict[str, Path], finder: ModuleFinder, scans: ClosureScans
+) -> Iterator[None]:
+    """Packages are the roots located on our search path, their modules found by our walk
+    (which follows symlinks without looping, and includes namespace directories), and
+    scans kept across the rounds of one build."""
+    with build_settings(_RootFinder(roots), finder, scans):
         yield
 
 
-def scan(
-    roots: dict[str, Path], finder: ModuleFinder, scan_cache: str | None
-) -> grimp.ImportGraph:
+def scan(roots: dict[str, Path], finder: ModuleFinder, scans: ClosureScans) -> grimp.ImportGraph:
     """The graph of ``roots`` as grimp scans it, with every failure as one line."""
-    # grimp's own (mtime-keyed) cache lives only as long as this build: it saves
-    # re-parsing the packages already scanned while the closure grows.
-    with _grimp_adapters(roots, finder):
+    with _grimp_adapters(roots, finder, scans):
         try:
-            return grimp.build_graph(
-                *roots, include_external_packages=True, cache_dir=scan_cache
-            )
+            # cache_dir left out: grimp then uses its CACHE_CLASS (ours, in memory).
+            return grimp.build_graph(*roots, include_external_packages=True)
         except SourceSyntaxError as exc:
             text = (exc.text or "").strip()
             if "\x00" in text:
