@@ -185,3 +185,17 @@ def test_the_closure_scanned_round_by_round_is_one_scan_of_every_package(files) 
         at_once = build_package_graph(sorted(grown.roots), SearchPath([site]), cache_dir=None,
                                       follow=False)
         assert _dump(grown.graph) == _dump(at_once.graph)
+        assert set(grown.roots) == _reached_from("p0", at_once.graph)
+
+
+def _reached_from(package: str, graph) -> set[str]:
+    """The packages of the site whose modules p0's modules reach through imports and parents."""
+    pending = [m for m in graph.modules if m.split(".")[0] == package]
+    seen = set(pending)
+    while pending:
+        module = pending.pop()
+        parent = {module.rsplit(".", 1)[0]} if "." in module else set()
+        for neighbour in (graph.find_modules_directly_imported_by(module) | parent) - seen:
+            seen.add(neighbour)
+            pending.append(neighbour)
+    return {m.split(".")[0] for m in seen} & set(_PACKAGES)

@@ -24,6 +24,7 @@ try:
         FoundPackage,
         ModuleFile,
     )
+    from grimp.application.scanning import scan_imports
     from grimp.domain.valueobjects import DirectImport, Module
     from grimp.exceptions import GrimpException, SourceSyntaxError
 except ImportError as exc:
@@ -40,6 +41,7 @@ __all__ = [
     "ModuleFile",
     "SourceSyntaxError",
     "build_settings",
+    "scan_imports",
 ]
 
 _BUILD_SETTINGS = ("PACKAGE_FINDER", "MODULE_FINDER", "CACHE_CLASS")

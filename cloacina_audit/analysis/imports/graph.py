@@ -197,8 +197,7 @@ def build_package_graph(
     finder = ModuleFinder(walked, side)
     scans = ClosureScans()
     while True:
-        graph = scan(roots, finder, scans)
-        reached = _external_top_levels(graph, packages)
+        reached = scans.imports(roots, finder).external_top_levels(packages)
         new = {
             name: found
             for name in sorted(reached)
@@ -207,6 +206,7 @@ def build_package_graph(
         if not new or not follow:
             break
         roots.update(new)
+    graph = scan(roots, finder, scans)  # assembled once: every file is scanned already
 
     # Without following, externals found on the path are expected; they do not
     # invalidate the cache.
@@ -303,30 +303,4 @@ def _refuse_relative_imports_beyond_top(
                 raise AuditError(
                     f"{path}:{node.lineno}: relative import beyond the top package: from {target}"
                 )
-
-
-def _external_top_levels(graph: grimp.ImportGraph, packages: list[str]) -> set[str]:
-    """External packages that code reachable from ``packages`` imports.
-
-    Reachability follows imports and, as Python does, each module's parent
-    package, so a package is only pulled in when some run-time path leads to it
-    (sqlalchemy.testing importing pytest does not make pytest part of every
-    package that uses sqlalchemy).
-    """
-    pending = [m for p in packages for m in (p, *graph.find_descendants(p))]
-    seen = set(pending)
-    external: set[str] = set()
-    modules = graph.modules  # a new set on each call to grimp: taken once
-    while pending:
-        module = pending.pop()
-        if graph.is_module_squashed(module):
-            external.add(module.split(".")[0])
-            continue
-        neighbours = set(graph.find_modules_directly_imported_by(module))
-        if "." in module and module.rsplit(".", 1)[0] in modules:  # not a namespace root's
-            neighbours.add(module.rsplit(".", 1)[0])
-        for neighbour in neighbours - seen:
-            seen.add(neighbour)
-            pending.append(neighbour)
-    return external
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from cloacina_audit.adapters.grimp import (
     ModuleFile,
     SourceSyntaxError,
     build_settings,
+    scan_imports,
 )
 from cloacina_audit.analysis.imports.graph_cache import SideEntry
 from cloacina_audit.analysis.imports.walk import PackageFiles, module_name
@@ -68,34 +70,52 @@ class ModuleFinder(AbstractModuleFinder):
 
 
 class ClosureScans:
-    """grimp's scan cache for the rounds of one build, in memory.
+    """The scans of one build, in memory: grimp's cache (its ``CACHE_CLASS``) for the
+    final build, and what the rounds of the closure read.
 
-    The closure grows a round at a time: the scan of the packages found so far names
-    the packages they import, which are graphed in the next round. grimp's own cache is
+    The closure grows a round at a time: the imports of the packages found so far name
+    the packages they reach, which are scanned in the next round. grimp's own cache is
     keyed by the whole set of packages (how an import resolves depends on which packages
     are graphed), so every round parsed every file again. An import resolves differently
     after a round only when it imports a package that round added (``sqlalchemy``,
     external and squashed, becomes ``sqlalchemy.orm``); an import within the packages
     already graphed resolves as before. So a file's scan is kept unless it imports a
-    package added since it was scanned.
+    package added since it was scanned. The rounds only scan; grimp assembles the graph
+    once, from these scans, when the closure is complete.
     """
 
     def __init__(self) -> None:
-        #: module -> (mtime, top-level packages graphed when scanned, its imports)
-        self._scans: dict[str, tuple[float, frozenset[str], set[DirectImport]]] = {}
+        self._scans: dict[str, _Scan] = {}
 
     def setup(self, *, found_packages: set[FoundPackage], **options: Any) -> _Round:
-        """What grimp calls as ``Cache.setup`` at the start of each build; the other
-        options are the same for every round of one build."""
+        """What grimp calls as ``Cache.setup`` at the start of a build; the other options
+        are the same for every round of one build."""
         return _Round(self._scans, found_packages)
+
+    def imports(self, roots: dict[str, Path], finder: ModuleFinder) -> ScannedImports:
+        """The imports of every module of ``roots``, scanning the files not scanned yet
+        (or to be scanned again) in grimp's scanner, as ``grimp.build_graph`` would."""
+        found = {finder.find_package(name, str(path), None) for name, path in roots.items()}
+        scans = _Round(self._scans, found)
+        unscanned = [file for package in found for file in package.module_files
+                     if not scans.holds(file)]
+        with _one_line_errors(roots):
+            scanned = scan_imports(unscanned, found_packages=found,
+                                   include_external_packages=True,
+                                   exclude_type_checking_imports=False)
+        scans.write({file.module: imports for file, imports in scanned.items()})
+        imports = {file.module.name: self._scans[file.module.name].names
+                   for package in found for file in package.module_files}
+        namespaces = {name for package in found for name in package.namespace_packages}
+        return ScannedImports(imports, frozenset(package.name for package in found), namespaces)
 
 
 class _Round:
-    """The cache as one round's ``grimp.build_graph`` reads and writes it."""
+    """The scans as one round reads and writes them."""
 
     def __init__(
         self,
-        scans: dict[str, tuple[float, frozenset[str], set[DirectImport]]],
+        scans: dict[str, _Scan],
         found_packages: set[FoundPackage],
     ) -> None:
         self._scans = scans
@@ -103,20 +123,80 @@ class _Round:
         self._mtimes = {file.module.name: file.mtime
                         for package in found_packages for file in package.module_files}
 
+    def holds(self, module_file: ModuleFile) -> bool:
+        scan = self._scans.get(module_file.module.name)
+        return (scan is not None and scan.mtime == module_file.mtime
+                and (scan.graphed >= self._tops or scan.imported.isdisjoint(self._tops - scan.graphed)))
+
     def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
-        entry = self._scans.get(module_file.module.name)
-        if entry is None or entry[0] != module_file.mtime:
+        if not self.holds(module_file):
             raise CacheMiss
-        _, tops, imports = entry
-        added = self._tops - tops
-        if added and any(i.imported.name.split(".")[0] in added for i in imports):
-            raise CacheMiss
-        return imports
+        return self._scans[module_file.module.name].imports
 
     def write(self, imports_by_module: dict[Module, set[DirectImport]]) -> None:
         for module, imports in imports_by_module.items():
-            self._scans[module.name] = (self._mtimes[module.name], self._tops, imports)
+            known = self._scans.get(module.name)
+            if known is not None and known.imports is imports:
+                continue  # read from here: what it was scanned with still holds
+            names = frozenset(i.imported.name for i in imports)
+            self._scans[module.name] = _Scan(self._mtimes[module.name], self._tops, imports,
+                                             names, frozenset(n.split(".")[0] for n in names))
 
+
+@dataclass(frozen=True)
+class _Scan:
+    """One file's scan, and what it was scanned with."""
+
+    mtime: float
+    #: The top-level packages graphed when it was scanned.
+    graphed: frozenset[str]
+    imports: set[DirectImport]
+    #: The modules it imports, and their top-level packages.
+    names: frozenset[str]
+    imported: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ScannedImports:
+    """What a round's scan says: each module's imports, as names."""
+
+    #: module -> the modules it imports, as grimp resolves them.
+    imports: dict[str, frozenset[str]]
+    #: The packages scanned (top-level, or a namespace portion graphed as a root).
+    packages: frozenset[str]
+    #: Directories inside them without ``__init__.py`` that hold modules.
+    namespaces: set[str]
+
+    def is_external(self, module: str) -> bool:
+        """grimp's rule: a module is external (squashed) unless it is in a package scanned."""
+        parts = module.split(".")
+        return not any(".".join(parts[:n]) in self.packages for n in range(1, len(parts) + 1))
+
+    def external_top_levels(self, packages: list[str]) -> set[str]:
+        """External packages that code reachable from ``packages`` imports.
+
+        Reachability follows imports and, as Python does, each module's parent
+        package, so a package is only pulled in when some run-time path leads to it
+        (sqlalchemy.testing importing pytest does not make pytest part of every
+        package that uses sqlalchemy).
+        """
+        modules = self.imports.keys() | self.namespaces
+        pending = [m for m in sorted(modules) for p in packages
+                   if m == p or m.startswith(p + ".")]
+        seen = set(pending)
+        external: set[str] = set()
+        while pending:
+            module = pending.pop()
+            if module not in self.imports and self.is_external(module):
+                external.add(module.split(".")[0])
+                continue
+            neighbours = set(self.imports.get(module, ()))
+            if "." in module and module.rsplit(".", 1)[0] in modules:  # not a namespace root's
+                neighbours.add(module.rsplit(".", 1)[0])
+            for neighbour in neighbours - seen:
+                seen.add(neighbour)
+                pending.append(neighbour)
+        return external
 
 
 class _RootFinder:
@@ -142,21 +222,27 @@ def _grimp_adapters(
 
 
 def scan(roots: dict[str, Path], finder: ModuleFinder, scans: ClosureScans) -> grimp.ImportGraph:
-    """The graph of ``roots`` as grimp scans it, with every failure as one line."""
-    with _grimp_adapters(roots, finder, scans):
-        try:
-            # cache_dir left out: grimp then uses its CACHE_CLASS (ours, in memory).
-            return grimp.build_graph(*roots, include_external_packages=True)
-        except SourceSyntaxError as exc:
-            text = (exc.text or "").strip()
-            if "\x00" in text:
-                text = "the file contains null bytes"
-            raise AuditError(f"{exc.filename}:{exc.lineno or '?'}: syntax error: {text}") from None
-        except UnicodeDecodeError as exc:
-            raise AuditError(f"cannot decode a module as UTF-8: {exc.reason}") from None
-        except (GrimpException, ValueError, OSError) as exc:
-            raise AuditError(f"cannot build the import graph: {exc}") from None
-        except BaseException as exc:  # grimp's Rust core can panic (a BaseException)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise AuditError(f"grimp failed while scanning {', '.join(roots)}: {exc}") from None
+    """The graph of ``roots`` as grimp builds it, from ``scans`` where they hold."""
+    with _grimp_adapters(roots, finder, scans), _one_line_errors(roots):
+        # cache_dir left out: grimp then uses its CACHE_CLASS (ours, in memory).
+        return grimp.build_graph(*roots, include_external_packages=True)
+
+
+@contextlib.contextmanager
+def _one_line_errors(roots: dict[str, Path]) -> Iterator[None]:
+    """Every failure of grimp's scanner as one line."""
+    try:
+        yield
+    except SourceSyntaxError as exc:
+        text = (exc.text or "").strip()
+        if "\x00" in text:
+            text = "the file contains null bytes"
+        raise AuditError(f"{exc.filename}:{exc.lineno or '?'}: syntax error: {text}") from None
+    except UnicodeDecodeError as exc:
+        raise AuditError(f"cannot decode a module as UTF-8: {exc.reason}") from None
+    except (GrimpException, ValueError, OSError) as exc:
+        raise AuditError(f"cannot build the import graph: {exc}") from None
+    except BaseException as exc:  # grimp's Rust core can panic (a BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise AuditError(f"grimp failed while scanning {', '.join(roots)}: {exc}") from None
