@@ -189,7 +189,8 @@ def test_the_closure_scanned_round_by_round_is_one_scan_of_every_package(files) 
 
 
 def _reached_from(package: str, graph) -> set[str]:
-    """The packages of the site whose modules p0's modules reach through imports and parents."""
+    """The packages of the site whose modules ``package``'s modules reach through imports
+    and parents."""
     pending = [m for m in graph.modules if m.split(".")[0] == package]
     seen = set(pending)
     while pending:

@@ -126,7 +126,7 @@ class _Round:
     def holds(self, module_file: ModuleFile) -> bool:
         scan = self._scans.get(module_file.module.name)
         return (scan is not None and scan.mtime == module_file.mtime
-                and (scan.graphed >= self._tops or scan.imported.isdisjoint(self._tops - scan.graphed)))
+                and scan.imported.isdisjoint(self._tops - scan.graphed))
 
     def read_imports(self, module_file: ModuleFile) -> set[DirectImport]:
         if not self.holds(module_file):
@@ -181,8 +181,7 @@ class ScannedImports:
         package that uses sqlalchemy).
         """
         modules = self.imports.keys() | self.namespaces
-        pending = [m for m in sorted(modules) for p in packages
-                   if m == p or m.startswith(p + ".")]
+        pending = [m for m in modules for p in packages if m == p or m.startswith(p + ".")]
         seen = set(pending)
         external: set[str] = set()
         while pending:
