@@ -476,3 +476,37 @@ def test_lines_printed_in_one_run_are_the_bytes_of_one_print_each(color: bool, w
         located(console, location, statement, Text("[module]", style="bold red"), indent)
         hanging(console, Text("→ ", style="dim"), Text(statement), indent)
     assert finished(console) == _one_print_per_line(color, width, rows)
+
+
+@pytest.mark.parametrize("color", [False, True])
+@pytest.mark.parametrize("width", [30, 80])
+def test_a_hanging_body_wraps_as_a_two_column_grid_would(color: bool, width: int) -> None:
+    """Bodies of several lines, and words longer than the column (folded), keep the
+    layout rich's grid gave them; the grid is the reference."""
+    import io
+
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    from cloacina_audit.render.text import finished, hanging, text_console
+
+    bodies = [
+        "Move the import into the task.\nOr depend on the authoring layer only, which is "
+        "the package the contract allows.",
+        "a.b.c -> " + "very_long_module_name_" * 4 + " -> d",
+        "short",
+    ]
+    console = text_console(io.StringIO(), color=color, width=width)
+    reference = Console(file=io.StringIO(), width=width, color_system="auto" if color else None,
+                        force_terminal=color, no_color=not color, highlight=False, emoji=False)
+    for body in bodies:
+        hanging(console, Text("How to fix: ", style="bold"), Text(body), 3)
+        grid = Table.grid()
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(Text("How to fix: ", style="bold"), Text(body))
+        reference.print(Padding(grid, (0, 0, 0, 3)))
+    expected = "\n".join(line.rstrip() for line in reference.file.getvalue().splitlines()) + "\n"
+    assert finished(console) == expected

@@ -79,7 +79,7 @@ class LineConsole(Console):
     def flush_lines(self) -> None:
         if self._lines:
             lines, self._lines = self._lines, []
-            super().print(Text("\n").join(lines))
+            super().print(Text("\n").join(lines), no_wrap=True, overflow="ignore")
 
     def print(self, *objects: Any, **options: Any) -> None:
         self.flush_lines()
@@ -157,14 +157,19 @@ def _contract(console: LineConsole, contract: ContractView, detail: int) -> None
 
 
 def hanging(console: LineConsole, label: Text, body: Text, indent: int) -> None:
-    """``label`` then ``body``, wrapped lines of the body aligned under its first one."""
-    if "\n" not in body.plain and console.fitting_line(Text.assemble(label, body), indent):
-        return
-    grid = Table.grid()
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row(label, body)
-    console.print(Padding(grid, (0, 0, 0, indent)))
+    """``label`` then ``body``, wrapped lines of the body aligned under its first one.
+
+    The body is wrapped here, at the width left after the label, rather than laid
+    out by a rich table: a table's layout cost a couple of milliseconds per chain.
+    """
+    width = console.width - indent - label.cell_len
+    lines = body.wrap(console, width, overflow="fold") if width > 0 else [body]
+    gap = Text(" " * label.cell_len)
+    for number, line in enumerate(lines):
+        line.rstrip()
+        whole = Text.assemble(label if number == 0 else gap, line)
+        if not console.fitting_line(whole, indent):
+            console.print(Padding(whole, (0, 0, 0, indent)))
 
 
 def _step(console: LineConsole, step: StepView, indent: int) -> None:
